@@ -1,0 +1,128 @@
+import { parseArgs } from 'node:util';
+import { UsageError } from '../core/errors.ts';
+import { splitList } from '../engine/select-hosts.ts';
+
+/** Options of `play <playbook> -i <inventory>`. */
+export interface RunArgs {
+  playbook: string;
+  inventory: string;
+  check: boolean;
+  diff: boolean;
+  roles?: string[];
+  limit?: string[];
+  tags?: string[];
+  forks: number;
+  json: boolean;
+  verbose: boolean;
+  listHosts: boolean;
+  listTasks: boolean;
+  acceptNewHostKeys: boolean;
+  forceHandlers: boolean;
+  connectTimeout: number;
+  commandTimeout: number;
+}
+
+export type Parsed = { kind: 'help' } | { kind: 'version' } | { kind: 'lab'; argv: string[] } | { kind: 'run'; args: RunArgs };
+
+/** Default forks: high enough that the seed's 4 hosts and a 50-host inventory run at once. */
+export const DEFAULT_FORKS = 64;
+
+export const USAGE = `play — playbooks, roles and inventories in TypeScript
+
+Usage:
+  play <playbook> -i <inventory> [options]
+  play lab up [-i inventory] [--ipvs] | down | status | ssh HOST [command…]
+
+A bare name resolves as given, else under playbooks/ (playbook) or inventory/
+(inventory), with or without .ts: \`play site -i inventory\`.
+
+Options:
+  -i, --inventory FILE       inventory (TypeScript, default export)
+  -C, --check                plan and print, change nothing
+  -D, --diff                 show file and value diffs
+      --role NAME            run only this role (repeatable, or a,b)
+  -l, --limit HOSTS          only these hosts or groups (a,b)
+  -t, --tags TAGS            only tasks with these tags (a,b); 'always' always runs
+  -f, --forks N              hosts worked on at once (default ${DEFAULT_FORKS})
+      --json                 one JSON event per line; the last line is the recap
+  -v, --verbose              commands, exit codes, outputs, reasons for no-ops
+      --list-hosts           print the hosts each play would run on, and exit
+      --list-tasks           print the tasks each host would run, and exit
+      --accept-new-host-keys trust and record unknown host keys (never changed ones)
+      --force-handlers       run notified handlers even after a failure
+      --connect-timeout S    seconds to wait for a host (default 10)
+      --command-timeout S    seconds a single command may take (default 300)
+  -h, --help                 this text
+      --version              print the version
+
+Exit codes: 0 all good; 1 usage, playbook or inventory error (nothing contacted);
+2 a task failed on some host; 4 a host was unreachable (and no task failed);
+130 interrupted.`;
+
+/** Parse argv (without node and the script). Throws UsageError with the reason. */
+export function parseCli(argv: readonly string[]): Parsed {
+  if (argv[0] === 'lab') return { kind: 'lab', argv: argv.slice(1) };
+  let v;
+  try {
+    v = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        inventory: { type: 'string', short: 'i' },
+        check: { type: 'boolean', short: 'C' },
+        diff: { type: 'boolean', short: 'D' },
+        role: { type: 'string', multiple: true },
+        limit: { type: 'string', short: 'l', multiple: true },
+        tags: { type: 'string', short: 't', multiple: true },
+        forks: { type: 'string', short: 'f' },
+        json: { type: 'boolean' },
+        verbose: { type: 'boolean', short: 'v' },
+        'list-hosts': { type: 'boolean' },
+        'list-tasks': { type: 'boolean' },
+        'accept-new-host-keys': { type: 'boolean' },
+        'force-handlers': { type: 'boolean' },
+        'connect-timeout': { type: 'string' },
+        'command-timeout': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}\nRun play --help for usage.`);
+  }
+  const o = v.values;
+  if (o.help) return { kind: 'help' };
+  if (o.version) return { kind: 'version' };
+  if (v.positionals.length !== 1) {
+    throw new UsageError(v.positionals.length === 0 ? 'missing playbook: play <playbook> -i <inventory>' : `expected one playbook, got: ${v.positionals.join(' ')}`);
+  }
+  if (!o.inventory) throw new UsageError('missing inventory: play <playbook> -i <inventory>');
+  const num = (name: string, raw: string | undefined, dflt: number, min: number) => {
+    if (raw === undefined) return dflt;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < min) throw new UsageError(`--${name} must be a number ≥ ${min}, got "${raw}"`);
+    return n;
+  };
+  return {
+    kind: 'run',
+    args: {
+      playbook: v.positionals[0]!,
+      inventory: o.inventory,
+      check: !!o.check,
+      diff: !!o.diff,
+      roles: splitList(o.role),
+      limit: splitList(o.limit),
+      tags: splitList(o.tags),
+      forks: Math.floor(num('forks', o.forks, DEFAULT_FORKS, 1)),
+      json: !!o.json,
+      verbose: !!o.verbose,
+      listHosts: !!o['list-hosts'],
+      listTasks: !!o['list-tasks'],
+      acceptNewHostKeys: !!o['accept-new-host-keys'],
+      forceHandlers: !!o['force-handlers'],
+      connectTimeout: num('connect-timeout', o['connect-timeout'], 10, 0.1),
+      commandTimeout: num('command-timeout', o['command-timeout'], 300, 0.1),
+    },
+  };
+}

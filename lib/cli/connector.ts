@@ -1,0 +1,39 @@
+import type { HostView } from '../core/host.ts';
+import type { Transport } from '../core/transport.ts';
+import type { Connector } from '../engine/connections.ts';
+import { readLabProfile, type LabProfile } from '../lab/index.ts';
+import { connectSsh } from '../transport/ssh.ts';
+import { localTransport } from '../transport/local.ts';
+
+export interface ConnectSettings {
+  acceptNewHostKeys: boolean;
+  connectTimeoutMs: number;
+  commandTimeoutMs: number;
+}
+
+/**
+ * How play reaches each host. The controller is local; a host whose address
+ * belongs to the running lab uses the lab's key and known_hosts (so one
+ * inventory serves the lab and real machines alike, unedited); every other
+ * host uses its inventory settings and ~/.ssh. PLAY_LAB=0 turns the lab
+ * profile off.
+ */
+export function makeConnector(s: ConnectSettings, lab: LabProfile | undefined = process.env.PLAY_LAB === '0' ? undefined : readLabProfile()): Connector {
+  return async (host: HostView): Promise<Transport> => {
+    if (host.local) return localTransport(host.name, { commandTimeoutMs: s.commandTimeoutMs });
+    const inLab = lab?.hosts.some((h) => h.address === host.address);
+    return connectSsh({
+      host: host.name,
+      address: host.address,
+      port: host.port,
+      user: host.user,
+      identityFile: inLab ? lab!.identityFile : host.identityFile,
+      knownHostsFile: inLab ? lab!.knownHostsFile : undefined,
+      acceptNewHostKeys: s.acceptNewHostKeys,
+      connectTimeoutMs: s.connectTimeoutMs,
+      commandTimeoutMs: s.commandTimeoutMs,
+      become: host.become,
+      becomePassword: host.becomePassword,
+    });
+  };
+}

@@ -1,0 +1,52 @@
+import { existsSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { LoadError } from '../core/errors.ts';
+import type { Inventory } from '../dsl/inventory.ts';
+import type { Playbook } from '../dsl/playbook.ts';
+
+const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * Find a playbook or inventory file: the name as given, then under
+ * `playbooks/` or `inventory/` of the current directory, then of play's own
+ * checkout; `.ts` may be left out.
+ */
+export function resolveFile(name: string, folder: 'playbooks' | 'inventory', cwd = process.cwd()): string {
+  const names = name.endsWith('.ts') ? [name] : [name, `${name}.ts`];
+  const candidates = isAbsolute(name)
+    ? names
+    : [cwd, join(cwd, folder), join(packageRoot, folder)].flatMap((dir) => names.map((n) => resolve(dir, n)));
+  const found = candidates.find((c) => existsSync(c) && !c.endsWith('/'));
+  if (!found) throw new LoadError(name, `no such ${folder === 'playbooks' ? 'playbook' : 'inventory'} (looked for ${[...new Set(candidates)].join(', ')})`);
+  return found;
+}
+
+async function importDefault(file: string): Promise<unknown> {
+  try {
+    const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+    if (mod.default === undefined) throw new LoadError(file, 'has no default export');
+    return mod.default;
+  } catch (e) {
+    if (e instanceof LoadError) throw e;
+    const err = e as Error;
+    const where = err.stack?.split('\n').find((l) => l.includes(file));
+    throw new LoadError(file, `failed to load: ${err.message}${where ? `\n    ${where.trim()}` : ''}`);
+  }
+}
+
+/** Load a playbook module (default export from definePlaybook). */
+export async function loadPlaybook(file: string): Promise<Playbook<unknown>> {
+  const pb = (await importDefault(file)) as Playbook<unknown>;
+  if (!pb || typeof pb !== 'object' || !Array.isArray(pb.plays)) throw new LoadError(file, 'default export is not a playbook (use definePlaybook({ name, plays: [...] }))');
+  return pb;
+}
+
+/** Load an inventory module (default export from defineInventory). */
+export async function loadInventory(file: string): Promise<Inventory<unknown>> {
+  const inv = (await importDefault(file)) as Inventory<unknown>;
+  if (!inv || typeof inv !== 'object' || !Array.isArray(inv.hosts) || !(inv.groups instanceof Map)) {
+    throw new LoadError(file, 'default export is not an inventory (use defineInventory({ vars, hosts, groups }))');
+  }
+  return inv;
+}

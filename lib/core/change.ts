@@ -1,0 +1,54 @@
+import type { RunResult } from './transport.ts';
+
+/** Before and after of one file or value. Only the reporter renders it. */
+export interface Diff {
+  path?: string;
+  before: string;
+  after: string;
+}
+
+/** How a finished command is judged: did it change anything, did it fail. */
+export interface Verdict {
+  changed: boolean;
+  failed: boolean;
+}
+
+/**
+ * One step a task needs to reach its desired state. Planning produces these;
+ * the runner applies them (or, in check mode, only reports them).
+ */
+export interface Change {
+  /** One line, e.g. "set net.ipv4.conf.lo.arp_ignore 0 → 1". */
+  summary: string;
+  diff?: Diff;
+  /** The shell command that makes the change, and its stdin. */
+  exec: string;
+  stdin?: string | Buffer;
+  /**
+   * Safe to run in check mode (it reads only). Check mode applies these,
+   * so read-only commands can feed `register` during a dry run.
+   */
+  readOnly?: boolean;
+  /**
+   * Set when this change was planned on top of an earlier change that check
+   * mode did not apply (e.g. a service whose package is not installed yet):
+   * the reason why the prediction is not certain.
+   */
+  predicted?: string;
+  /** Judge the result; default: exit 0 is a change, anything else a failure. */
+  judge?: (r: RunResult) => Verdict;
+  /** Message used when the change fails; default names the command. */
+  failMessage?: (r: RunResult) => string;
+}
+
+/** The planner's answer for one task on one host. */
+export interface Plan {
+  changes: Change[];
+  /** Why nothing needs doing ("nginx is running"), shown with -v. */
+  notes: string[];
+}
+
+/** Helpers for planners: a plan with no change and a reason. */
+export const noop = (...notes: string[]): Plan => ({ changes: [], notes });
+/** A plan made of changes, with optional notes about what is already fine. */
+export const changes = (list: Change[], notes: string[] = []): Plan => ({ changes: list, notes });

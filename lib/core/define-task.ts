@@ -1,0 +1,80 @@
+import type { Plan } from './change.ts';
+import type { Problem } from './errors.ts';
+import type { Fact } from './fact.ts';
+import type { HostView } from './host.ts';
+import { TASK_OPTION_KEYS, type PlanContext, type Task, type TaskOptions } from './task.ts';
+
+/** How a task kind is defined: its parameters, checks and planner. */
+export interface TaskSpec<P> {
+  kind: string;
+  /** Every parameter name the kind accepts: anything else is reported (tsx does not type-check). */
+  keys: readonly (keyof P & string)[];
+  /** Parameters that must be present. */
+  required?: readonly (keyof P & string)[];
+  /** Default display name, e.g. `apt nginx`. */
+  name(p: P): string;
+  /** Checks of the parameters alone, as `field: message` pairs. */
+  check?(p: P, host: HostView): Array<{ field: string; message: string }>;
+  facts?(p: P, host: HostView): Fact<unknown>[];
+  plan(p: P, ctx: PlanContext): Promise<Plan>;
+}
+
+/**
+ * Turn a spec into a task constructor that takes parameters and
+ * {@link TaskOptions} in one object, as Ansible users expect.
+ *
+ * @example
+ * ```ts
+ * import { defineTask } from './define-task.ts';
+ * import { noop } from './change.ts';
+ * const ping = defineTask<{ message?: string }>({
+ *   kind: 'ping', keys: ['message'], name: () => 'ping',
+ *   plan: async (p) => noop(p.message ?? 'pong'),
+ * });
+ * const task = ping({ message: 'hi', tags: ['smoke'] });
+ * ```
+ */
+export function defineTask<P>(spec: TaskSpec<P>): (input: P & TaskOptions) => Task<P> {
+  return (input) => {
+    const params: Record<string, unknown> = {};
+    const options: Record<string, unknown> = {};
+    const unknown: string[] = [];
+    for (const [k, v] of Object.entries(input as object)) {
+      if ((TASK_OPTION_KEYS as readonly string[]).includes(k)) options[k] = v;
+      else if ((spec.keys as readonly string[]).includes(k)) params[k] = v;
+      else unknown.push(k);
+    }
+    const p = Object.freeze(params) as Readonly<P>;
+    const name = (options.name as string | undefined) ?? safeName(spec, p);
+    delete options.name;
+    const task: Task<P> = {
+      kind: spec.kind,
+      name,
+      params: p,
+      options: Object.freeze(options) as Task<P>['options'],
+      facts: spec.facts && ((host) => spec.facts!(p as P, host)),
+      validate(host): Problem[] {
+        const out: Problem[] = unknown.map((field) => ({
+          task: name, field, message: `unknown parameter for ${spec.kind} (accepted: ${[...spec.keys, ...TASK_OPTION_KEYS].join(', ')})`,
+        }));
+        for (const field of spec.required ?? []) {
+          if ((p as Record<string, unknown>)[field] === undefined) out.push({ task: name, field, message: 'is required' });
+        }
+        if (out.length === 0 && spec.check) {
+          for (const c of spec.check(p as P, host)) out.push({ task: name, field: c.field, message: c.message });
+        }
+        return out.map((x) => ({ host: host.name, ...x }));
+      },
+      plan: (ctx) => spec.plan(p as P, ctx),
+    };
+    return task;
+  };
+}
+
+function safeName<P>(spec: TaskSpec<P>, p: P): string {
+  try {
+    return spec.name(p);
+  } catch {
+    return spec.kind;
+  }
+}

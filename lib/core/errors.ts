@@ -1,0 +1,88 @@
+/**
+ * Every failure play reports is one of these classes. Only the CLI catches
+ * them (lib/cli/main.ts) and turns them into an exit code; everything else
+ * lets them travel.
+ */
+
+/** One thing wrong with the input, located as precisely as we can. */
+export interface Problem {
+  message: string;
+  file?: string;
+  host?: string;
+  task?: string;
+  field?: string;
+}
+
+/** Render a problem as `file: host LB1: task "x": field y: message`. */
+export function formatProblem(p: Problem): string {
+  const where = [
+    p.file,
+    p.host && `host ${p.host}`,
+    p.task && `task "${p.task}"`,
+    p.field && `field ${p.field}`,
+  ].filter(Boolean);
+  return where.length ? `${where.join(': ')}: ${p.message}` : p.message;
+}
+
+/** Base class: anything play itself reports as an error. */
+export class PlayError extends Error {
+  override name = 'PlayError';
+}
+
+/** Bad command-line usage. Exit code 1, nothing contacted. */
+export class UsageError extends PlayError {
+  override name = 'UsageError';
+}
+
+/**
+ * The inventory, a playbook or a role's input is wrong. Carries every problem
+ * found, so the user fixes them all in one go. Exit code 1, nothing contacted.
+ */
+export class ValidationError extends PlayError {
+  override name = 'ValidationError';
+  constructor(readonly problems: Problem[], headline = `${problems.length} problem(s) found before contacting any host`) {
+    super(`${headline}:\n${problems.map((p) => `  - ${formatProblem(p)}`).join('\n')}`);
+  }
+}
+
+/** A file (playbook, inventory) could not be loaded at all. */
+export class LoadError extends PlayError {
+  override name = 'LoadError';
+  constructor(readonly file: string, readonly reason: string) {
+    super(`${file}: ${reason}`);
+  }
+}
+
+/** A host could not be reached or authenticated. The host is "unreachable". */
+export class ConnectError extends PlayError {
+  override name = 'ConnectError';
+  constructor(readonly host: string, readonly reason: string) {
+    super(`${host}: ${reason}`);
+  }
+}
+
+/** The host presented a key that is not the trusted one. Never retried. */
+export class HostKeyError extends ConnectError {
+  override name = 'HostKeyError';
+}
+
+/** A command on a host did not finish in time, or its connection dropped mid-way. */
+export class TransportError extends PlayError {
+  override name = 'TransportError';
+  constructor(readonly host: string, readonly cmd: string, readonly reason: string) {
+    super(`${host}: ${reason} (command: ${cmd.length > 120 ? `${cmd.slice(0, 117)}...` : cmd})`);
+  }
+}
+
+/** A task failed on a host: its command exited non-zero, or a planner refused. */
+export class TaskError extends PlayError {
+  override name = 'TaskError';
+  constructor(
+    readonly host: string,
+    readonly task: string,
+    message: string,
+    readonly detail: { cmd?: string; code?: number; stdout?: string; stderr?: string } = {},
+  ) {
+    super(message);
+  }
+}

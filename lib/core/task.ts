@@ -1,0 +1,71 @@
+import type { Plan, Change } from './change.ts';
+import type { Problem } from './errors.ts';
+import type { Fact } from './fact.ts';
+import type { HostView } from './host.ts';
+import type { TaskResult } from './result.ts';
+import type { RunOptions, RunResult } from './transport.ts';
+
+/** What `when` sees: the host's variables and the results registered so far. */
+export interface WhenContext<V = any> {
+  host: HostView<V>;
+  vars: Readonly<V>;
+  results: Readonly<Record<string, TaskResult>>;
+}
+
+/** Options every task accepts, next to its own parameters. */
+export interface TaskOptions<V = any> {
+  /** Shown in output and used as handler name; each task has a sensible default. */
+  name?: string;
+  /** Run only when this returns true; otherwise the task is "skipped" with that reason. */
+  when?: (ctx: WhenContext<V>) => boolean;
+  /** Select with `--tags`. */
+  tags?: readonly string[];
+  /** Handlers (by name) to run at the end of the play if this task changed something. */
+  notify?: string | readonly string[];
+  /** Store this task's result under that name for later `when` and tasks. */
+  register?: string;
+  /** A failure is reported but does not stop the host's next tasks. @default false */
+  ignoreErrors?: boolean;
+}
+
+export const TASK_OPTION_KEYS = ['name', 'when', 'tags', 'notify', 'register', 'ignoreErrors'] as const;
+
+/** Read-only access to a host, for planners that look across hosts (verify). */
+export interface HostReader {
+  readonly host: HostView;
+  run(cmd: string, o?: RunOptions): Promise<RunResult>;
+}
+
+/** What a planner may use: facts (cached, batched), the host, earlier results. */
+export interface PlanContext {
+  readonly host: HostView;
+  /** Read a fact, from the batch cache when the runner prefetched it. */
+  fact<T>(f: Fact<T>): Promise<T>;
+  /** Read several facts in one round trip. */
+  facts<const F extends readonly Fact<unknown>[]>(fs: F): Promise<{ [K in keyof F]: F[K] extends Fact<infer T> ? T : never }>;
+  /**
+   * Changes planned earlier on this host but not applied: empty when
+   * applying, non-empty in check mode. A planner whose subject is missing
+   * reports a predicted change instead of failing when this is non-empty.
+   */
+  readonly pending: readonly Change[];
+  readonly results: Readonly<Record<string, TaskResult>>;
+  /** true when the user asked for diffs: planners fetch old content only then. */
+  readonly wantDiff: boolean;
+  /** Read-only access to another inventory host (for cross-host checks). */
+  reader(hostName: string): Promise<HostReader>;
+}
+
+/** A typed, idempotent unit of work. Built by task constructors, run by the runner. */
+export interface Task<P = unknown> {
+  readonly kind: string;
+  readonly name: string;
+  readonly params: Readonly<P>;
+  readonly options: Omit<TaskOptions, 'name'>;
+  /** Facts this task reads, so the runner can batch them with other tasks' facts. */
+  facts?(host: HostView): Fact<unknown>[];
+  /** Problems found without touching the host (bad parameters, template errors). */
+  validate?(host: HostView): Problem[];
+  /** Read facts, return what must change. Never changes anything itself. */
+  plan(ctx: PlanContext): Promise<Plan>;
+}

@@ -1,0 +1,127 @@
+import type { Problem } from '../core/errors.ts';
+import type { HostView } from '../core/host.ts';
+import type { Secret } from '../core/secret.ts';
+
+/** How to reach one host, and its own variables. */
+export interface HostDef<V> {
+  /** IPv4/IPv6 address or DNS name. */
+  address: string;
+  /** @default 22 */
+  port?: number;
+  /** @default the inventory's `defaults.user`, else 'root' */
+  user?: string;
+  /** Private key; @default ssh-agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa */
+  identityFile?: string;
+  /** Run commands through sudo. @default false */
+  become?: boolean;
+  /** sudo password, sent once per command on stdin, never printed. Mark it with `secret()`. */
+  becomePassword?: Secret;
+  /** Groups this host belongs to (besides groups listing it). */
+  groups?: readonly string[];
+  /** Host variables: override group and global ones. */
+  vars?: Partial<V>;
+}
+
+/** A group: its members and variables. */
+export interface GroupDef<V> {
+  /** Names of hosts (declared under `hosts`). */
+  hosts?: readonly string[];
+  vars?: Partial<V>;
+}
+
+/** Connection settings applied to every host that does not set its own. */
+export interface ConnectionDefaults {
+  user?: string;
+  port?: number;
+  identityFile?: string;
+  become?: boolean;
+  becomePassword?: Secret;
+}
+
+/**
+ * An inventory. `V` is the type of the variables every host ends up with:
+ * the global `vars` must be a complete `V`, groups and hosts override parts.
+ */
+export interface InventoryDef<V> {
+  vars: V;
+  hosts: Readonly<Record<string, HostDef<V>>>;
+  groups?: Readonly<Record<string, GroupDef<V>>>;
+  defaults?: ConnectionDefaults;
+}
+
+/** An inventory resolved: every host with merged variables, every group's members. */
+export interface Inventory<V = any> {
+  readonly hosts: readonly HostView<V>[];
+  readonly groups: ReadonlyMap<string, readonly string[]>;
+  readonly vars: Readonly<V>;
+  /** Problems found while resolving (unknown hosts in groups, duplicates …). */
+  readonly problems: readonly Problem[];
+  /** The definition, for tools that need more (the lab reads addresses from it). */
+  readonly def: InventoryDef<V>;
+}
+
+/** The implicit host that runs on the controller itself (HTTP checks, cross-host verification). */
+export const CONTROLLER = 'controller';
+
+/**
+ * Declare an inventory. The type parameter is the variables your roles need
+ * (e.g. `VarsOf<typeof director>`), so a missing variable fails to compile.
+ *
+ * @example
+ * ```ts
+ * import { defineInventory } from 'play';
+ * export default defineInventory<{ greeting: string }>({
+ *   vars: { greeting: 'hello' },
+ *   hosts: {
+ *     web1: { address: '192.168.56.103', groups: ['web'] },
+ *     web2: { address: '192.168.56.104', groups: ['web'], vars: { greeting: 'hi' } },
+ *   },
+ * });
+ * ```
+ */
+export function defineInventory<V>(def: InventoryDef<V>): Inventory<V> {
+  const problems: Problem[] = [];
+  const groups = new Map<string, string[]>();
+  const names = Object.keys(def.hosts);
+  const add = (group: string, host: string) => {
+    const members = groups.get(group) ?? [];
+    if (!members.includes(host)) members.push(host);
+    groups.set(group, members);
+  };
+  for (const [g, gd] of Object.entries(def.groups ?? {})) {
+    groups.set(g, groups.get(g) ?? []);
+    for (const h of gd.hosts ?? []) {
+      if (!names.includes(h)) problems.push({ field: `groups.${g}.hosts`, message: `unknown host "${h}" (declared hosts: ${names.join(', ') || 'none'})` });
+      else add(g, h);
+    }
+  }
+  const seenAddr = new Map<string, string>();
+  const d = def.defaults ?? {};
+  const hosts: HostView<V>[] = Object.entries(def.hosts).map(([name, h]) => {
+    for (const g of h.groups ?? []) add(g, name);
+    if (name === CONTROLLER || groups.has(name)) problems.push({ host: name, message: `host name "${name}" is reserved or is also a group name` });
+    if (!h.address || typeof h.address !== 'string') problems.push({ host: name, field: 'address', message: 'is required' });
+    const port = h.port ?? d.port ?? 22;
+    if (!Number.isInteger(port) || port < 1 || port > 65535) problems.push({ host: name, field: 'port', message: `must be 1-65535, got ${port}` });
+    const key = `${h.address}:${port}`;
+    if (seenAddr.has(key)) problems.push({ host: name, field: 'address', message: `${key} is also host ${seenAddr.get(key)}` });
+    seenAddr.set(key, name);
+    const memberOf = [...groups.entries()].filter(([, m]) => m.includes(name)).map(([g]) => g);
+    // Group vars apply in the order groups are declared; host vars win.
+    const groupVars = Object.entries(def.groups ?? {}).filter(([g]) => memberOf.includes(g)).map(([, gd]) => gd.vars ?? {});
+    const vars = Object.assign({}, def.vars, ...groupVars, h.vars ?? {}) as V;
+    return {
+      name, address: h.address, port, user: h.user ?? d.user ?? 'root',
+      identityFile: h.identityFile ?? d.identityFile, become: h.become ?? d.become ?? false,
+      becomePassword: h.becomePassword ?? d.becomePassword, groups: memberOf, vars,
+    };
+  });
+  // Groups listed by hosts but declared after them: recompute membership now that all are known.
+  for (const h of hosts) (h as { groups: readonly string[] }).groups = [...groups.entries()].filter(([, m]) => m.includes(h.name)).map(([g]) => g);
+  return { hosts, groups, vars: def.vars, problems, def };
+}
+
+/** The controller as a host: local transport, global variables. */
+export function controllerHost<V>(inv: Inventory<V>): HostView<V> {
+  return { name: CONTROLLER, address: '127.0.0.1', port: 0, user: process.env.USER ?? 'root', become: false, groups: [], vars: inv.vars, local: true };
+}

@@ -1,0 +1,33 @@
+import type { Change } from '../core/change.ts';
+import type { Fact } from '../core/fact.ts';
+import type { HostView } from '../core/host.ts';
+import type { TaskResult } from '../core/result.ts';
+import type { HostReader, PlanContext } from '../core/task.ts';
+import { FactCache } from './fact-cache.ts';
+
+/** Everything one host's planners share during a play. */
+export interface HostState {
+  host: HostView;
+  cache: FactCache;
+  /** Changes check mode planned but did not apply, in order. */
+  pending: Change[];
+  results: Record<string, TaskResult>;
+  wantDiff: boolean;
+  reader(hostName: string): Promise<HostReader>;
+}
+
+/** The planner's view of a host's state. */
+export function planContext(s: HostState): PlanContext {
+  return {
+    host: s.host,
+    fact: <T>(f: Fact<T>) => s.cache.get(f),
+    facts: (async (fs: readonly Fact<unknown>[]) => {
+      await s.cache.load(fs);
+      return Promise.all(fs.map((f) => s.cache.get(f)));
+    }) as PlanContext['facts'],
+    pending: s.pending,
+    results: s.results,
+    wantDiff: s.wantDiff,
+    reader: s.reader,
+  };
+}

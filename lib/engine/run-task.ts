@@ -1,0 +1,88 @@
+import type { Change, Verdict } from '../core/change.ts';
+import { PlayError, TaskError, TransportError } from '../core/errors.ts';
+import type { ReportedChange, Status, TaskResult } from '../core/result.ts';
+import type { Transport, RunResult } from '../core/transport.ts';
+import type { PlacedTask } from './compile.ts';
+import { planContext, type HostState } from './plan-context.ts';
+
+export interface TaskRunOptions {
+  check: boolean;
+  play: string;
+  handler?: boolean;
+}
+
+/** Why a host stopped: a task failed, or the host was lost. */
+export type HostOutcome = { result: TaskResult; lost: boolean };
+
+const defaultVerdict = (r: RunResult): Verdict => ({ failed: r.code !== 0, changed: r.code === 0 });
+
+const defaultFail = (c: Change, r: RunResult): string => {
+  const err = (r.stderr || r.stdout).trim().split('\n').slice(-15).join('\n');
+  return `"${c.summary}" failed (exit ${r.code})${err ? `:\n${err}` : ''}`;
+};
+
+/**
+ * Plan one task right before applying it, then apply its changes one by
+ * one (check mode: only the read-only ones). Every outcome becomes a
+ * TaskResult; only a lost connection is reported as "unreachable".
+ */
+export async function runTask(placed: PlacedTask, state: HostState, transport: Transport, o: TaskRunOptions): Promise<HostOutcome> {
+  const { task } = placed;
+  const start = Date.now();
+  const before = transport.commandCount;
+  const base = { host: state.host.name, play: o.play, role: placed.role, task: task.name, kind: task.kind, handler: o.handler };
+  const finish = (status: Status, extra: Partial<TaskResult> = {}): TaskResult => ({
+    ...base, status, changes: [], notes: [], ...extra, durationMs: Date.now() - start, commands: transport.commandCount - before,
+  });
+
+  const when = task.options.when;
+  if (when) {
+    let go: boolean;
+    try {
+      go = when({ host: state.host, vars: state.host.vars, results: state.results });
+    } catch (e) {
+      return { result: finish('failed', { error: `host ${state.host.name}: task "${task.name}": when threw: ${message(e)}` }), lost: false };
+    }
+    if (!go) return { result: finish('skipped', { notes: ['condition (when) is false'] }), lost: false };
+  }
+
+  const reported: ReportedChange[] = [];
+  let changed = false;
+  let last: RunResult | undefined;
+  try {
+    const plan = await task.plan(planContext(state));
+    for (const c of plan.changes) {
+      if (o.check && !c.readOnly) {
+        state.pending.push(c);
+        reported.push({ summary: c.summary, diff: c.diff, predicted: c.predicted, planned: true });
+        changed = true;
+        continue;
+      }
+      last = await transport.run(c.exec, c.stdin === undefined ? {} : { stdin: c.stdin });
+      if (!c.readOnly) state.cache.invalidate();
+      const v = (c.judge ?? defaultVerdict)(last);
+      if (v.failed) {
+        throw new TaskError(state.host.name, task.name, (c.failMessage ?? ((r) => defaultFail(c, r)))(last), { cmd: c.exec, code: last.code, stdout: last.stdout, stderr: last.stderr });
+      }
+      if (v.changed) {
+        changed = true;
+        reported.push({ summary: c.summary, diff: c.diff });
+      }
+    }
+    const result = finish(changed ? 'changed' : 'ok', { changes: reported, notes: plan.notes, ...output(last) });
+    return { result, lost: false };
+  } catch (e) {
+    const lost = e instanceof TransportError && /connection lost|not connected|closed/i.test(e.reason);
+    const status: Status = lost ? 'unreachable' : 'failed';
+    const error = e instanceof PlayError && (e as { host?: string }).host ? e.message : `host ${state.host.name}: task "${task.name}": ${message(e)}`;
+    return { result: finish(status, { changes: reported, error: prefixed(error, state.host.name, task.name), ...output(last) }), lost };
+  }
+}
+
+function prefixed(msg: string, host: string, task: string): string {
+  return msg.startsWith(`host ${host}`) ? msg : `host ${host}: task "${task}": ${msg.replace(new RegExp(`^${escapeRe(host)}: `), '')}`;
+}
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+const output = (r: RunResult | undefined) => (r ? { rc: r.code, stdout: r.stdout, stderr: r.stderr } : {});

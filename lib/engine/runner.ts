@@ -1,0 +1,98 @@
+import type { HostView } from '../core/host.ts';
+import { emptyRecap, type HostRecap, type TaskResult } from '../core/result.ts';
+import type { HostReader } from '../core/task.ts';
+import type { Reporter, RunRecap } from '../report/reporter.ts';
+import type { CompiledPlay } from './compile.ts';
+import { Connections, type Connector } from './connections.ts';
+import { FactCache } from './fact-cache.ts';
+import { mapLimit } from './limit.ts';
+import { observed } from './observed.ts';
+import type { HostState } from './plan-context.ts';
+import { runHost } from './run-host.ts';
+
+export interface RunnerOptions {
+  playbook: string;
+  check: boolean;
+  diff: boolean;
+  /** Hosts worked on at once. */
+  forks: number;
+  forceHandlers: boolean;
+  connect: Connector;
+  reporter: Reporter;
+  /** Aborted on Ctrl-C: running commands finish, no new task starts. */
+  signal?: AbortSignal;
+  /** Every host the inventory knows, so cross-host readers can reach them. */
+  allHosts: readonly HostView[];
+}
+
+/**
+ * Run compiled plays: plays in order (each a barrier), hosts in parallel up
+ * to `forks`, tasks in order per host. Returns the recap; never throws for
+ * a host's failure.
+ */
+export async function runPlays(plays: readonly CompiledPlay[], o: RunnerOptions): Promise<RunRecap> {
+  const started = Date.now();
+  const connections = new Connections(async (h) => observed(await o.connect(h), o.reporter.command?.bind(o.reporter)));
+  const recap: Record<string, HostRecap> = {};
+  // Like Ansible: a host that failed or was unreachable sits out the later plays.
+  const out = new Set<string>();
+  const states = new Map<string, HostState>();
+  const stopped = () => o.signal?.aborted ?? false;
+
+  const record = (r: TaskResult) => {
+    const rc = (recap[r.host] ??= emptyRecap());
+    rc[r.status]++;
+    if (r.status === 'changed') rc.changes.push(...r.changes.map((c) => `${r.task}: ${c.summary}${c.planned ? ' (planned)' : ''}`));
+    o.reporter.taskResult(r);
+  };
+
+  const reader = async (name: string): Promise<HostReader> => {
+    const host = o.allHosts.find((h) => h.name === name);
+    if (!host) throw new Error(`no host named "${name}" in the inventory`);
+    const t = await connections.get(host);
+    return { host, run: (cmd, ro) => t.run(cmd, ro) };
+  };
+
+  const allNames = [...new Set(plays.flatMap((p) => p.work.map((w) => w.host.name)))];
+  o.reporter.runStart({ playbook: o.playbook, check: o.check, hosts: allNames });
+  try {
+    for (const play of plays) {
+      if (stopped()) break;
+      const work = play.work.filter((w) => !out.has(w.host.name));
+      o.reporter.playStart({ play: play.name, hosts: work.map((w) => w.host.name) });
+      // Connect to every host of the play at once: connection setup dominates short runs.
+      work.forEach((w) => void connections.get(w.host).catch(() => undefined));
+      await mapLimit(work, o.forks, async (w) => {
+        if (stopped()) return;
+        const hostStart = Date.now();
+        recap[w.host.name] ??= emptyRecap();
+        let transport;
+        try {
+          transport = await connections.get(w.host);
+        } catch (e) {
+          out.add(w.host.name);
+          record({
+            host: w.host.name, play: play.name, task: 'connect', kind: 'connect', status: 'unreachable', changes: [], notes: [],
+            error: e instanceof Error ? e.message : String(e), durationMs: Date.now() - hostStart, commands: 0,
+          });
+          return;
+        }
+        let state = states.get(w.host.name);
+        if (!state) {
+          state = { host: w.host, cache: new FactCache(transport), pending: [], results: {}, wantDiff: o.diff, reader };
+          states.set(w.host.name, state);
+        }
+        const end = await runHost(w, state, transport, { check: o.check, play: play.name, forceHandlers: o.forceHandlers, report: record, stopped });
+        if (end === 'unreachable' || end === 'failed') out.add(w.host.name);
+        recap[w.host.name]!.durationMs += Date.now() - hostStart;
+      });
+    }
+  } finally {
+    const counts = await connections.counts();
+    for (const [h, n] of Object.entries(counts)) (recap[h] ??= emptyRecap()).commands = n;
+    await connections.closeAll();
+  }
+  const result: RunRecap = { hosts: recap, durationMs: Date.now() - started, check: o.check, interrupted: stopped() };
+  o.reporter.recap(result);
+  return result;
+}

@@ -1,0 +1,16 @@
+/**
+ * play's public API: what playbooks, roles and inventories import as `'play'`.
+ */
+export { defineInventory, CONTROLLER, type Inventory, type InventoryDef, type HostDef, type GroupDef } from './dsl/inventory.ts';
+export { defineRole, type Role, type RoleContext, type VarsOf, type VarProblem } from './dsl/role.ts';
+export { definePlaybook, type Play, type Playbook } from './dsl/playbook.ts';
+export { secret, type Secret } from './core/secret.ts';
+export { sh, quote } from './core/shell.ts';
+export { fact, type Fact } from './core/fact.ts';
+export { defineTask, type TaskSpec } from './core/define-task.ts';
+export { noop, changes, type Change, type Plan, type Diff } from './core/change.ts';
+export type { Task, TaskOptions, PlanContext, WhenContext } from './core/task.ts';
+export type { HostView } from './core/host.ts';
+export type { TaskResult, Status } from './core/result.ts';
+export { TaskError } from './core/errors.ts';
+export * from './tasks/index.ts';

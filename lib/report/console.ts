@@ -1,0 +1,109 @@
+import { Chalk, type ChalkInstance } from 'chalk';
+import Table from 'cli-table3';
+import { redact } from '../core/secret.ts';
+import type { Status, TaskResult } from '../core/result.ts';
+import type { CommandEvent, Reporter, RunRecap } from './reporter.ts';
+import { unifiedDiff } from './unified-diff.ts';
+
+export interface ConsoleOptions {
+  write: (s: string) => void;
+  /** Colour: auto-detected by the caller (TTY and no NO_COLOR). */
+  color: boolean;
+  diff: boolean;
+  verbose: boolean;
+}
+
+const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
+
+/**
+ * Human output: one line per task result per host, diffs under it with
+ * --diff, commands with -v, and the per-host change summary at the end.
+ * Everything written passes through redact(): secrets never reach a terminal.
+ */
+export class ConsoleReporter implements Reporter {
+  private c: ChalkInstance;
+  private hostWidth = 8;
+
+  constructor(private readonly o: ConsoleOptions) {
+    this.c = new Chalk({ level: o.color ? 1 : 0 });
+  }
+
+  private line(s = ''): void {
+    this.o.write(`${redact(s)}\n`);
+  }
+
+  private paint(status: Status, text: string): string {
+    const c = this.c;
+    return { ok: c.green, changed: c.yellow, failed: c.red, skipped: c.cyan, unreachable: c.magenta }[status](text);
+  }
+
+  runStart(e: { playbook: string; check: boolean; hosts: readonly string[] }): void {
+    this.hostWidth = Math.max(8, ...e.hosts.map((h) => h.length + 1));
+    this.line(this.c.bold(`${e.check ? 'CHECK (nothing will be changed)' : 'RUN'} ${e.playbook} on ${e.hosts.length} host(s)`));
+  }
+
+  playStart(e: { play: string; hosts: readonly string[] }): void {
+    this.line();
+    this.line(this.c.bold(`PLAY [${e.play}] ${e.hosts.join(', ')}`));
+  }
+
+  taskResult(r: TaskResult): void {
+    const label = r.changes.some((c) => c.planned) && r.status === 'changed' ? 'would change' : r.status;
+    const task = `${r.handler ? 'handler: ' : ''}${r.role ? `${r.role}: ` : ''}${r.task}`;
+    const first = r.changes[0];
+    const detail = r.status === 'changed' && first ? ` — ${first.summary}${r.changes.length > 1 ? ` (+${r.changes.length - 1})` : ''}` : '';
+    this.line(`${pad(r.host, this.hostWidth)} ${this.paint(r.status, pad(label, 12))} ${task}${detail}${this.o.verbose ? this.c.dim(` [${r.commands} cmd, ${r.durationMs} ms]`) : ''}`);
+    if (r.status === 'changed' && (r.changes.length > 1 || this.o.verbose)) {
+      for (const c of r.changes.slice(r.changes.length > 1 ? 0 : 1)) this.line(`${' '.repeat(this.hostWidth + 14)}- ${c.summary}`);
+    }
+    for (const c of r.changes) if (c.predicted) this.line(this.c.dim(`${' '.repeat(this.hostWidth + 14)}(predicted: ${c.predicted})`));
+    if (r.error) this.line(this.c.red(r.error.replace(/^/gm, ' '.repeat(this.hostWidth + 14))));
+    if (this.o.verbose && (r.status === 'ok' || r.status === 'skipped')) for (const n of r.notes) this.line(this.c.dim(`${' '.repeat(this.hostWidth + 14)}${n}`));
+    if (this.o.diff) {
+      for (const c of r.changes) {
+        if (!c.diff) continue;
+        for (const l of unifiedDiff(c.diff).split('\n')) {
+          const colored = l.startsWith('+') && !l.startsWith('+++') ? this.c.green(l) : l.startsWith('-') && !l.startsWith('---') ? this.c.red(l) : l.startsWith('@@') ? this.c.cyan(l) : l;
+          this.line(`    ${colored}`);
+        }
+      }
+    }
+  }
+
+  command(e: CommandEvent): void {
+    if (!this.o.verbose) return;
+    const cmd = e.cmd.length > 400 ? `${e.cmd.slice(0, 400)}… (${e.cmd.length} chars)` : e.cmd;
+    this.line(this.c.dim(`  ${e.host} $ ${cmd.replace(/\n/g, '\n    ')}  → exit ${e.code} in ${e.durationMs} ms`));
+    const show = (s: string) => (s.length > 2000 ? `${s.slice(0, 2000)}… (${s.length} bytes)` : s).trimEnd();
+    if (e.stdout.trim()) this.line(this.c.dim(show(e.stdout).replace(/^/gm, '    | ')));
+    if (e.stderr.trim()) this.line(this.c.dim(show(e.stderr).replace(/^/gm, '    ! ')));
+  }
+
+  warning(message: string): void {
+    this.line(this.c.yellow(`[WARNING] ${message}`));
+  }
+
+  recap(r: RunRecap): void {
+    this.line();
+    this.line(this.c.bold(`${r.check ? 'CHECK ' : ''}RECAP${r.interrupted ? ' (interrupted)' : ''}`));
+    const table = new Table({
+      head: ['host', 'ok', 'changed', 'failed', 'skipped', 'unreachable', 'time'],
+      style: { head: this.o.color ? ['bold'] : [], border: [] },
+    });
+    for (const [host, h] of Object.entries(r.hosts)) {
+      table.push([host, this.c.green(h.ok), this.paint('changed', String(h.changed)), this.paint('failed', String(h.failed)), this.c.cyan(h.skipped), this.paint('unreachable', String(h.unreachable)), `${(h.durationMs / 1000).toFixed(2)} s`]);
+    }
+    this.line(table.toString());
+    const changed = Object.entries(r.hosts).filter(([, h]) => h.changes.length);
+    if (changed.length) {
+      this.line(r.check ? 'Would change:' : 'Changed:');
+      for (const [host, h] of changed) {
+        this.line(`  ${this.c.bold(host)}`);
+        for (const c of h.changes) this.line(`    - ${c}`);
+      }
+    } else {
+      this.line(r.check ? 'Nothing would change.' : 'Nothing changed.');
+    }
+    this.line(this.c.dim(`${(r.durationMs / 1000).toFixed(2)} s`));
+  }
+}

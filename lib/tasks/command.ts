@@ -1,0 +1,82 @@
+import { changes, noop, type Verdict } from '../core/change.ts';
+import { defineTask } from '../core/define-task.ts';
+import { quote, sh } from '../core/shell.ts';
+import type { RunResult } from '../core/transport.ts';
+import { pathExists } from './path-facts.ts';
+
+/** Parameters of {@link command}. */
+export interface CommandParams {
+  /**
+   * The command. A string is run by `sh -c` as written (pipes, redirections);
+   * an array is an argv whose every word is quoted, so values stay literal.
+   */
+  cmd: string | readonly string[];
+  /** Skip when this path exists (the command creates it). */
+  creates?: string;
+  /** Skip when this path does not exist (the command removes it). */
+  removes?: string;
+  /** Working directory. */
+  chdir?: string;
+  /** Text given on standard input. */
+  stdin?: string;
+  /** Extra environment variables. */
+  env?: Readonly<Record<string, string>>;
+  /** Decide "changed" from the result. @default every successful run is a change */
+  changedWhen?: (r: RunResult) => boolean;
+  /** Decide "failed" from the result. @default a non-zero exit code */
+  failedWhen?: (r: RunResult) => boolean;
+  /**
+   * What check mode does with it: `'skip'` reports that it would run;
+   * `'run'` runs it anyway, for commands that only read. @default 'skip'
+   */
+  check?: 'skip' | 'run';
+}
+
+function render(p: CommandParams): string {
+  const body = typeof p.cmd === 'string' ? p.cmd : p.cmd.map((w) => quote(w)).join(' ');
+  const env = Object.entries(p.env ?? {}).map(([k, v]) => `${k}=${quote(v)}`).join(' ');
+  const withEnv = env ? `env ${env} ${typeof p.cmd === 'string' ? `sh -c ${quote(body)}` : body}` : body;
+  return p.chdir ? `${sh`cd ${p.chdir}`} && ${withEnv}` : withEnv;
+}
+
+/**
+ * Run a command: the escape hatch when no typed task fits. Guard it with
+ * `creates`/`removes` so a second run does nothing, or say with
+ * `changedWhen` when it really changed something.
+ *
+ * @example
+ * ```ts
+ * import { command } from 'play';
+ * const enable = command({ cmd: ['ip', 'link', 'set', 'lo', 'up'], changedWhen: () => false });
+ * const once = command({ cmd: 'tar xf /tmp/site.tar -C /srv', creates: '/srv/site' });
+ * const probe = command({ cmd: 'ipvsadm -Ln', check: 'run', register: 'ipvs', changedWhen: () => false });
+ * ```
+ */
+export const command = defineTask<CommandParams>({
+  kind: 'command',
+  keys: ['cmd', 'creates', 'removes', 'chdir', 'stdin', 'env', 'changedWhen', 'failedWhen', 'check'],
+  required: ['cmd'],
+  name: (p) => `command ${typeof p.cmd === 'string' ? p.cmd : p.cmd.join(' ')}`.slice(0, 80),
+  check: (p) => {
+    const out: Array<{ field: string; message: string }> = [];
+    if (typeof p.cmd === 'string' ? p.cmd.trim() === '' : !Array.isArray(p.cmd) || p.cmd.length === 0) {
+      out.push({ field: 'cmd', message: 'must be a non-empty string or argv array' });
+    }
+    if (p.check !== undefined && p.check !== 'skip' && p.check !== 'run') out.push({ field: 'check', message: `must be 'skip' or 'run', got ${JSON.stringify(p.check)}` });
+    for (const k of Object.keys(p.env ?? {})) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) out.push({ field: `env.${k}`, message: 'is not a valid environment variable name' });
+    }
+    return out;
+  },
+  facts: (p) => [p.creates, p.removes].filter((x): x is string => !!x).map(pathExists),
+  plan: async (p, ctx) => {
+    if (p.creates && (await ctx.fact(pathExists(p.creates)))) return noop(`${p.creates} exists`);
+    if (p.removes && !(await ctx.fact(pathExists(p.removes)))) return noop(`${p.removes} does not exist`);
+    const exec = render(p);
+    const judge = (r: RunResult): Verdict => {
+      const failed = p.failedWhen ? p.failedWhen(r) : r.code !== 0;
+      return { failed, changed: !failed && (p.changedWhen ? p.changedWhen(r) : true) };
+    };
+    return changes([{ summary: `run ${exec.length > 100 ? `${exec.slice(0, 97)}...` : exec}`, exec, stdin: p.stdin, readOnly: p.check === 'run', judge }]);
+  },
+});

@@ -1,0 +1,24 @@
+import type { TaskResult } from '../../lib/core/result.ts';
+import type { Reporter, RunRecap } from '../../lib/report/reporter.ts';
+
+/** Keeps every event, in order, for assertions. */
+export class RecordingReporter implements Reporter {
+  events: string[] = [];
+  results: TaskResult[] = [];
+  warnings: string[] = [];
+  recapSeen?: RunRecap;
+
+  runStart(e: { playbook: string }): void { this.events.push(`run ${e.playbook}`); }
+  playStart(e: { play: string; hosts: readonly string[] }): void { this.events.push(`play ${e.play} [${e.hosts.join(',')}]`); }
+  taskResult(r: TaskResult): void {
+    this.results.push(r);
+    this.events.push(`${r.host} ${r.status} ${r.task}`);
+  }
+  warning(m: string): void { this.warnings.push(m); }
+  recap(r: RunRecap): void { this.recapSeen = r; }
+
+  /** Results of one host as "status task" lines. */
+  of(host: string): string[] {
+    return this.results.filter((r) => r.host === host).map((r) => `${r.status} ${r.task}`);
+  }
+}
