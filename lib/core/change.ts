@@ -1,3 +1,4 @@
+import type { HostReader } from './task.ts';
 import type { RunResult } from './transport.ts';
 
 /** Before and after of one file or value. Only the reporter renders it. */
@@ -35,10 +36,21 @@ export interface Change {
    * the reason why the prediction is not certain.
    */
   predicted?: string;
+  /**
+   * For changes that span hosts (the failover drill): the runner calls this
+   * instead of running `exec`, which then only describes the change for -v.
+   */
+  apply?: (io: { reader(hostName: string): Promise<HostReader> }) => Promise<RunResult>;
   /** Judge the result; default: exit 0 is a change, anything else a failure. */
   judge?: (r: RunResult) => Verdict;
   /** Message used when the change fails; default names the command. */
   failMessage?: (r: RunResult) => string;
+}
+
+/** Rows a read-only task reports (verify): rendered as a table by the reporter. */
+export interface ResultTable {
+  head: string[];
+  rows: string[][];
 }
 
 /** The planner's answer for one task on one host. */
@@ -46,6 +58,7 @@ export interface Plan {
   changes: Change[];
   /** Why nothing needs doing ("nginx is running"), shown with -v. */
   notes: string[];
+  table?: ResultTable;
 }
 
 /** Helpers for planners: a plan with no change and a reason. */

@@ -45,8 +45,8 @@ export function defineTask<P>(spec: TaskSpec<P>): (input: P & TaskOptions) => Ta
       else unknown.push(k);
     }
     const p = Object.freeze(params) as Readonly<P>;
-    const name = (options.name as string | undefined) ?? safeName(spec, p);
-    delete options.name;
+    const name = (options.title as string | undefined) ?? safeName(spec, p);
+    delete options.title;
     const task: Task<P> = {
       kind: spec.kind,
       name,

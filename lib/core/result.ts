@@ -1,4 +1,4 @@
-import type { Diff } from './change.ts';
+import type { Diff, ResultTable } from './change.ts';
 
 /** The fixed vocabulary of outcomes, as in Ansible's recap. */
 export type Status = 'ok' | 'changed' | 'failed' | 'skipped' | 'unreachable';
@@ -29,6 +29,8 @@ export interface TaskResult {
   stdout?: string;
   stderr?: string;
   handler?: boolean;
+  /** Checks a read-only task made (verify), shown as a table. */
+  table?: ResultTable;
   durationMs: number;
   /** Commands this task sent to the host (facts + changes). */
   commands: number;

@@ -14,8 +14,12 @@ export interface WhenContext<V = any> {
 
 /** Options every task accepts, next to its own parameters. */
 export interface TaskOptions<V = any> {
-  /** Shown in output and used as handler name; each task has a sensible default. */
-  name?: string;
+  /**
+   * Shown in output and used as the handler name; each task has a sensible
+   * default ("apt keepalived, ipvsadm"). Not `name`: apt, service and sysctl
+   * take a `name` parameter of their own.
+   */
+  title?: string;
   /** Run only when this returns true; otherwise the task is "skipped" with that reason. */
   when?: (ctx: WhenContext<V>) => boolean;
   /** Select with `--tags`. */
@@ -28,7 +32,7 @@ export interface TaskOptions<V = any> {
   ignoreErrors?: boolean;
 }
 
-export const TASK_OPTION_KEYS = ['name', 'when', 'tags', 'notify', 'register', 'ignoreErrors'] as const;
+export const TASK_OPTION_KEYS = ['title', 'when', 'tags', 'notify', 'register', 'ignoreErrors'] as const;
 
 /** Read-only access to a host, for planners that look across hosts (verify). */
 export interface HostReader {
@@ -61,7 +65,7 @@ export interface Task<P = unknown> {
   readonly kind: string;
   readonly name: string;
   readonly params: Readonly<P>;
-  readonly options: Omit<TaskOptions, 'name'>;
+  readonly options: Omit<TaskOptions, 'title'>;
   /** Facts this task reads, so the runner can batch them with other tasks' facts. */
   facts?(host: HostView): Fact<unknown>[];
   /** Problems found without touching the host (bad parameters, template errors). */

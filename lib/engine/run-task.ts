@@ -1,4 +1,4 @@
-import type { Change, Verdict } from '../core/change.ts';
+import type { Change, Plan, ResultTable, Verdict } from '../core/change.ts';
 import { PlayError, TaskError, TransportError } from '../core/errors.ts';
 import type { ReportedChange, Status, TaskResult } from '../core/result.ts';
 import type { Transport, RunResult } from '../core/transport.ts';
@@ -49,8 +49,9 @@ export async function runTask(placed: PlacedTask, state: HostState, transport: T
   const reported: ReportedChange[] = [];
   let changed = false;
   let last: RunResult | undefined;
+  let plan: Plan | undefined;
   try {
-    const plan = await task.plan(planContext(state));
+    plan = await task.plan(planContext(state));
     for (const c of plan.changes) {
       if (o.check && !c.readOnly) {
         state.pending.push(c);
@@ -58,7 +59,9 @@ export async function runTask(placed: PlacedTask, state: HostState, transport: T
         changed = true;
         continue;
       }
-      last = await transport.run(c.exec, c.stdin === undefined ? {} : { stdin: c.stdin });
+      last = c.apply
+        ? await c.apply({ reader: state.reader })
+        : await transport.run(c.exec, c.stdin === undefined ? {} : { stdin: c.stdin });
       if (!c.readOnly) state.cache.invalidate();
       const v = (c.judge ?? defaultVerdict)(last);
       if (v.failed) {
@@ -69,13 +72,13 @@ export async function runTask(placed: PlacedTask, state: HostState, transport: T
         reported.push({ summary: c.summary, diff: c.diff });
       }
     }
-    const result = finish(changed ? 'changed' : 'ok', { changes: reported, notes: plan.notes, ...output(last) });
+    const result = finish(changed ? 'changed' : 'ok', { changes: reported, notes: plan.notes, table: plan.table, ...output(last) });
     return { result, lost: false };
   } catch (e) {
     const lost = e instanceof TransportError && /connection lost|not connected|closed/i.test(e.reason);
     const status: Status = lost ? 'unreachable' : 'failed';
     const error = e instanceof PlayError && (e as { host?: string }).host ? e.message : `host ${state.host.name}: task "${task.name}": ${message(e)}`;
-    return { result: finish(status, { changes: reported, error: prefixed(error, state.host.name, task.name), ...output(last) }), lost };
+    return { result: finish(status, { changes: reported, table: plan?.table ?? tableOf(e), error: prefixed(error, state.host.name, task.name), ...output(last) }), lost };
   }
 }
 
@@ -86,3 +89,6 @@ function prefixed(msg: string, host: string, task: string): string {
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 const output = (r: RunResult | undefined) => (r ? { rc: r.code, stdout: r.stdout, stderr: r.stderr } : {});
+
+/** A failing check task attaches its table to the error so the user sees every row. */
+const tableOf = (e: unknown): ResultTable | undefined => (e as { table?: ResultTable })?.table;

@@ -58,6 +58,7 @@ export class ConsoleReporter implements Reporter {
     }
     for (const c of r.changes) if (c.predicted) this.line(this.c.dim(`${' '.repeat(this.hostWidth + 14)}(predicted: ${c.predicted})`));
     if (r.error) this.line(this.c.red(r.error.replace(/^/gm, ' '.repeat(this.hostWidth + 14))));
+    if (r.table) this.line(this.table(r.table.head, r.table.rows.map((row) => row.map((cell, i) => (r.table!.head[i] === 'pass' ? (cell === 'yes' ? this.c.green(cell) : cell === 'no' ? this.c.red(cell) : this.c.cyan(cell)) : cell)))));
     if (this.o.verbose && (r.status === 'ok' || r.status === 'skipped')) for (const n of r.notes) this.line(this.c.dim(`${' '.repeat(this.hostWidth + 14)}${n}`));
     if (this.o.diff) {
       for (const c of r.changes) {
@@ -79,6 +80,12 @@ export class ConsoleReporter implements Reporter {
     if (e.stderr.trim()) this.line(this.c.dim(show(e.stderr).replace(/^/gm, '    ! ')));
   }
 
+  private table(head: string[], rows: Array<Array<string | number>>): string {
+    const t = new Table({ head, style: { head: this.o.color ? ['bold'] : [], border: [] } });
+    t.push(...rows.map((r) => r.map(String)));
+    return t.toString();
+  }
+
   warning(message: string): void {
     this.line(this.c.yellow(`[WARNING] ${message}`));
   }
@@ -86,14 +93,9 @@ export class ConsoleReporter implements Reporter {
   recap(r: RunRecap): void {
     this.line();
     this.line(this.c.bold(`${r.check ? 'CHECK ' : ''}RECAP${r.interrupted ? ' (interrupted)' : ''}`));
-    const table = new Table({
-      head: ['host', 'ok', 'changed', 'failed', 'skipped', 'unreachable', 'time'],
-      style: { head: this.o.color ? ['bold'] : [], border: [] },
-    });
-    for (const [host, h] of Object.entries(r.hosts)) {
-      table.push([host, this.c.green(h.ok), this.paint('changed', String(h.changed)), this.paint('failed', String(h.failed)), this.c.cyan(h.skipped), this.paint('unreachable', String(h.unreachable)), `${(h.durationMs / 1000).toFixed(2)} s`]);
-    }
-    this.line(table.toString());
+    this.line(this.table(['host', 'ok', 'changed', 'failed', 'skipped', 'unreachable', 'time'], Object.entries(r.hosts).map(([host, h]) => [
+      host, this.c.green(h.ok), this.paint('changed', String(h.changed)), this.paint('failed', String(h.failed)), this.c.cyan(h.skipped), this.paint('unreachable', String(h.unreachable)), `${(h.durationMs / 1000).toFixed(2)} s`,
+    ])));
     const changed = Object.entries(r.hosts).filter(([, h]) => h.changes.length);
     if (changed.length) {
       this.line(r.check ? 'Would change:' : 'Changed:');

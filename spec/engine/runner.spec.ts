@@ -42,7 +42,7 @@ async function play(plays: Play<Vars>[], script: (h: HostView) => Scripted[] | '
   return { reporter, recap, hosts };
 }
 
-const run = (cmd: string, o: object = {}) => command({ cmd, name: cmd, ...o });
+const run = (cmd: string, o: object = {}) => command({ cmd, title: cmd, ...o });
 const ok = (cmd: string, extra: Partial<Scripted> = {}): Scripted => ({ cmd, ...extra });
 
 const Runner = suite('runner');
@@ -93,7 +93,7 @@ Runner('when skips with a reason; register feeds later tasks', async () => {
   assert.equal(reporter.results[2]!.notes, ['condition (when) is false']);
 });
 
-const restart = () => run('restart', { name: 'restart svc' });
+const restart = () => run('restart', { title: 'restart svc' });
 Runner('handlers run once, at the end, only when notified by a change', async () => {
   const { reporter } = await play([{
     name: 'p', hosts: 'web',
