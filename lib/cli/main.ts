@@ -8,6 +8,7 @@ import type { Reporter, RunRecap } from '../report/reporter.ts';
 import { parseCli, USAGE, type RunArgs } from './args.ts';
 import { makeConnector } from './connector.ts';
 import { loadInventory, loadPlaybook, resolveFile } from './load.ts';
+import { controllerHost } from '../dsl/inventory.ts';
 import type { Connector } from '../engine/connections.ts';
 
 /** Where the CLI writes, and how it connects: real defaults, injected by specs. */
@@ -82,7 +83,7 @@ async function run(a: RunArgs, io: CliIo): Promise<number> {
   });
   const recap = await runPlays(compiled.plays, {
     playbook: playbook.name, check: a.check, diff: a.diff, forks: a.forks, forceHandlers: a.forceHandlers,
-    connect: connector, reporter, signal: io.signal ?? interruptSignal(io), allHosts: inventory.hosts,
+    connect: connector, reporter, signal: io.signal ?? interruptSignal(io), allHosts: [...inventory.hosts, controllerHost(inventory)],
   });
   return exitCode(recap);
 }

@@ -40,7 +40,7 @@ export interface Change {
    * For changes that span hosts (the failover drill): the runner calls this
    * instead of running `exec`, which then only describes the change for -v.
    */
-  apply?: (io: { reader(hostName: string): Promise<HostReader> }) => Promise<RunResult>;
+  apply?: (io: { reader(hostName: string): Promise<HostReader>; self: HostReader }) => Promise<RunResult & { table?: ResultTable }>;
   /** Judge the result; default: exit 0 is a change, anything else a failure. */
   judge?: (r: RunResult) => Verdict;
   /** Message used when the change fails; default names the command. */

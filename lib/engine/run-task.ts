@@ -60,19 +60,20 @@ export async function runTask(placed: PlacedTask, state: HostState, transport: T
         continue;
       }
       last = c.apply
-        ? await c.apply({ reader: state.reader })
+        ? await c.apply({ reader: state.reader, self: { host: state.host, run: (cmd, ro) => transport.run(cmd, ro) } })
         : await transport.run(c.exec, c.stdin === undefined ? {} : { stdin: c.stdin });
       if (!c.readOnly) state.cache.invalidate();
       const v = (c.judge ?? defaultVerdict)(last);
       if (v.failed) {
-        throw new TaskError(state.host.name, task.name, (c.failMessage ?? ((r) => defaultFail(c, r)))(last), { cmd: c.exec, code: last.code, stdout: last.stdout, stderr: last.stderr });
+        throw Object.assign(new TaskError(state.host.name, task.name, (c.failMessage ?? ((r) => defaultFail(c, r)))(last), { cmd: c.exec, code: last.code, stdout: last.stdout, stderr: last.stderr }), { table: (last as { table?: ResultTable }).table });
       }
       if (v.changed) {
         changed = true;
         reported.push({ summary: c.summary, diff: c.diff });
       }
     }
-    const result = finish(changed ? 'changed' : 'ok', { changes: reported, notes: plan.notes, table: plan.table, ...output(last) });
+    const table = plan.table ?? (last as { table?: ResultTable } | undefined)?.table;
+    const result = finish(changed ? 'changed' : 'ok', { changes: reported, notes: plan.notes, table, ...output(last) });
     return { result, lost: false };
   } catch (e) {
     const lost = e instanceof TransportError && /connection lost|not connected|closed/i.test(e.reason);

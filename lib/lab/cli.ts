@@ -1,0 +1,104 @@
+/**
+ * `play lab <up|down|status|ssh> …`. The lab's single error boundary: a
+ * LabError becomes a message and exit code 1; anything else is a bug and
+ * travels on.
+ */
+import { spawn } from 'node:child_process';
+import { LabError } from './errors.ts';
+import { labDown, labStatus, labUp } from './lab.ts';
+import { checkRoutesToBridge } from './network.ts';
+import { requireRoot } from './prereqs.ts';
+import { DEFAULT_LAB_HOSTS, machineName, type LabHostSpec } from './spec.ts';
+import { readLabProfile } from './state.ts';
+import { sshArgs } from './ssh.ts';
+
+const USAGE = `usage:
+  play lab up [-i INVENTORY] [--ipvs]   bring the lab up (default hosts: the seed's LB1 LB2 RS1 RS2)
+  play lab down                         tear it down, leaving nothing behind
+  play lab status                       hosts, up/down, addresses, IPVS present/absent
+  play lab ssh HOST [COMMAND…]          a root shell on HOST, or run COMMAND there and return its exit code`;
+
+/**
+ * Run `play lab …` with `argv` (the words after "lab"). Returns the exit code:
+ * 0 success; 1 a LabError (message printed); 2 bad usage; for `status`, 3 if
+ * no lab is up; for `ssh`, the remote command's (or ssh's) exit code.
+ */
+export async function runLabCli(
+  argv: string[],
+  o: { resolveHosts: (inventoryPath: string) => Promise<LabHostSpec[]>; out: (s: string) => void },
+): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'up': {
+        const args = parseUpArgs(rest);
+        if (typeof args === 'string') return usage(o.out, args);
+        const hosts = args.inventory ? await o.resolveHosts(args.inventory) : DEFAULT_LAB_HOSTS;
+        const profile = await labUp({ hosts, ipvs: args.ipvs, log: o.out });
+        o.out(`profile: /run/play-lab/profile.json (key ${profile.identityFile}, known_hosts ${profile.knownHostsFile})`);
+        return 0;
+      }
+      case 'down':
+        if (rest.length) return usage(o.out, `unexpected argument "${rest[0]}"`);
+        await labDown({ log: o.out });
+        return 0;
+      case 'status':
+        if (rest.length) return usage(o.out, `unexpected argument "${rest[0]}"`);
+        o.out(await labStatus());
+        return readLabProfile() ? 0 : 3;
+      case 'ssh': {
+        const [host, ...command] = rest;
+        if (!host) return usage(o.out, 'ssh needs a HOST');
+        return await labSsh(host, command);
+      }
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        o.out(USAGE);
+        return cmd === undefined ? 2 : 0;
+      default:
+        return usage(o.out, `unknown lab command "${cmd}"`);
+    }
+  } catch (e) {
+    if (!(e instanceof LabError)) throw e;
+    o.out(`play lab ${cmd}: ${e.message}`);
+    return 1;
+  }
+}
+
+function usage(out: (s: string) => void, problem: string): number {
+  out(`play lab: ${problem}\n${USAGE}`);
+  return 2;
+}
+
+function parseUpArgs(args: string[]): { inventory?: string; ipvs: boolean } | string {
+  let inventory: string | undefined;
+  let ipvs = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--ipvs') ipvs = true;
+    else if (a === '-i' || a === '--inventory') {
+      inventory = args[++i];
+      if (!inventory) return `${a} needs a path`;
+    } else if (a.startsWith('--inventory=')) inventory = a.slice('--inventory='.length);
+    else return `unexpected argument "${a}"`;
+  }
+  return inventory ? { inventory, ipvs } : { ipvs };
+}
+
+/** `play lab ssh HOST [cmd…]`: OpenSSH with inherited stdio; its exit code is ours. */
+async function labSsh(host: string, command: string[]): Promise<number> {
+  requireRoot();
+  const profile = readLabProfile();
+  if (!profile) throw new LabError('no lab is up (`play lab up` first)');
+  const h = profile.hosts.find((x) => x.name === host || machineName(x.name) === host.toLowerCase() || x.address === host);
+  if (!h) throw new LabError(`no lab host "${host}"; the lab has ${profile.hosts.map((x) => x.name).join(', ')}`);
+  await checkRoutesToBridge([h.address]);
+  const args = sshArgs({ identityFile: profile.identityFile, knownHostsFile: profile.knownHostsFile, address: h.address });
+  return new Promise((resolve, reject) => {
+    const child = spawn('ssh', [...args, ...command], { stdio: 'inherit' });
+    child.on('error', (e) => reject(new LabError(`cannot run ssh: ${e.message}`)));
+    child.on('close', (code, signal) => resolve(code ?? (signal ? 255 : 1)));
+  });
+}

@@ -1,0 +1,20 @@
+/**
+ * The lab's one error class. Everything in lib/lab throws it (never a bare
+ * Error) with a message that says what failed and why; only the CLI
+ * ({@link runLabCli}) catches it and turns it into an exit code.
+ */
+
+/** A lab step failed. `detail` carries the failing command's stderr, if any. */
+export class LabError extends Error {
+  override name = 'LabError';
+  constructor(message: string, readonly detail?: string) {
+    super(detail ? `${message}\n${indent(detail)}` : message);
+  }
+}
+
+function indent(text: string): string {
+  const lines = text.trimEnd().split('\n');
+  // Keep the tail: the last lines of a failing tool's stderr say why it failed.
+  const tail = lines.length > 20 ? ['…', ...lines.slice(-20)] : lines;
+  return tail.map((l) => `    ${l}`).join('\n');
+}

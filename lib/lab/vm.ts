@@ -1,0 +1,132 @@
+/**
+ * `--ipvs`: directors become qemu VMs under software emulation running
+ * Debian's own kernel, where IPVS works (this machine's kernel has none and
+ * cannot load modules; /dev/kvm is unusable for a stock kernel: LAB.md).
+ * The VM tree is the cached base tree plus linux-image-amd64, built once;
+ * each `up` makes every VM a fresh ext4 image of that tree with the host's
+ * own files on top, so runs start clean.
+ */
+import { copyFileSync, existsSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, mkdirSync, truncateSync } from 'node:fs';
+import { join } from 'node:path';
+import { LabError } from './errors.ts';
+import { must } from './exec.ts';
+import { BASE_ROOTFS, CACHE_DIR, REPO_DIR, REPO_MOUNT, VM_DIR } from './paths.ts';
+import { downloadDebs } from './offline-repo.ts';
+import { baseFingerprint, runInTree } from './base-tree.ts';
+import { mountOverlay, unmountUnder, overlayPaths } from './overlay.ts';
+import { put } from './host-files.ts';
+import { macFor } from './network.ts';
+import { startDetached, stopRecorded, type ProcRecord } from './procs.ts';
+
+export const VM_ROOTFS = join(VM_DIR, 'rootfs');
+const KERNEL = join(VM_DIR, 'vmlinuz');
+const INITRD = join(VM_DIR, 'initrd.img');
+const STAMP = join(VM_DIR, 'stamp');
+const VM_VERSION = 'vm-v1 linux-image-amd64 modules=list';
+/** Guest memory. With tb-size=64 qemu itself stays near 500 MiB (LAB.md). */
+export const VM_MEMORY_MIB = 512;
+/** Sparse size of each VM's disk image: the tree is ~0.7 GB; room for what a play installs. */
+const DISK_SIZE = 2 * 1024 ** 3;
+
+/**
+ * Only what it takes to mount the root disk; the NIC's driver loads after
+ * the switch to the real root, where udev names it from the host's .link
+ * file. A small initrd also boots faster under emulation.
+ */
+const INITRAMFS_MODULES = ['virtio_pci', 'virtio_blk', 'ext4'];
+
+/** Build the cached VM tree, kernel and initrd unless current for this base tree and repo. */
+export async function ensureVmTree(repoHash: string, log: (line: string) => void): Promise<void> {
+  const version = `${VM_VERSION} on ${baseFingerprint()} repo=${repoHash}`;
+  if (existsSync(STAMP) && readFileSync(STAMP, 'utf8') === version && existsSync(KERNEL) && existsSync(INITRD)) return;
+  log('building the VM tree: base tree + Debian kernel (once)');
+  const started = Date.now();
+  const tmp = join(CACHE_DIR, 'vm.tmp');
+  const root = join(tmp, 'rootfs');
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  await must('copying the base tree for the VMs', 'cp', ['-a', '--reflink=auto', BASE_ROOTFS, root]);
+
+  // Written before initramfs-tools is installed (its postinst builds the
+  // initrd once); --force-confold below keeps our `modules` conffile.
+  mkdirSync(join(root, 'etc/initramfs-tools/conf.d'), { recursive: true });
+  writeFileSync(join(root, 'etc/initramfs-tools/conf.d/play-lab.conf'), 'MODULES=list\n');
+  writeFileSync(join(root, 'etc/initramfs-tools/modules'), `${INITRAMFS_MODULES.join('\n')}\n`);
+  const debs = join(tmp, 'debs');
+  await downloadDebs(join(root, 'var/lib/dpkg/status'), debs, ['linux-image-amd64', 'initramfs-tools', 'kmod'], { recommends: false });
+  await runInTree('installing the Debian kernel into the VM tree', root,
+    ['sh', '-c', 'apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confold /debs/*.deb && apt-get clean'], [`${debs}:/debs`]);
+
+  // Static addressing per VM comes from its own .network file (vm upper dir).
+  await must('enabling systemd-networkd in the VM tree', 'systemctl', ['--root', root, 'enable', 'systemd-networkd.service']);
+  writeFileSync(join(root, 'etc/fstab'), '/dev/vda / ext4 rw,errors=remount-ro 0 1\n');
+  // VMs cannot bind-mount the repo: it travels inside the image instead.
+  await must('copying the offline repo into the VM tree', 'cp', ['-a', `${REPO_DIR}/.`, join(root, REPO_MOUNT.slice(1))]);
+
+  const boot = readdirSync(join(root, 'boot'));
+  const vmlinuz = boot.find((f) => f.startsWith('vmlinuz-'));
+  const initrd = boot.find((f) => f.startsWith('initrd.img-'));
+  if (!vmlinuz || !initrd) throw new LabError(`the VM tree has no kernel or initrd in /boot (found: ${boot.join(' ')})`);
+  copyFileSync(join(root, 'boot', vmlinuz), join(tmp, 'vmlinuz'));
+  copyFileSync(join(root, 'boot', initrd), join(tmp, 'initrd.img'));
+  rmSync(debs, { recursive: true, force: true });
+  rmSync(VM_DIR, { recursive: true, force: true });
+  renameSync(tmp, VM_DIR);
+  writeFileSync(STAMP, version);
+  log(`VM tree built in ${((Date.now() - started) / 1000).toFixed(1)} s (${vmlinuz})`);
+}
+
+/**
+ * The VM's network files: a .link file that names the NIC (found by its
+ * fixed MAC) as the spec says, and a static address for systemd-networkd.
+ * No gateway: a lab host reaches its subnet and nothing else.
+ */
+export function writeVmNetworkFiles(upper: string, o: { iface: string; address: string; prefixLen: number }): void {
+  const mac = macFor(o.address);
+  put(upper, '/etc/systemd/network/10-play-lab.link', `[Match]\nMACAddress=${mac}\n\n[Link]\nName=${o.iface}\n`);
+  put(upper, '/etc/systemd/network/10-play-lab.network', [
+    '[Match]', `MACAddress=${mac}`, '',
+    '[Network]', `Address=${o.address}/${o.prefixLen}`, 'IPv6AcceptRA=no', '',
+  ].join('\n'));
+}
+
+/** Make the VM's disk: a fresh ext4 image of the VM tree with the host's upper dir on top (`mkfs.ext4 -d`). */
+export async function buildVmDisk(machine: string, hostDir: string): Promise<string> {
+  const merged = await mountOverlay(machine, VM_ROOTFS, hostDir);
+  const disk = join(hostDir, 'disk.img');
+  try {
+    writeFileSync(disk, '');
+    truncateSync(disk, DISK_SIZE);
+    await must(`making the disk image of ${machine}`, 'mkfs.ext4', ['-q', '-F', '-L', 'playlab', '-d', merged, disk]);
+  } finally {
+    await unmountUnder(merged);
+  }
+  rmSync(overlayPaths(hostDir).work, { recursive: true, force: true });
+  return disk;
+}
+
+/** Boot a VM on `disk`, its NIC on tap device `tap`, serial console to `consoleLog`. */
+export function startVm(o: { machine: string; disk: string; tap: string; address: string; consoleLog: string; logFile: string }): ProcRecord {
+  return startDetached('qemu-system-x86_64', [
+    '-name', o.machine,
+    '-nodefaults', '-no-user-config',
+    // LAB.md: software emulation; tb-size=64 keeps qemu near 500 MiB instead of 1.2–1.6 GiB.
+    '-accel', 'tcg,tb-size=64',
+    '-m', String(VM_MEMORY_MIB), '-smp', '1',
+    '-display', 'none', '-monitor', 'none',
+    '-serial', `file:${o.consoleLog}`,
+    '-kernel', KERNEL, '-initrd', INITRD,
+    '-append', 'root=/dev/vda rw console=ttyS0 quiet',
+    // The image is rebuilt each run, so writes need not survive a crash.
+    '-drive', `file=${o.disk},format=raw,if=virtio,cache=unsafe`,
+    // LAB.md: a tap device on the lab bridge, never user-mode networking.
+    '-nic', `tap,ifname=${o.tap},script=no,downscript=no,model=virtio-net-pci,mac=${macFor(o.address)}`,
+    // sshd needs entropy early in boot.
+    '-device', 'virtio-rng-pci',
+  ], { logFile: o.logFile });
+}
+
+/** Stop a VM: its disk is thrown away, so qemu's SIGTERM (immediate exit) is enough. */
+export async function stopVm(proc: ProcRecord | undefined): Promise<void> {
+  if (proc) await stopRecorded(proc, 'SIGTERM', 10_000);
+}

@@ -1,0 +1,139 @@
+/**
+ * The only importer of nunjucks. Config files are not HTML, so nothing is
+ * escaped; an undefined value is an error that names the template, the line
+ * and the variable, never an empty string in a config file.
+ */
+import { readFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import nunjucks from 'nunjucks';
+
+export type Rendered = { ok: true; text: string } | { ok: false; message: string };
+
+/** Filters that exist to handle undefined values; every other filter refuses one. */
+const UNDEFINED_FILTERS = new Set(['default', 'd']);
+
+const environments = new Map<string, nunjucks.Environment>();
+
+function environment(dir: string): nunjucks.Environment {
+  let env = environments.get(dir);
+  if (!env) {
+    env = new nunjucks.Environment(new nunjucks.FileSystemLoader(dir, { noCache: true }), {
+      autoescape: false, throwOnUndefined: true, trimBlocks: true, lstripBlocks: true,
+    });
+    // nunjucks only checks values it outputs: `{{ x | upper }}` would render '' for an undefined x.
+    const filters = (env as unknown as { filters: Record<string, (...a: unknown[]) => unknown> }).filters;
+    for (const [name, f] of Object.entries(filters)) {
+      if (UNDEFINED_FILTERS.has(name)) continue;
+      env.addFilter(name, function (this: unknown, value: unknown, ...rest: unknown[]) {
+        if (value === undefined) throw new Error(`filter '${name}' was given an undefined value`);
+        return f.call(this, value, ...rest);
+      });
+    }
+    environments.set(dir, env);
+  }
+  return env;
+}
+
+/** A template's path from an absolute path or a `file:` URL. */
+export function templatePath(src: string | URL): string {
+  return src instanceof URL || src.startsWith('file:') ? fileURLToPath(src) : src;
+}
+
+/** Render the template at `src` with `vars`; errors come back as a sentence. */
+export function renderTemplate(src: string | URL, vars: Readonly<Record<string, unknown>>): Rendered {
+  const path = templatePath(src);
+  try {
+    return { ok: true, text: environment(dirname(path)).render(basename(path), { ...vars }) };
+  } catch (e) {
+    return { ok: false, message: explain(path, (e as Error).message, vars) };
+  }
+}
+
+/**
+ * nunjucks says `(file) [Line N, Column M]\n  attempted to output null or
+ * undefined value`, pointing at the `{{`; find the expression there and the
+ * first name in it that is undefined in `vars`.
+ */
+function explain(path: string, raw: string, vars: Readonly<Record<string, unknown>>): string {
+  if (/template not found/.test(raw)) return `template ${path} not found (${raw.trim()})`;
+  const located = [...raw.matchAll(/\(([^()\n]+)\) \[Line (\d+), Column (\d+)\]/g)].pop();
+  const reason = raw.split('\n').map((l) => l.trim()).filter(Boolean).pop() ?? raw;
+  const file = located?.[1] ?? [...raw.matchAll(/\(([^()\n]+)\)/g)].pop()?.[1] ?? path;
+  const line = located ? Number(located[2]) : undefined;
+  const col = located ? Number(located[3]) : undefined;
+  const where = `template ${file}${line ? `, line ${line}, column ${col}` : ''}`;
+  const source = readSource(file) ?? '';
+  const message = reason.replace(/^Error: /, '');
+  const filter = /filter '(\w+)' was given an undefined value/.exec(reason)?.[1];
+  if (filter) {
+    // Filter errors carry no position: find the expression that feeds it an undefined name.
+    for (const e of expressions(source)) {
+      const name = new RegExp(`\\|\\s*${filter}\\b`).test(e.expr) ? undefinedName(e.expr, vars, source) : undefined;
+      if (name) return `template ${file}, line ${e.line}: undefined variable '${name}' in {{ ${e.expr} }} (${message})`;
+    }
+    return `${where}: ${message}`;
+  }
+  if (/null or undefined/.test(reason)) {
+    const expr = line && col ? expressionAt(source, line, col) : undefined;
+    const name = expr ? undefinedName(expr, vars, source) : undefined;
+    const shown = expr ? ` in {{ ${expr} }}` : '';
+    if (name) return `${where}: undefined variable '${name}'${shown}`;
+    return `${where}: an undefined or null value${shown}`;
+  }
+  return `${where}: ${message}`;
+}
+
+/** Every `{{ … }}` of a template with its 1-based line. */
+function expressions(source: string): Array<{ expr: string; line: number }> {
+  return [...source.matchAll(/\{\{-?([\s\S]*?)-?\}\}/g)].map((m) => ({
+    expr: m[1]!.trim(),
+    line: source.slice(0, m.index).split('\n').length,
+  }));
+}
+
+function readSource(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The text of the `{{ … }}` that starts at (line, column), both 1-based. */
+function expressionAt(source: string, line: number, col: number): string | undefined {
+  const text = source.split('\n').slice(line - 1).join('\n');
+  const start = text.lastIndexOf('{{', col - 1);
+  if (start < 0) return undefined;
+  const end = text.indexOf('}}', start);
+  if (end < 0) return undefined;
+  return text.slice(start + 2, end).replace(/^-|-$/g, '').trim();
+}
+
+const WORDS = new Set(['and', 'or', 'not', 'in', 'is', 'if', 'else', 'true', 'false', 'none', 'null', 'True', 'False', 'None', 'loop']);
+
+/** The first dotted name in `expr` whose value is undefined or null in `vars`. */
+function undefinedName(expr: string, vars: Readonly<Record<string, unknown>>, source: string): string | undefined {
+  const code = expr.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""');
+  for (const m of code.matchAll(/(\|\s*)?(?<![\w.])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(\s*\()?/g)) {
+    if (m[1] || m[3]) continue; // a filter or a function call
+    const path = m[2]!;
+    const parts = path.split('.');
+    if (WORDS.has(parts[0]!)) continue;
+    if (boundInTemplate(source, parts[0]!)) {
+      if (parts.length > 1) return path; // a loop or set variable: we cannot look inside
+      continue;
+    }
+    let value: unknown = vars;
+    for (let i = 0; i < parts.length; i++) {
+      value = value === null || value === undefined ? undefined : (value as Record<string, unknown>)[parts[i]!];
+      if (value === undefined || value === null) return parts.slice(0, i + 1).join('.');
+    }
+  }
+  return undefined;
+}
+
+function boundInTemplate(source: string, name: string): boolean {
+  const n = name.replace(/[$]/g, '\\$');
+  return new RegExp(`\\{%-?\\s*(?:for\\s+(?:\\w+\\s*,\\s*)*${n}\\b[^%]*\\bin\\b|set\\s+${n}\\b|macro\\s+\\w+\\s*\\([^)]*\\b${n}\\b)`).test(source);
+}

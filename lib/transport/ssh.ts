@@ -1,0 +1,542 @@
+/**
+ * The SSH transport: one connection per host, one exec channel per command.
+ * The only importer of ssh2-promise (and of ssh2, for what it lacks).
+ *
+ * ssh2-promise gives the connection; commands go through its `spawn()`, which
+ * hands back the raw ssh2 channel, because its `exec()` throws the exit status
+ * away and rejects on any stderr. We use its single-connection class
+ * (`SSH2Promise.SSH`) rather than `SSH2Promise` itself: the latter either
+ * shares connections through a process-wide cache keyed by user@host:port
+ * (a failed connection would be served again, and two transports to one host
+ * would share one), or, with the cache disabled, opens a new connection for
+ * every `spawn()`. Its reconnect loop is turned off: a host that is down must
+ * say so within the connect timeout, not after ten retries 5 s apart.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { connect as netConnect } from 'node:net';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import ssh2 from 'ssh2';
+import type { AnyAuthMethod, AuthHandlerMiddleware, AuthenticationType, ClientChannel, ServerHostKeyAlgorithm } from 'ssh2';
+import SSH2Promise from 'ssh2-promise';
+import { ConnectError, HostKeyError, TransportError } from '../core/errors.ts';
+import { quote } from '../core/shell.ts';
+import type { RunOptions, RunResult, Transport } from '../core/transport.ts';
+import {
+  appendKnownHost, checkHostKey, hostLookupName, knownHostsLine, lookupKnownHost, readKnownHostsFiles,
+  type HostKeyCheck,
+} from './known-hosts.ts';
+import { exitResult } from './local.ts';
+
+/** How to reach and log in to one host. */
+export interface SshOptions {
+  /** Inventory name of the host, for messages. */
+  readonly host: string;
+  /** Name or IP address to connect to; also the name looked up in known_hosts. */
+  readonly address: string;
+  /** @default 22 */
+  readonly port?: number;
+  /** @default 'root' */
+  readonly user?: string;
+  /**
+   * Private key file (unencrypted). When absent: the ssh-agent at
+   * `$SSH_AUTH_SOCK`, then whichever of `~/.ssh/id_ed25519`, `id_ecdsa`,
+   * `id_rsa` exist.
+   */
+  readonly identityFile?: string;
+  /** Files trusted host keys are read from; new keys go to the first. @default '~/.ssh/known_hosts' */
+  readonly knownHostsFile?: string | readonly string[];
+  /**
+   * Trust a host with no recorded key and record its key (OpenSSH's
+   * `StrictHostKeyChecking=accept-new`). A changed key is refused regardless.
+   * @default false
+   */
+  readonly acceptNewHostKeys?: boolean;
+  /** Time allowed for TCP connect, SSH handshake and login together. @default 10_000 */
+  readonly connectTimeoutMs?: number;
+  /** Per-command timeout when RunOptions.timeoutMs is absent. @default 300_000 */
+  readonly commandTimeoutMs?: number;
+  /** Run commands through sudo (not when `user` is root). @default false */
+  readonly become?: boolean;
+  /** sudo password, written as the first line of the command's input; never logged. */
+  readonly becomePassword?: string;
+  /**
+   * Commands running at once on the connection; more wait their turn.
+   * OpenSSH's sshd refuses an 11th session by default (`MaxSessions 10`).
+   * @default 10
+   */
+  readonly maxChannels?: number;
+  /** Where `HOME` and `SSH_AUTH_SOCK` are read from. @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * Open an SSH connection to a host and return it as a {@link Transport}.
+ * Rejects with {@link HostKeyError} when the host key is not trusted (before
+ * any login attempt), and with {@link ConnectError} when the host cannot be
+ * reached or refuses every credential.
+ *
+ * @example
+ * ```ts
+ * import { connectSsh } from './ssh.ts';
+ * const t = await connectSsh({ host: 'LB1', address: '10.0.0.11', user: 'deploy', become: true });
+ * const { code, stdout } = await t.run('cat /etc/hostname');
+ * await t.close();
+ * ```
+ */
+export async function connectSsh(o: SshOptions): Promise<Transport> {
+  const env = o.env ?? process.env;
+  const home = env.HOME || homedir();
+  const port = o.port ?? 22;
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new ConnectError(o.host, `port ${port} is not a TCP port`);
+  const user = o.user ?? 'root';
+  const connectTimeoutMs = o.connectTimeoutMs ?? 10_000;
+  const knownHostsFiles = o.knownHostsFile === undefined ? [join(home, '.ssh', 'known_hosts')]
+    : typeof o.knownHostsFile === 'string' ? [o.knownHostsFile] : [...o.knownHostsFile];
+  if (knownHostsFiles.length === 0) throw new ConnectError(o.host, 'knownHostsFile is an empty list: no host key could ever be trusted');
+
+  const credentials = await loadCredentials(o.host, o.identityFile, env.SSH_AUTH_SOCK, home);
+  const auth = authSequence(user, credentials);
+  const guard = hostKeyGuard(o.host, o.address, port, knownHostsFiles, o.acceptNewHostKeys ?? false);
+
+  // Our own socket, only to turn Nagle off: a command is a handful of small
+  // packets each way, and Nagle with delayed ACKs added ~40 ms to every one.
+  const sock = netConnect({ host: o.address, port, noDelay: true });
+  const ssh = new SSH2Promise.SSH({
+    host: o.address,
+    port,
+    sock,
+    username: user,
+    readyTimeout: connectTimeoutMs,
+    reconnect: false,
+    hostVerifier: guard.verify,
+    authHandler: auth.handler,
+    algorithms: { serverHostKey: hostKeyAlgorithms(knownHostsFiles, o.address, port) },
+    // Without these a silently dead network (no RST) would hang a command
+    // until its own timeout; with them it is noticed within a minute.
+    keepaliveInterval: 15_000,
+    keepaliveCountMax: 4,
+  });
+  const transport = new SshTransport(ssh, o.host, user, o);
+
+  // ssh2-promise rejects with the last error seen; the first one is the cause
+  // (a handshake timeout is followed by "Connection lost before handshake").
+  const errors: Error[] = [];
+  const onEvent = (status: string, _conn: unknown, payload?: { err?: Error | null }) => {
+    if (status === 'disconnect' && payload?.err) errors.push(payload.err);
+  };
+  ssh.on('ssh', onEvent);
+  const connecting = ssh.connect();
+  let timer: NodeJS.Timeout | undefined;
+  // ssh2's readyTimeout should fire first; this bounds anything it misses.
+  const overdue = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ConnectError(o.host, `timed out after ${connectTimeoutMs / 1000} s connecting to ${o.address}:${port}`)), connectTimeoutMs + 1_000);
+  });
+  try {
+    await Promise.race([connecting, overdue]);
+  } catch (e) {
+    connecting.catch(() => {});
+    await transport.close();
+    sock.destroy();
+    // An agent that cannot be reached is skipped, not the reason for failing.
+    const cause = errors.find((x) => (x as Ssh2Error).level !== 'agent') ?? e;
+    throw e instanceof ConnectError ? e : connectFailure(cause, {
+      host: o.host, where: `${o.address}:${port}`, address: o.address, user, connectTimeoutMs, guard, auth,
+    });
+  } finally {
+    clearTimeout(timer);
+    ssh.off('ssh', onEvent);
+  }
+  return transport;
+}
+
+/**
+ * The command line and input prefix that run `cmd` with privilege escalation:
+ * `sudo -n` (fail rather than prompt) without a password, `sudo -S` reading the
+ * password from the first input line with one. Root needs no sudo.
+ *
+ * A password given to a host whose sudo needs none ends up as the command's
+ * first input line: sudo -S does not read it then.
+ *
+ * @example
+ * ```ts
+ * import { becomeCommand } from './ssh.ts';
+ * becomeCommand('id -u', { user: 'deploy', become: true });
+ * // => { command: "sudo -n -- sh -c 'id -u'", stdinPrefix: '' }
+ * ```
+ */
+export function becomeCommand(cmd: string, o: { user?: string; become?: boolean; becomePassword?: string }): { command: string; stdinPrefix: string } {
+  if (!o.become || (o.user ?? 'root') === 'root') return { command: cmd, stdinPrefix: '' };
+  if (o.becomePassword === undefined) return { command: `sudo -n -- sh -c ${quote(cmd)}`, stdinPrefix: '' };
+  return { command: `sudo -S -p '' -- sh -c ${quote(cmd)}`, stdinPrefix: `${o.becomePassword}\n` };
+}
+
+type State = 'connecting' | 'open' | 'lost' | 'closed';
+type Connection = InstanceType<typeof SSH2Promise.SSH>;
+
+class SshTransport implements Transport {
+  private state: State = 'connecting';
+  private lostReason = 'connection lost';
+  private count = 0;
+  private shutdown: Promise<void> | undefined;
+  /** Aborts of the commands in flight: a dropped connection fails them all at once. */
+  private readonly inflight = new Set<(reason: string) => void>();
+  private active = 0;
+  private readonly waiting: Array<(granted: boolean) => void> = [];
+  private readonly maxChannels: number;
+  private readonly commandTimeoutMs: number;
+
+  constructor(private readonly ssh: Connection, readonly host: string, private readonly user: string, private readonly o: SshOptions) {
+    this.maxChannels = Math.max(1, o.maxChannels ?? 10);
+    this.commandTimeoutMs = o.commandTimeoutMs ?? 300_000;
+    // One listener for the connection's whole life, not one per command: no
+    // MaxListenersExceededWarning however many commands run.
+    ssh.on('ssh', (status: string, _conn: unknown, payload?: { err?: Error | null }) => {
+      // Emitted synchronously on ssh2's 'ready', so no drop can slip in
+      // between login and the transport counting itself open.
+      if (status === 'connect' && this.state === 'connecting') this.state = 'open';
+      else if (status === 'disconnect') this.lose(payload?.err);
+    });
+  }
+
+  get commandCount(): number {
+    return this.count;
+  }
+
+  async run(cmd: string, o: RunOptions = {}): Promise<RunResult> {
+    this.count++;
+    if (this.state !== 'open') throw this.unusable(cmd);
+    const { command, stdinPrefix } = becomeCommand(cmd, { user: this.user, become: this.o.become, becomePassword: this.o.becomePassword });
+    const stdin = stdinPrefix === '' ? (o.stdin ?? '') : Buffer.concat([Buffer.from(stdinPrefix), Buffer.from(o.stdin ?? '')]);
+    if (!(await this.acquire())) throw this.unusable(cmd);
+    try {
+      // The slot may have been handed over just as the connection went away.
+      if (this.state !== 'open') throw this.unusable(cmd);
+      return await this.exec(cmd, command, stdin, o.timeoutMs ?? this.commandTimeoutMs);
+    } finally {
+      this.release();
+    }
+  }
+
+  close(): Promise<void> {
+    if (this.state === 'open' || this.state === 'connecting') this.state = 'closed';
+    this.failAll('connection closed while the command ran');
+    this.shutdown ??= this.ssh.close().then(() => {}, () => {});
+    return this.shutdown;
+  }
+
+  private lose(err: Error | null | undefined): void {
+    if (this.state !== 'open') return;
+    this.state = 'lost';
+    this.lostReason = `connection lost: ${err?.message || 'closed by the remote end'}`;
+    this.failAll(this.lostReason);
+    void this.close();
+  }
+
+  private failAll(reason: string): void {
+    for (const abort of [...this.inflight]) abort(reason);
+    for (const wake of this.waiting.splice(0)) wake(false);
+  }
+
+  private unusable(cmd: string): TransportError {
+    return new TransportError(this.host, cmd, this.deadReason('connection is closed'));
+  }
+
+  private deadReason(closed: string): string {
+    return this.state === 'lost' ? this.lostReason : closed;
+  }
+
+  private acquire(): Promise<boolean> {
+    if (this.active < this.maxChannels) {
+      this.active++;
+      return Promise.resolve(true);
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** Hand the slot to the next waiting command, if any. */
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next(true);
+    else this.active--;
+  }
+
+  private exec(cmd: string, command: string, stdin: string | Buffer, timeoutMs: number): Promise<RunResult> {
+    return new Promise((resolve, reject) => {
+      let channel: ClientChannel | undefined;
+      let exit: { code: number | null; signal?: string; detail: string } | undefined;
+      let done = false;
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+
+      const finish = (e: TransportError | undefined, r?: RunResult) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        this.inflight.delete(abort);
+        if (e) reject(e);
+        else resolve(r!);
+      };
+      const abort = (reason: string) => {
+        // The remote process is not killed: sshd only closes its pipes.
+        try {
+          channel?.close();
+        } catch {
+          // the channel or the connection is already gone
+        }
+        finish(new TransportError(this.host, cmd, reason));
+      };
+      const timer = setTimeout(() => abort(`command timed out after ${timeoutMs / 1000} s`), timeoutMs);
+      this.inflight.add(abort);
+
+      this.ssh.spawn(command).then((ch) => {
+        if (done) {
+          ch.close();
+          return;
+        }
+        channel = ch;
+        ch.on('data', (b: Buffer) => out.push(b));
+        ch.stderr.on('data', (b: Buffer) => err.push(b));
+        ch.on('exit', (code: number | null, signal?: string, dump?: boolean, desc?: string) => {
+          exit = { code, signal, detail: [dump ? 'core dumped' : '', desc ?? ''].filter(Boolean).join(', ') };
+        });
+        // Kept after the command ends: a late channel error must not go unhandled.
+        ch.on('error', (e: Error) => abort(`channel error: ${e.message}`));
+        const settle = () => {
+          if (!exit) {
+            abort(this.state === 'open' ? 'the command ended without an exit status' : this.deadReason('connection closed while the command ran'));
+            return;
+          }
+          finish(undefined, exitResult(exit.code, exit.signal, Buffer.concat(out).toString('utf8'), Buffer.concat(err).toString('utf8'), exit.detail));
+        };
+        // stderr ends on its own schedule; its last bytes may trail the channel's close.
+        ch.on('close', () => (ch.stderr.readableEnded ? settle() : ch.stderr.once('end', settle)));
+        if (stdin.length > 0) ch.end(stdin);
+        else ch.end();
+      }, (e: unknown) => {
+        abort(this.state === 'open' ? `cannot start the command: ${(e as Error)?.message ?? String(e)}` : this.deadReason('connection closed while the command ran'));
+      });
+    });
+  }
+}
+
+// ---------------------------------------------------------------- host keys
+
+interface HostKeyGuard {
+  verify: (key: Buffer) => boolean;
+  /** Why the key was refused, once it has been. */
+  refusal: () => ConnectError | undefined;
+}
+
+/** The hostVerifier: decides from known_hosts and records a new key when allowed to. */
+function hostKeyGuard(host: string, address: string, port: number, files: readonly string[], acceptNew: boolean): HostKeyGuard {
+  const name = hostLookupName(address, port);
+  let refusal: ConnectError | undefined;
+  const refuse = (e: ConnectError) => {
+    refusal = e;
+    return false;
+  };
+  return {
+    refusal: () => refusal,
+    // Synchronous on purpose: read, decide and append in one event-loop turn.
+    verify: (key: Buffer): boolean => {
+      let check: HostKeyCheck;
+      try {
+        check = checkHostKey(readKnownHostsFiles(files), address, port, key);
+      } catch (e) {
+        return refuse(new ConnectError(host, `cannot read known_hosts: ${(e as Error).message}`));
+      }
+      switch (check.status) {
+        case 'trusted':
+          return true;
+        case 'revoked':
+          return refuse(new HostKeyError(host, `host key for ${name} (${check.presented}) is marked @revoked in known_hosts — refusing to connect`));
+        case 'changed': {
+          const known = check.known.map((k) => `${k.fingerprint} (${k.source})`).join(' or ');
+          return refuse(new HostKeyError(host, `HOST KEY CHANGED for ${name}: known ${known}, presented ${check.presented} — refusing to connect`));
+        }
+        case 'unknown':
+          if (!acceptNew) {
+            return refuse(new HostKeyError(host, `host key for ${name} is not known (${check.presented}); add it to known_hosts or run with --accept-new-host-keys`));
+          }
+          try {
+            appendKnownHost(files[0]!, knownHostsLine(address, port, key));
+          } catch (e) {
+            return refuse(new ConnectError(host, `cannot record the new host key for ${name} in ${files[0]}: ${(e as Error).message}`));
+          }
+          return true;
+      }
+    },
+  };
+}
+
+const HOST_KEY_ALGORITHMS: Record<string, ServerHostKeyAlgorithm[]> = {
+  'ssh-ed25519': ['ssh-ed25519'],
+  'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
+  'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
+  'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
+  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+  'ssh-dss': ['ssh-dss'],
+};
+/** ssh2's own default order (lib/protocol/constants.js). */
+const DEFAULT_HOST_KEY_ORDER: ServerHostKeyAlgorithm[] = [
+  'ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa',
+];
+
+/**
+ * Ask for the key types already recorded for the host first, as OpenSSH does:
+ * otherwise a host known by its ECDSA key that also has an Ed25519 one would
+ * present the Ed25519 key and look changed.
+ */
+function hostKeyAlgorithms(files: readonly string[], address: string, port: number): ServerHostKeyAlgorithm[] {
+  let types: string[] = [];
+  try {
+    types = lookupKnownHost(readKnownHostsFiles(files), address, port).trusted.map((k) => k.type);
+  } catch {
+    // unreadable known_hosts: the verifier reports it
+  }
+  const preferred = [...new Set(types.flatMap((t) => HOST_KEY_ALGORITHMS[t] ?? []))];
+  return [...preferred, ...DEFAULT_HOST_KEY_ORDER.filter((a) => !preferred.includes(a))];
+}
+
+// --------------------------------------------------------------------- login
+
+interface Credential {
+  /** How it is named in an authentication failure. */
+  label: string;
+  method: (username: string) => AnyAuthMethod;
+}
+
+interface Credentials {
+  usable: Credential[];
+  /** Default key files that exist but cannot be used (encrypted), for the failure message. */
+  skipped: string[];
+}
+
+const DEFAULT_IDENTITIES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
+
+async function loadCredentials(host: string, identityFile: string | undefined, agentSocket: string | undefined, home: string): Promise<Credentials> {
+  if (identityFile !== undefined) {
+    const key = await readPrivateKey(identityFile);
+    if (key instanceof Error) {
+      const hint = isEncrypted(key) ? '; load it into ssh-agent (ssh-add) and leave identityFile unset' : '';
+      throw new ConnectError(host, `cannot use identity file ${identityFile}: ${key.message}${hint}`);
+    }
+    return { usable: [keyCredential(`key file ${identityFile}`, key)], skipped: [] };
+  }
+  const usable: Credential[] = [];
+  const skipped: string[] = [];
+  if (agentSocket) usable.push({ label: 'agent', method: (username) => ({ type: 'agent', username, agent: agentSocket }) });
+  for (const name of DEFAULT_IDENTITIES) {
+    const file = join(home, '.ssh', name);
+    if (!(await stat(file).then((s) => s.isFile(), () => false))) continue;
+    const key = await readPrivateKey(file);
+    if (key instanceof Error) skipped.push(`key file ${file} (${isEncrypted(key) ? 'encrypted' : 'unreadable'}, skipped)`);
+    else usable.push(keyCredential(`key file ${file}`, key));
+  }
+  if (usable.length === 0) {
+    throw new ConnectError(host, `no credentials to log in with: no identityFile, no ssh-agent (SSH_AUTH_SOCK unset), no usable ${DEFAULT_IDENTITIES.map((n) => `~/.ssh/${n}`).join(', ')}${skipped.length ? ` (${skipped.join('; ')})` : ''}`);
+  }
+  return { usable, skipped };
+}
+
+async function readPrivateKey(file: string): Promise<Buffer | Error> {
+  let data: Buffer;
+  try {
+    data = await readFile(file);
+  } catch (e) {
+    return e as Error;
+  }
+  const parsed = ssh2.utils.parseKey(data);
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  if (key instanceof Error) return key;
+  if (!key || !key.isPrivateKey()) return new Error('not a private key');
+  return data;
+}
+
+function keyCredential(label: string, key: Buffer): Credential {
+  return { label, method: (username) => ({ type: 'publickey', username, key }) };
+}
+
+function isEncrypted(e: Error): boolean {
+  return /encrypted/i.test(e.message);
+}
+
+interface AuthSequence {
+  handler: AuthHandlerMiddleware;
+  /** The sentence for an authentication failure. */
+  failure: () => string;
+}
+
+/** ssh2 takes `false` as "no more methods"; @types/ssh2 leaves it out. */
+const NO_MORE_METHODS = false as unknown as AuthenticationType;
+
+/** Offer each credential once, in order, and remember what was offered. */
+function authSequence(user: string, creds: Credentials): AuthSequence {
+  const tried: string[] = [];
+  let next = 0;
+  let serverAccepts: AuthenticationType[] | undefined;
+  return {
+    handler: (methodsLeft, _partial, done) => {
+      // ssh2 calls with null before the first attempt.
+      if (methodsLeft) serverAccepts = methodsLeft;
+      // An agent offers keys with the publickey method too.
+      if (methodsLeft && !methodsLeft.includes('publickey')) return done(NO_MORE_METHODS);
+      const c = creds.usable[next++];
+      if (!c) return done(NO_MORE_METHODS);
+      tried.push(c.label);
+      done(c.method(user));
+    },
+    failure: () => {
+      const attempts = [...tried, ...creds.skipped];
+      const accepts = serverAccepts && !serverAccepts.includes('publickey') ? `; the server accepts only ${serverAccepts.join(', ')}` : '';
+      return `authentication failed for ${user} (tried: ${attempts.length ? attempts.join(' / ') : 'nothing'})${accepts}`;
+    },
+  };
+}
+
+// ------------------------------------------------------------------ failures
+
+interface FailureContext {
+  host: string;
+  where: string;
+  address: string;
+  user: string;
+  connectTimeoutMs: number;
+  guard: HostKeyGuard;
+  auth: AuthSequence;
+}
+
+type Ssh2Error = Error & { level?: string; code?: string | number };
+
+/** Turn whatever ssh2 / ssh2-promise rejected with into one sentence. */
+function connectFailure(e: unknown, c: FailureContext): ConnectError {
+  const refused = c.guard.refusal();
+  if (refused) return refused;
+  if (e === null || e === undefined) return new ConnectError(c.host, `${c.where} closed the connection before login completed`);
+  if (!(e instanceof Error)) return new ConnectError(c.host, `cannot connect to ${c.where}: ${String(e)}`);
+  const err = e as Ssh2Error;
+  switch (err.level) {
+    case 'client-authentication':
+      return new ConnectError(c.host, err.message === 'All configured authentication methods failed'
+        ? c.auth.failure()
+        : `authentication failed for ${c.user}: ${err.message}`);
+    case 'client-timeout':
+      return new ConnectError(c.host, `timed out after ${c.connectTimeoutMs / 1000} s connecting to ${c.where}`);
+    case 'client-dns':
+      return new ConnectError(c.host, `cannot resolve ${c.address} (${err.code ?? err.message})`);
+    case 'client-socket': {
+      if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') return new ConnectError(c.host, `cannot resolve ${c.address} (${err.code})`);
+      const why: Record<string, string> = {
+        ECONNREFUSED: 'connection refused',
+        EHOSTUNREACH: 'no route to host',
+        ENETUNREACH: 'network unreachable',
+        ETIMEDOUT: 'timed out',
+        ECONNRESET: 'connection reset during the SSH handshake',
+      };
+      return new ConnectError(c.host, `cannot connect to ${c.where}: ${why[String(err.code)] ?? err.message}`);
+    }
+    default:
+      return new ConnectError(c.host, `SSH connection to ${c.where} failed: ${err.message}`);
+  }
+}

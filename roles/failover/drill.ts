@@ -1,0 +1,71 @@
+import { randomBytes } from 'node:crypto';
+import type { ResultTable } from '../../lib/core/change.ts';
+import type { HostReader } from '../../lib/core/task.ts';
+import type { RunResult } from '../../lib/core/transport.ts';
+import { holdsVip, readIpvs, settle, table, type CheckRow, type Topology } from '../verify/checks.ts';
+
+export interface DrillOptions {
+  /** Longest acceptable failover and failback, ms. */
+  limitMs: number;
+  /** Poll period while waiting for the VIP to move, ms. */
+  pollMs: number;
+}
+
+/** Wait until `probe` is true; the elapsed ms, or undefined at the deadline. */
+async function timeUntil(probe: () => Promise<boolean>, since: number, deadlineMs: number, everyMs: number): Promise<number | undefined> {
+  const ok = await settle(probe, (v) => v, deadlineMs, everyMs);
+  return ok ? Date.now() - since : undefined;
+}
+
+/** A shell loop on the controller: GET the VIP until the stop file appears; prints "ok failed". */
+const httpLoop = (vip: string, port: number, stopFile: string) =>
+  `ok=0; bad=0; while [ ! -e ${stopFile} ]; do if curl -s -o /dev/null -m 1 http://${vip}:${port}/; then ok=$((ok+1)); else bad=$((bad+1)); fi; sleep 0.05; done; rm -f ${stopFile}; echo "$ok $bad"`;
+
+/**
+ * Stop keepalived on the MASTER, time until the BACKUP holds the VIP, start
+ * it again, time until the MASTER has it back — with HTTP requests to the
+ * VIP meanwhile where IPVS exists. keepalived on the MASTER is started again
+ * whatever happens.
+ */
+export async function runDrill(t: Topology, backup: string, io: { reader(h: string): Promise<HostReader>; self: HostReader }, o: DrillOptions): Promise<RunResult & { table: ResultTable }> {
+  const c = t.cluster;
+  const m = await io.reader(t.master);
+  const b = await io.reader(backup);
+  const rows: CheckRow[] = [];
+  const fail = (why: string) => ({ code: 1, stdout: '', stderr: why, table: table(rows) });
+
+  const ready = await settle(() => holdsVip(m, c), (v) => v, o.limitMs, 200);
+  rows.push({ check: 'before: VIP on MASTER', host: t.master, expected: 'holds VIP', seen: ready ? 'holds VIP' : 'does not', pass: ready ? 'yes' : 'no' });
+  if (!ready) return fail(`${t.master} does not hold ${c.vip}; not starting the drill`);
+
+  const ipvs = (await readIpvs(m)).ok;
+  const stopFile = `/tmp/play-drill-${randomBytes(6).toString('hex')}.stop`;
+  const http = ipvs ? io.self.run(httpLoop(c.vip, c.port, stopFile)) : undefined;
+  let masterDown = false;
+  try {
+    const t0 = Date.now();
+    const stop = await m.run('systemctl stop keepalived');
+    if (stop.code !== 0) return fail(`could not stop keepalived on ${t.master}: ${stop.stderr.trim()}`);
+    masterDown = true;
+    const over = await timeUntil(() => holdsVip(b, c), t0, o.limitMs, o.pollMs);
+    rows.push({ check: 'failover: VIP to BACKUP', host: backup, expected: `≤ ${o.limitMs} ms`, seen: over === undefined ? 'never' : `${over} ms`, pass: over === undefined ? 'no' : 'yes' });
+
+    const t1 = Date.now();
+    const start = await m.run('systemctl start keepalived');
+    if (start.code !== 0) return fail(`could not start keepalived on ${t.master}: ${start.stderr.trim()}`);
+    masterDown = false;
+    const back = await timeUntil(async () => (await holdsVip(m, c)) && !(await holdsVip(b, c)), t1, o.limitMs, o.pollMs);
+    rows.push({ check: 'failback: VIP to MASTER', host: t.master, expected: `≤ ${o.limitMs} ms`, seen: back === undefined ? 'never' : `${back} ms`, pass: back === undefined ? 'no' : 'yes' });
+  } finally {
+    if (masterDown) await m.run('systemctl start keepalived').catch(() => undefined);
+    if (http) {
+      await io.self.run(`touch ${stopFile}`);
+      const [ok = 0, bad = 0] = (await http).stdout.trim().split(/\s+/).map(Number);
+      const share = ok + bad === 0 ? 0 : (100 * ok) / (ok + bad);
+      rows.push({ check: 'HTTP to VIP during drill', host: 'controller', expected: 'served', seen: `${ok}/${ok + bad} ok (${share.toFixed(1)} %)`, pass: ok > 0 ? 'yes' : 'no' });
+    }
+  }
+  if (!ipvs) rows.push({ check: 'HTTP to VIP during drill', host: 'controller', expected: 'served', seen: 'skipped: no IPVS in the directors\' kernel', pass: 'skipped' });
+  const failed = rows.filter((r) => r.pass === 'no');
+  return { code: failed.length ? 1 : 0, stdout: rows.map((r) => `${r.check}: ${r.seen}`).join('\n'), stderr: failed.map((r) => `${r.check}: expected ${r.expected}, saw ${r.seen}`).join('\n'), table: table(rows) };
+}

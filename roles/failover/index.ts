@@ -1,0 +1,69 @@
+import { changes } from '../../lib/core/change.ts';
+import { defineTask } from '../../lib/core/define-task.ts';
+import { defineRole } from '../../lib/dsl/role.ts';
+import { validateCluster, type LvsVars } from '../lvs/cluster.ts';
+import { topologyOf } from '../verify/index.ts';
+import type { Topology } from '../verify/checks.ts';
+import { runDrill } from './drill.ts';
+
+/** Parameters of {@link failoverDrill}. */
+export interface FailoverDrillParams {
+  topology: Topology;
+  /** Longest acceptable failover and failback, ms. @default 15000 */
+  limitMs?: number;
+  /** How often to look for the VIP while it moves, ms. @default 50 */
+  pollMs?: number;
+}
+
+/**
+ * The failover drill as a task: a change (it stops and starts keepalived),
+ * so check mode only says what it would do.
+ *
+ * @example
+ * ```ts
+ * import { failoverDrill } from './index.ts';
+ * declare const topology: import('../verify/checks.ts').Topology;
+ * const drill = failoverDrill({ topology, limitMs: 10_000 });
+ * ```
+ */
+export const failoverDrill = defineTask<FailoverDrillParams>({
+  kind: 'failover',
+  keys: ['topology', 'limitMs', 'pollMs'],
+  required: ['topology'],
+  name: () => 'failover drill',
+  plan: async (p) => {
+    const t = p.topology;
+    const backup = Object.entries(t.cluster.directors).filter(([n]) => n !== t.master).sort((a, b) => b[1].priority - a[1].priority)[0]?.[0] ?? '';
+    return changes([{
+      summary: `stop keepalived on ${t.master} (MASTER), time the VIP to ${backup}, start it again, time the VIP back`,
+      exec: `# failover drill ${t.master} → ${backup} → ${t.master}`,
+      apply: (io) => runDrill(t, backup, io, { limitMs: p.limitMs ?? 15_000, pollMs: p.pollMs ?? 50 }),
+      failMessage: (r) => `failover drill failed: ${r.stderr}`,
+    }]);
+  },
+});
+
+/**
+ * The failover drill (never part of a site run): VIP to the BACKUP when the
+ * MASTER's keepalived stops, and back when it starts; times and the share
+ * of HTTP requests served meanwhile, as a table.
+ *
+ * @example
+ * ```ts
+ * import { definePlaybook } from 'play';
+ * import { failover } from '../roles/failover/index.ts';
+ * import type { LvsVars } from '../roles/lvs/cluster.ts';
+ * export default definePlaybook<LvsVars>({ name: 'drill', plays: [{ name: 'drill', hosts: 'controller', roles: [failover] }] });
+ * ```
+ */
+export const failover = defineRole<LvsVars>({
+  name: 'failover',
+  description: 'stop the MASTER, time the VIP to the BACKUP and back',
+  validate: ({ vars, inventory }) => {
+    const problems = validateCluster(vars.cluster, inventory).filter((x) => !x.warning);
+    if (vars.cluster && Object.keys(vars.cluster.directors ?? {}).length < 2) problems.push({ field: 'cluster.directors', message: 'the failover drill needs at least two directors' });
+    return problems;
+  },
+  tasks: ({ vars, inventory }) => [failoverDrill({ topology: topologyOf(vars, inventory.hosts) })],
+});
+

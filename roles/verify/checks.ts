@@ -1,0 +1,125 @@
+import type { ResultTable } from '../../lib/core/change.ts';
+import { quote, sh } from '../../lib/core/shell.ts';
+import type { HostReader } from '../../lib/core/task.ts';
+import type { LvsCluster } from '../lvs/cluster.ts';
+import { ARP_SYSCTLS } from '../realserver/index.ts';
+import { judgeSpread, parseIpvsadm, parseLabels } from './parse.ts';
+
+/** One verified fact: what we expected, what we saw. */
+export interface CheckRow {
+  check: string;
+  host: string;
+  expected: string;
+  seen: string;
+  pass: 'yes' | 'no' | 'skipped';
+}
+
+export const table = (rows: readonly CheckRow[]): ResultTable => ({
+  head: ['check', 'host', 'expected', 'seen', 'pass'],
+  rows: rows.map((r) => [r.check, r.host, r.expected, r.seen, r.pass]),
+});
+
+export interface Topology {
+  cluster: LvsCluster;
+  master: string;
+  directors: Array<{ name: string }>;
+  realServers: Array<{ name: string; address: string; label: string }>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Retry `probe` until `done` says so or the deadline passes; return the last value. */
+export async function settle<T>(probe: () => Promise<T>, done: (v: T) => boolean, deadlineMs: number, everyMs = 300): Promise<T> {
+  const end = Date.now() + deadlineMs;
+  for (;;) {
+    const v = await probe();
+    if (done(v) || Date.now() >= end) return v;
+    await sleep(everyMs);
+  }
+}
+
+/** Does this director hold the VIP on the cluster's interface? */
+export async function holdsVip(r: HostReader, c: LvsCluster): Promise<boolean> {
+  const out = await r.run(sh`ip -o -4 addr show dev ${c.interface} 2>/dev/null || true`);
+  return out.stdout.split('\n').some((l) => l.includes(` ${c.vip}/`));
+}
+
+/** keepalived on every director, and the VIP on exactly one: the MASTER. */
+export async function directorChecks(t: Topology, reader: (h: string) => Promise<HostReader>, settleMs: number): Promise<CheckRow[]> {
+  const rows: CheckRow[] = [];
+  const readers = await Promise.all(t.directors.map((d) => reader(d.name)));
+  const active = await Promise.all(readers.map((r) => r.run('systemctl is-active keepalived 2>/dev/null || true')));
+  t.directors.forEach((d, i) => {
+    const seen = active[i]!.stdout.trim() || 'unknown';
+    rows.push({ check: 'keepalived running', host: d.name, expected: 'active', seen, pass: seen === 'active' ? 'yes' : 'no' });
+  });
+  // keepalived needs a few adverts before the MASTER takes the VIP: wait for it, bounded.
+  const holders = await settle(
+    async () => (await Promise.all(readers.map((r) => holdsVip(r, t.cluster)))).flatMap((h, i) => (h ? [t.directors[i]!.name] : [])),
+    (h) => h.length === 1 && h[0] === t.master, settleMs);
+  rows.push({ check: `VIP ${t.cluster.vip} holder`, host: t.directors.map((d) => d.name).join(','), expected: `${t.master} only`, seen: holders.join(',') || 'none', pass: holders.length === 1 && holders[0] === t.master ? 'yes' : 'no' });
+  return rows;
+}
+
+/** VIP on lo, ARP sysctls and its own page, on each real server. */
+export async function realServerChecks(t: Topology, reader: (h: string) => Promise<HostReader>): Promise<CheckRow[]> {
+  const port = t.cluster.port;
+  const perHost = await Promise.all(t.realServers.map(async (rs) => {
+    const r = await reader(rs.name);
+    const script = [
+      `ip -o -4 addr show dev lo | grep -c ${quote(` ${t.cluster.vip}/32`)} || true`,
+      ...ARP_SYSCTLS.map(([k]) => sh`sysctl -n ${k} 2>/dev/null || echo '?'`),
+      `curl -s -m 3 http://127.0.0.1:${port}/ 2>/dev/null | grep -o '<h1>[^<]*</h1>' || echo 'no answer'`,
+    ].join('; ');
+    const out = (await r.run(script)).stdout.trim().split('\n');
+    const rows: CheckRow[] = [];
+    const vip = Number(out[0] ?? 0) > 0;
+    rows.push({ check: 'VIP on lo', host: rs.name, expected: `${t.cluster.vip}/32`, seen: vip ? `${t.cluster.vip}/32` : 'absent', pass: vip ? 'yes' : 'no' });
+    ARP_SYSCTLS.forEach(([k, v], i) => {
+      const seen = (out[i + 1] ?? '?').trim();
+      rows.push({ check: k.replace('net.ipv4.conf.', ''), host: rs.name, expected: v, seen, pass: seen === v ? 'yes' : 'no' });
+    });
+    const page = (out[ARP_SYSCTLS.length + 1] ?? '').trim();
+    rows.push({ check: 'nginx serves its page', host: rs.name, expected: `<h1>${rs.label}</h1>`, seen: page, pass: page === `<h1>${rs.label}</h1>` ? 'yes' : 'no' });
+    return rows;
+  }));
+  return perHost.flat();
+}
+
+/** What the MASTER's IPVS table says, or why it cannot be read. */
+export async function readIpvs(r: HostReader): Promise<{ ok: true; out: string } | { ok: false; reason: string }> {
+  const res = await r.run('ipvsadm -Ln 2>&1');
+  if (res.code !== 0) return { ok: false, reason: `ipvsadm -Ln: ${res.stdout.trim().split('\n').pop() ?? `exit ${res.code}`}` };
+  return { ok: true, out: res.stdout };
+}
+
+/**
+ * The IPVS table on the MASTER lists the service with every real server, and
+ * requests from the controller to the VIP are spread as the scheduler says.
+ * Without IPVS in the directors' kernel, both are skipped with that reason.
+ */
+export async function balancingChecks(t: Topology, reader: (h: string) => Promise<HostReader>, self: HostReader, requests: number, settleMs: number): Promise<CheckRow[]> {
+  const c = t.cluster;
+  const master = await reader(t.master);
+  const want = t.realServers.map((rs) => `${rs.address}:${c.port}`).sort();
+  const first = await readIpvs(master);
+  if (!first.ok) {
+    const reason = `skipped: ${first.reason}`;
+    return [
+      { check: 'IPVS service lists real servers', host: t.master, expected: want.join(' '), seen: reason, pass: 'skipped' },
+      { check: `${requests} requests to VIP (${c.scheduler})`, host: 'controller', expected: t.realServers.map((r) => r.label).join('/'), seen: reason, pass: 'skipped' },
+    ];
+  }
+  const listed = (out: string) => {
+    const svc = parseIpvsadm(out).find((s) => s.address === c.vip && s.port === c.port);
+    return svc ? svc.reals.map((x) => `${x.address}:${x.port}`).sort() : [];
+  };
+  // Health checks add real servers a few seconds after keepalived starts.
+  const reals = await settle(async () => { const x = await readIpvs(master); return x.ok ? listed(x.out) : []; }, (l) => l.join(' ') === want.join(' '), settleMs);
+  const rows: CheckRow[] = [{ check: 'IPVS service lists real servers', host: t.master, expected: want.join(' '), seen: reals.join(' ') || 'none', pass: reals.join(' ') === want.join(' ') ? 'yes' : 'no' }];
+  const loop = `for i in $(seq 1 ${requests}); do printf '#%s\\n' "$(curl -s -m 3 http://${c.vip}:${c.port}/ 2>/dev/null | grep -o '<h1>[^<]*</h1>')"; done`;
+  const labels = parseLabels((await self.run(loop)).stdout);
+  const spread = judgeSpread(labels, t.realServers.map((r) => r.label), c.scheduler);
+  rows.push({ check: `${requests} requests to VIP (${c.scheduler})`, host: 'controller', expected: c.scheduler === 'rr' ? 'alternating' : 'every real server', seen: spread.seen, pass: spread.pass ? 'yes' : 'no' });
+  return rows;
+}

@@ -1,0 +1,212 @@
+/**
+ * A real SSH server for the transport specs, in-process on 127.0.0.1 only:
+ * ssh2's own Server, public-key login, and `exec` run with `/bin/sh -c`.
+ * Commands starting with `sudo ` are never run: the server answers them by
+ * echoing back the input it received, so become can be tested safely.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { timingSafeEqual } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ssh2 from 'ssh2';
+import type { Connection, ParsedKey } from 'ssh2';
+
+export interface KeyPair {
+  /** OpenSSH private key text. */
+  private: string;
+  /** OpenSSH public key line. */
+  public: string;
+  /** The public key blob, as presented on the wire. */
+  blob: Buffer;
+}
+
+export function keyPair(type: 'ed25519' | 'ecdsa' = 'ed25519', passphrase?: string): KeyPair {
+  const encryption: { passphrase: string; cipher: string; rounds: number } | { comment?: string } = passphrase
+    ? { passphrase, cipher: 'aes256-ctr', rounds: 16 }
+    : {};
+  const kp = type === 'ecdsa'
+    ? ssh2.utils.generateKeyPairSync('ecdsa', { bits: 256, ...encryption })
+    : ssh2.utils.generateKeyPairSync('ed25519', encryption);
+  return { private: kp.private, public: kp.public, blob: parsed(kp.public).getPublicSSH() };
+}
+
+function parsed(key: string): ParsedKey {
+  const k = ssh2.utils.parseKey(key);
+  if (k instanceof Error) throw k;
+  return Array.isArray(k) ? k[0] : k;
+}
+
+export interface TestServer {
+  readonly port: number;
+  /** Every exec command received, in order. */
+  readonly commands: string[];
+  /** Authentication requests received (any method), over all connections. */
+  authAttempts: number;
+  /** TCP connections accepted. */
+  connections: number;
+  close(): Promise<void>;
+}
+
+export interface ServerOptions {
+  hostKeys: KeyPair[];
+  /** The only client key allowed to log in. */
+  clientKey: KeyPair;
+  /** Sessions allowed at once per connection, like sshd's MaxSessions. @default 10 */
+  maxSessions?: number;
+}
+
+export async function startSshServer(o: ServerOptions): Promise<TestServer> {
+  const allowed = parsed(o.clientKey.public);
+  const children = new Set<ChildProcess>();
+  const clients = new Set<Connection>();
+  const maxSessions = o.maxSessions ?? 10;
+  const state = { commands: [] as string[], authAttempts: 0, connections: 0 };
+
+  const server = new ssh2.Server({ hostKeys: o.hostKeys.map((k) => k.private) }, (client) => {
+    state.connections++;
+    clients.add(client);
+    // ssh2 has it (lib/server.js), @types/ssh2 does not. Without it each command waits on delayed ACKs.
+    (client as unknown as { setNoDelay(on: boolean): void }).setNoDelay(true);
+    let sessions = 0;
+    client.on('error', () => {});
+    client.on('close', () => clients.delete(client));
+    client.on('authentication', (ctx) => {
+      state.authAttempts++;
+      if (ctx.method !== 'publickey') return ctx.reject(['publickey']);
+      const data = allowed.getPublicSSH();
+      const same = ctx.key.data.length === data.length && timingSafeEqual(ctx.key.data, data);
+      if (!same || (ctx.signature && allowed.verify(ctx.blob!, ctx.signature, ctx.hashAlgo) !== true)) return ctx.reject(['publickey']);
+      ctx.accept();
+    });
+    client.on('session', (accept, reject) => {
+      if (sessions >= maxSessions) return reject();
+      sessions++;
+      const session = accept();
+      let counted = true;
+      const done = () => {
+        if (counted) sessions--;
+        counted = false;
+      };
+      session.on('close', done);
+      session.on('exec', (acceptExec, _reject, info) => {
+        state.commands.push(info.command);
+        const stream = acceptExec();
+        stream.on('close', done);
+        if (info.command.startsWith('sudo ')) {
+          const input: Buffer[] = [];
+          stream.on('data', (b: Buffer) => input.push(b));
+          stream.on('end', () => {
+            stream.write(Buffer.concat(input));
+            stream.exit(0);
+            stream.end();
+          });
+          return;
+        }
+        const child = spawn('/bin/sh', ['-c', info.command], { detached: true, stdio: 'pipe' });
+        children.add(child);
+        child.stdin.on('error', () => {});
+        stream.pipe(child.stdin);
+        child.stdout.pipe(stream, { end: false });
+        child.stderr.pipe(stream.stderr, { end: false });
+        child.on('close', (code, signal) => {
+          children.delete(child);
+          if (signal) stream.exit(signal.replace(/^SIG/, ''), false, '');
+          else stream.exit(code ?? 255);
+          stream.end();
+        });
+        // A client that gives up on a command (timeout) closes the channel: stop the process too.
+        stream.on('close', () => kill(child));
+      });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+
+  return Object.assign(state, {
+    port,
+    async close() {
+      for (const c of children) kill(c);
+      for (const c of clients) c.end();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  });
+}
+
+function kill(child: ChildProcess): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/** A TCP relay in front of a server, to cut connections the hard way. */
+export interface Relay {
+  readonly port: number;
+  /** Destroy every relayed connection, both sides, without an SSH goodbye. */
+  cut(): void;
+  close(): Promise<void>;
+}
+
+export async function startRelay(targetPort: number): Promise<Relay> {
+  const sockets = new Set<net.Socket>();
+  const track = (s: net.Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => {});
+  };
+  const relay = net.createServer((inbound) => {
+    const outbound = net.connect(targetPort, '127.0.0.1');
+    track(inbound);
+    track(outbound);
+    inbound.pipe(outbound).pipe(inbound);
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  const cut = () => {
+    for (const s of sockets) s.destroy();
+  };
+  return {
+    port: (relay.address() as net.AddressInfo).port,
+    cut,
+    async close() {
+      cut();
+      await new Promise<void>((resolve) => relay.close(() => resolve()));
+    },
+  };
+}
+
+/** A TCP port that accepts connections and never says a word. */
+export async function startSilentServer(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const srv = net.createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => {});
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (srv.address() as net.AddressInfo).port,
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => srv.close(() => resolve()));
+    },
+  };
+}
+
+/** A port on 127.0.0.1 with nothing listening (bound, then released). */
+export async function closedPort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
+}
+
+/** A temporary directory and its removal. */
+export function tempDir(prefix = 'play-ssh-'): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
