@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { LoadError } from '../core/errors.ts';
@@ -17,7 +17,7 @@ export function resolveFile(name: string, folder: 'playbooks' | 'inventory', cwd
   const candidates = isAbsolute(name)
     ? names
     : [cwd, join(cwd, folder), join(packageRoot, folder)].flatMap((dir) => names.map((n) => resolve(dir, n)));
-  const found = candidates.find((c) => existsSync(c) && !c.endsWith('/'));
+  const found = candidates.find((c) => statSync(c, { throwIfNoEntry: false })?.isFile());
   if (!found) throw new LoadError(name, `no such ${folder === 'playbooks' ? 'playbook' : 'inventory'} (looked for ${[...new Set(candidates)].join(', ')})`);
   return found;
 }

@@ -54,6 +54,8 @@ Cli('bare names resolve under playbooks/ and inventory/', () => {
   assert.is(resolveFile('simple', 'playbooks', fixtures), `${fixtures}playbooks/simple.ts`);
   assert.is(resolveFile('three.ts', 'inventory', fixtures), `${fixtures}inventory/three.ts`);
   assert.throws(() => resolveFile('nope', 'playbooks', fixtures), /no such playbook/);
+  // A directory named like the folder is not an inventory: `-i inventory` means inventory/inventory.ts.
+  assert.is(resolveFile('inventory', 'inventory', `${fixtures}../../`), resolveFile('inventory/inventory.ts', 'inventory', `${fixtures}../../`));
 });
 
 Cli('all good: exit 0, recap table and change summary per host', async () => {

@@ -1,4 +1,4 @@
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -6,7 +6,7 @@ import { quote } from '../../lib/core/shell.ts';
 import { apt } from '../../lib/tasks/apt.ts';
 import { aptCacheAge, aptPolicy, dpkgStatus } from '../../lib/tasks/dpkg-facts.ts';
 import { planAgainst } from '../support/plan-harness.ts';
-import { applyLocally, scratch } from './local-host.ts';
+import { applyLocally, planLocally, scratch } from './local-host.ts';
 import { PENDING, planTable, problemTable } from './table.ts';
 
 const VERSIONS: Record<string, string> = { keepalived: '1:2.2.7-1+b2', ipvsadm: '1:1.31-1+b1', nginx: '1.22.1-9', apache2: '2.4.57-2', 'libstdc++6': '12.2.0-14' };
@@ -80,7 +80,7 @@ planTable(Plans, [
   },
   {
     name: 'never updated: the update may bring an unknown package, so apt decides',
-    task: apt({ name: 'keepalived', updateCache: true }), facts: [dpkg(['keepalived']), policy(['keepalived']).cmd ? { cmd: aptPolicy(['keepalived']).command, stdout: '' } : policy([]), age('age=never\n')],
+    task: apt({ name: 'keepalived', updateCache: true }), facts: [dpkg(['keepalived']), { cmd: aptPolicy(['keepalived']).command, stdout: '' }, age('age=never\n')],
     changes: ['update the apt cache (never updated)', 'install keepalived (version known after the update)'],
   },
 ]);
@@ -112,6 +112,18 @@ Local('names with + and . reach apt-get as single literal words, non-interactive
     assert.is(r.stdout, 'frontend=noninteractive\n<-y>\n<-q>\n<-o>\n<DPkg::Lock::Timeout=120>\n<-o>\n<Dpkg::Options::=--force-confdef>\n<-o>\n<Dpkg::Options::=--force-confold>\n<install>\n<libstdc++6>\n<python3.11>\n');
   } finally {
     s.done();
+  }
+});
+Local('the real dpkg-query and apt-cache on this controller parse as expected', async () => {
+  if (!existsSync('/usr/bin/dpkg-query') || !existsSync('/usr/bin/apt-cache')) return;
+  const plan = await planLocally(apt({ name: 'dash' }));
+  assert.equal(plan.changes, []);
+  assert.match(plan.notes[0]!, /^dash is installed \(\S+\)$/);
+  try {
+    await planLocally(apt({ name: ['dash', 'no-such-package-for-play'] }));
+    assert.unreachable('an unknown package must fail');
+  } catch (e) {
+    assert.is((e as Error).message, 'E: Unable to locate package no-such-package-for-play');
   }
 });
 Local.run();
