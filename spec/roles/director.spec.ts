@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { defineInventory } from '../../lib/dsl/inventory.ts';
+import { compile } from '../../lib/engine/compile.ts';
+import { renderTemplate } from '../../lib/tasks/render-template.ts';
+import { keepalivedVars } from '../../roles/director/index.ts';
+import { lvsGroups, type LvsCluster, type LvsVars } from '../../roles/lvs/cluster.ts';
+import seed from '../../inventory/inventory.ts';
+import site from '../../playbooks/site.ts';
+
+const golden = (h: string) => readFileSync(new URL(`./fixtures/keepalived-${h}.conf`, import.meta.url), 'utf8');
+const render = (c: LvsCluster, h: string) => {
+  const inv = defineInventory<LvsVars>({ ...seed.def, vars: { cluster: c }, groups: lvsGroups(c) });
+  const r = renderTemplate(new URL('../../roles/director/templates/keepalived.conf.njk', import.meta.url), keepalivedVars(c, h, inv));
+  if (!r.ok) throw new Error(r.message);
+  return r.text;
+};
+
+const Director = suite('director role');
+
+Director('renders the seed configuration for LB1 (MASTER) and LB2 (BACKUP)', () => {
+  assert.fixture(render(seed.vars.cluster, 'LB1'), golden('LB1'));
+  assert.fixture(render(seed.vars.cluster, 'LB2'), golden('LB2'));
+  assert.match(golden('LB1'), /state MASTER\n[^]*priority 200/);
+  assert.match(golden('LB2'), /state BACKUP\n[^]*priority 100/);
+  assert.not.match(golden('LB1'), /persistence_timeout|nb_get_retry/);
+});
+
+Director('one inventory value changes exactly one line of the config', () => {
+  const c = structuredClone(seed.vars.cluster);
+  c.advertInterval = 2;
+  const before = golden('LB1').split('\n');
+  const after = render(c, 'LB1').split('\n');
+  const changed = after.filter((l, i) => l !== before[i]);
+  assert.equal(changed, ['    advert_int 2']);
+});
+
+Director('persistence appears only when set', () => {
+  const c = structuredClone(seed.vars.cluster);
+  c.persistenceTimeout = 50;
+  assert.match(render(c, 'LB1'), /lb_kind DR\n    persistence_timeout 50\n    protocol TCP/);
+});
+
+Director('site.ts compiles against the seed inventory: tasks per host, warnings, no problems', () => {
+  const c = compile(site, seed);
+  assert.equal(c.problems, []);
+  const tasks = (host: string) => c.plays.flatMap((p) => p.work.filter((w) => w.host.name === host).flatMap((w) => w.tasks.map((t) => t.task.kind)));
+  assert.equal(tasks('LB1'), ['interface', 'apt', 'template', 'service']);
+  assert.equal(tasks('RS1'), ['apt', 'template', 'sysctl', 'sysctl', 'sysctl', 'sysctl', 'template', 'service', 'ufw', 'service']);
+  assert.equal(tasks('controller'), ['verify']);
+});
+
+Director('a bad cluster is rejected before any connection with every problem', () => {
+  const c = structuredClone(seed.vars.cluster);
+  c.virtualRouterId = 300;
+  c.auth = { type: 'PASS', pass: 'twelve-chars' };
+  c.directors = { LB1: { priority: 100 }, LB2: { priority: 100 } };
+  const inv = defineInventory<LvsVars>({ ...seed.def, vars: { cluster: c } });
+  const problems = compile(site, inv).problems.filter((p) => p.host === 'LB1').map((p) => p.field);
+  assert.equal(problems.sort(), ['cluster.auth.pass', 'cluster.directors.LB2.priority', 'cluster.virtualRouterId']);
+});
+
+Director('persistence with rr is a warning, not an error', () => {
+  const c = structuredClone(seed.vars.cluster);
+  c.persistenceTimeout = 50;
+  const compiled = compile(site, defineInventory<LvsVars>({ ...seed.def, vars: { cluster: c } }), { roles: ['director'] });
+  assert.equal(compiled.problems, []);
+  assert.ok(compiled.warnings.some((w) => /host LB1: role director: cluster.persistenceTimeout: 50 s with rr/.test(w)));
+});
+
+Director.run();
