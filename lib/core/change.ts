@@ -59,6 +59,11 @@ export interface Plan {
   /** Why nothing needs doing ("nginx is running"), shown with -v. */
   notes: string[];
   table?: ResultTable;
+  /**
+   * The task cannot be judged now (e.g. verify in check mode while changes
+   * planned on other hosts were not applied): reported as skipped, with this reason.
+   */
+  skip?: string;
 }
 
 /** Helpers for planners: a plan with no change and a reason. */

@@ -53,6 +53,8 @@ export interface PlanContext {
    * reports a predicted change instead of failing when this is non-empty.
    */
   readonly pending: readonly Change[];
+  /** Changes planned but not applied on any host of the run so far (check mode). */
+  readonly pendingAnywhere: number;
   readonly results: Readonly<Record<string, TaskResult>>;
   /** true when the user asked for diffs: planners fetch old content only then. */
   readonly wantDiff: boolean;

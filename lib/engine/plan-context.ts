@@ -11,6 +11,8 @@ export interface HostState {
   cache: FactCache;
   /** Changes check mode planned but did not apply, in order. */
   pending: Change[];
+  /** Shared by every host of the run: how many changes check mode left unapplied. */
+  run: { pending: number };
   results: Record<string, TaskResult>;
   wantDiff: boolean;
   reader(hostName: string): Promise<HostReader>;
@@ -26,6 +28,7 @@ export function planContext(s: HostState): PlanContext {
       return Promise.all(fs.map((f) => s.cache.get(f)));
     }) as PlanContext['facts'],
     pending: s.pending,
+    get pendingAnywhere() { return s.run.pending; },
     results: s.results,
     wantDiff: s.wantDiff,
     reader: s.reader,

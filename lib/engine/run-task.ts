@@ -55,6 +55,7 @@ export async function runTask(placed: PlacedTask, state: HostState, transport: T
     for (const c of plan.changes) {
       if (o.check && !c.readOnly) {
         state.pending.push(c);
+        state.run.pending++;
         reported.push({ summary: c.summary, diff: c.diff, predicted: c.predicted, planned: true });
         changed = true;
         continue;
@@ -73,6 +74,7 @@ export async function runTask(placed: PlacedTask, state: HostState, transport: T
       }
     }
     const table = plan.table ?? (last as { table?: ResultTable } | undefined)?.table;
+    if (plan.skip) return { result: finish('skipped', { notes: [plan.skip, ...plan.notes], table }), lost: false };
     const result = finish(changed ? 'changed' : 'ok', { changes: reported, notes: plan.notes, table, ...output(last) });
     return { result, lost: false };
   } catch (e) {

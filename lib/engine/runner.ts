@@ -37,6 +37,7 @@ export async function runPlays(plays: readonly CompiledPlay[], o: RunnerOptions)
   // Like Ansible: a host that failed or was unreachable sits out the later plays.
   const out = new Set<string>();
   const states = new Map<string, HostState>();
+  const runPending = { pending: 0 };
   const stopped = () => o.signal?.aborted ?? false;
 
   const record = (r: TaskResult) => {
@@ -79,7 +80,7 @@ export async function runPlays(plays: readonly CompiledPlay[], o: RunnerOptions)
         }
         let state = states.get(w.host.name);
         if (!state) {
-          state = { host: w.host, cache: new FactCache(transport), pending: [], results: {}, wantDiff: o.diff, reader };
+          state = { host: w.host, cache: new FactCache(transport), pending: [], run: runPending, results: {}, wantDiff: o.diff, reader };
           states.set(w.host.name, state);
         }
         const end = await runHost(w, state, transport, { check: o.check, play: play.name, forceHandlers: o.forceHandlers, report: record, stopped });

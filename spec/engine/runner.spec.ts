@@ -23,14 +23,14 @@ const inventory = () => defineInventory<Vars>({
 });
 
 /** Run a playbook against fake hosts; `script(host)` gives each host's answers. */
-async function play(plays: Play<Vars>[], script: (h: HostView) => Scripted[] | 'unreachable', o: { check?: boolean; sel?: Selection; forceHandlers?: boolean } = {}) {
+async function play(plays: Play<Vars>[], script: (h: HostView) => Scripted[] | 'unreachable', o: { check?: boolean; sel?: Selection; forceHandlers?: boolean; signal?: AbortSignal } = {}) {
   const inv = inventory();
   const c = compile(definePlaybook<Vars>({ name: 'pb', plays }), inv, o.sel);
   assert.equal(c.problems, []);
   const hosts = new Map<string, FakeTransport>();
   const reporter = new RecordingReporter();
   const recap = await runPlays(c.plays, {
-    playbook: 'pb', check: o.check ?? false, diff: false, forks: 10, forceHandlers: o.forceHandlers ?? false, reporter, allHosts: inv.hosts,
+    playbook: 'pb', check: o.check ?? false, diff: false, forks: 10, forceHandlers: o.forceHandlers ?? false, reporter, allHosts: inv.hosts, signal: o.signal,
     connect: async (h) => {
       const s = script(h);
       if (s === 'unreachable') throw new ConnectError(h.name, 'connect ECONNREFUSED');
@@ -151,6 +151,20 @@ Runner('facts are re-read after a change is applied (no stale facts)', async () 
   assert.ok(made);
   assert.equal(reporter.of('A'), ['changed touch /x', 'ok touch /x again']);
   assert.is(hosts.get('A')!.commandCount, 3);
+});
+
+Runner('Ctrl-C: the running command finishes, no new task or play starts, recap says interrupted', async () => {
+  const ac = new AbortController();
+  const { reporter, recap, hosts } = await play([
+    { name: 'one', hosts: 'A', tasks: () => [run('first'), run('second')], handlers: () => [restart()] },
+    { name: 'two', hosts: 'A', tasks: () => [run('third')] },
+  ], () => [ok('first', { effect: () => ac.abort() }), ok('second'), ok('third')], { signal: ac.signal });
+  assert.equal(reporter.of('A'), ['changed first']);
+  assert.equal(hosts.get('A')!.applied, ['first']);
+  assert.ok(recap.interrupted);
+  assert.ok(hosts.get('A')!.closed, 'connections are closed');
+  const { exitCode } = await import('../../lib/cli/main.ts');
+  assert.is(exitCode(recap), 130);
 });
 
 const Select = suite('selection');

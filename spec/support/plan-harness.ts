@@ -26,7 +26,7 @@ export async function planAgainst(task: Task<any>, c: PlanCase): Promise<{ plan:
   if (problems.length) throw new Error(`task did not validate: ${JSON.stringify(problems)}`);
   const cache = new FactCache(transport);
   const plan = await task.plan(planContext({
-    host, cache, pending: c.pending ?? [], results: {}, wantDiff: c.wantDiff ?? false,
+    host, cache, pending: c.pending ?? [], run: { pending: c.pending?.length ?? 0 }, results: {}, wantDiff: c.wantDiff ?? false,
     reader: async () => { throw new Error('no other hosts in a plan spec'); },
   }));
   return { plan, host: transport };

@@ -21,7 +21,7 @@ export async function planLocally(task: Task<any>, o: { wantDiff?: boolean; pend
   if (problems.length) throw new Error(`task did not validate: ${JSON.stringify(problems)}`);
   try {
     return await task.plan(planContext({
-      host, cache: new FactCache(transport), pending: o.pending ?? [], results: {}, wantDiff: o.wantDiff ?? false,
+      host, cache: new FactCache(transport), pending: o.pending ?? [], run: { pending: o.pending?.length ?? 0 }, results: {}, wantDiff: o.wantDiff ?? false,
       reader: async () => { throw new Error('no other hosts'); },
     }));
   } finally {
