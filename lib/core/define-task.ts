@@ -1,5 +1,5 @@
 import type { Plan } from './change.ts';
-import type { Problem } from './errors.ts';
+import { TaskError, type Problem } from './errors.ts';
 import type { Fact } from './fact.ts';
 import type { HostView } from './host.ts';
 import { TASK_OPTION_KEYS, type PlanContext, type Task, type TaskOptions } from './task.ts';
@@ -16,6 +16,8 @@ export interface TaskSpec<P> {
   /** Checks of the parameters alone, as `field: message` pairs. */
   check?(p: P, host: HostView): Array<{ field: string; message: string }>;
   facts?(p: P, host: HostView): Fact<unknown>[];
+  /** Facts worth reading only with --diff (old file content). */
+  diffFacts?(p: P, host: HostView): Fact<unknown>[];
   plan(p: P, ctx: PlanContext): Promise<Plan>;
 }
 
@@ -53,6 +55,7 @@ export function defineTask<P>(spec: TaskSpec<P>): (input: P & TaskOptions) => Ta
       params: p,
       options: Object.freeze(options) as Task<P>['options'],
       facts: spec.facts && ((host) => spec.facts!(p as P, host)),
+      diffFacts: spec.diffFacts && ((host) => spec.diffFacts!(p as P, host)),
       validate(host): Problem[] {
         const out: Problem[] = unknown.map((field) => ({
           task: name, field, message: `unknown parameter for ${spec.kind} (accepted: ${[...spec.keys, ...TASK_OPTION_KEYS].join(', ')})`,
@@ -65,7 +68,20 @@ export function defineTask<P>(spec: TaskSpec<P>): (input: P & TaskOptions) => Ta
         }
         return out.map((x) => ({ host: host.name, ...x }));
       },
-      plan: (ctx) => spec.plan(p as P, ctx),
+      // Every declared fact in one round trip before planning: after a change
+      // empties the cache, a planner reading facts one by one would pay a
+      // round trip per fact.
+      plan: async (ctx) => {
+        const wanted = [...(spec.facts?.(p as P, ctx.host) ?? []), ...(ctx.wantDiff ? spec.diffFacts?.(p as P, ctx.host) ?? [] : [])];
+        if (wanted.length) await ctx.facts(wanted);
+        try {
+          return await spec.plan(p as P, ctx);
+        } catch (e) {
+          // Planners only know their parameters; the error names the task as the user titled it.
+          if (e instanceof TaskError && e.task !== name) throw new TaskError(e.host, name, e.message, e.detail);
+          throw e;
+        }
+      },
     };
     return task;
   };

@@ -70,6 +70,8 @@ export interface Task<P = unknown> {
   readonly options: Omit<TaskOptions, 'title'>;
   /** Facts this task reads, so the runner can batch them with other tasks' facts. */
   facts?(host: HostView): Fact<unknown>[];
+  /** Facts read only when the user asked for diffs (old file content), batched with the others. */
+  diffFacts?(host: HostView): Fact<unknown>[];
   /** Problems found without touching the host (bad parameters, template errors). */
   validate?(host: HostView): Problem[];
   /** Read facts, return what must change. Never changes anything itself. */

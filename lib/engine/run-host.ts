@@ -23,7 +23,10 @@ export type HostEnd = 'ok' | 'failed' | 'unreachable' | 'interrupted';
  */
 export async function runHost(work: HostWork, state: HostState, transport: Transport, o: HostRunOptions): Promise<HostEnd> {
   // One round trip for every fact this play's tasks declare.
-  const facts = [...work.tasks, ...work.handlers].flatMap(({ task }) => task.facts?.(work.host) ?? []);
+  const facts = [...work.tasks, ...work.handlers].flatMap(({ task }) => [
+    ...(task.facts?.(work.host) ?? []),
+    ...(state.wantDiff ? task.diffFacts?.(work.host) ?? [] : []),
+  ]);
   let end: HostEnd = 'ok';
   const notified = new Set<string>();
   try {

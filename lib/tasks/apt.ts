@@ -4,7 +4,7 @@ import { quote } from '../core/shell.ts';
 import type { RunResult } from '../core/transport.ts';
 import { boolean, oneOf } from './checks.ts';
 import { aptCacheAge, aptPolicy, dpkgStatus, UPDATE_STAMP } from './dpkg-facts.ts';
-import { typedTask } from './typed-task.ts';
+import { defineTask } from '../core/define-task.ts';
 
 /** Parameters of {@link apt}. */
 export interface AptParams {
@@ -48,7 +48,7 @@ const KEEP_CONFIG = '-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--for
  * const gone = apt({ name: 'apache2', state: 'absent' });
  * ```
  */
-export const apt = typedTask<AptParams>({
+export const apt = defineTask<AptParams>({
   kind: 'apt',
   keys: ['name', 'state', 'updateCache', 'cacheValidTime'],
   required: ['name'],

@@ -1,7 +1,7 @@
 import { absolutePath, ACCOUNT, boolean, matching, octalMode, oneOf, validateCommand, type ParamProblem } from './checks.ts';
 import { fileText } from './file-facts.ts';
 import { fileFacts, planFile } from './file-plan.ts';
-import { typedTask } from './typed-task.ts';
+import { defineTask } from '../core/define-task.ts';
 
 /** Parameters of {@link file}. */
 export interface FileParams {
@@ -59,7 +59,7 @@ export function attributeProblems(p: { mode?: unknown; owner?: unknown; group?: 
  * const gone = file({ path: '/etc/nginx/sites-enabled/default', state: 'absent', notify: 'reload nginx' });
  * ```
  */
-export const file = typedTask<FileParams>({
+export const file = defineTask<FileParams>({
   kind: 'file',
   keys: ['path', 'content', 'state', 'mode', 'owner', 'group', 'backup', 'validate'],
   required: ['path'],

@@ -3,7 +3,7 @@ import { TaskError } from '../core/errors.ts';
 import { boolean, matching, oneOf } from './checks.ts';
 import { enableCommand, initScriptCommand, systemctlCommand, type Action } from './service-commands.ts';
 import { scriptName, serviceState, unitName, type ServiceState } from './service-facts.ts';
-import { typedTask } from './typed-task.ts';
+import { defineTask } from '../core/define-task.ts';
 
 /** Parameters of {@link service}. */
 export interface ServiceParams {
@@ -45,7 +45,7 @@ const PAST: Record<Action | 'enable', string> = { start: 'started', stop: 'stopp
  * const off = service({ name: 'apache2', state: 'stopped', enabled: false });
  * ```
  */
-export const service = typedTask<ServiceParams>({
+export const service = defineTask<ServiceParams>({
   kind: 'service',
   keys: ['name', 'state', 'enabled', 'process'],
   required: ['name'],

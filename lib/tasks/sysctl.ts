@@ -4,7 +4,7 @@ import { quote } from '../core/shell.ts';
 import { absolutePath, boolean, matching } from './checks.ts';
 import { fileState, fileText, TEXT_LIMIT } from './file-facts.ts';
 import { planFile } from './file-plan.ts';
-import { typedTask } from './typed-task.ts';
+import { defineTask } from '../core/define-task.ts';
 import { setSysctlLine } from './sysctl-conf.ts';
 import { normalizeSysctl, procPath, sysctlValue } from './sysctl-facts.ts';
 
@@ -42,7 +42,7 @@ const SYSCTL_NAME = /^[A-Za-z0-9_][A-Za-z0-9_:@+-]*(?:[./][A-Za-z0-9_:@+-]+)*$/;
  * const ports = sysctl({ name: 'net.ipv4.ip_local_port_range', value: '32768 60999', persist: false });
  * ```
  */
-export const sysctl = typedTask<SysctlParams>({
+export const sysctl = defineTask<SysctlParams>({
   kind: 'sysctl',
   keys: ['name', 'value', 'file', 'persist'],
   required: ['name', 'value'],

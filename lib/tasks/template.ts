@@ -4,7 +4,7 @@ import { absolutePath } from './checks.ts';
 import { attributeProblems } from './file.ts';
 import { fileText } from './file-facts.ts';
 import { fileFacts, planFile } from './file-plan.ts';
-import { typedTask } from './typed-task.ts';
+import { defineTask } from '../core/define-task.ts';
 import { renderTemplate, templatePath, type Rendered } from './render-template.ts';
 
 /** Parameters of {@link template}. */
@@ -52,7 +52,7 @@ export interface TemplateParams {
  * });
  * ```
  */
-export const template = typedTask<TemplateParams>({
+export const template = defineTask<TemplateParams>({
   kind: 'template',
   keys: ['src', 'dest', 'vars', 'mode', 'owner', 'group', 'backup', 'validate'],
   required: ['src', 'dest'],
