@@ -12,6 +12,7 @@
  * every `spawn()`. Its reconnect loop is turned off: a host that is down must
  * say so within the connect timeout, not after ten retries 5 s apart.
  */
+import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { connect as netConnect } from 'node:net';
 import { homedir } from 'node:os';
@@ -58,7 +59,10 @@ export interface SshOptions {
   readonly commandTimeoutMs?: number;
   /** Run commands through sudo (not when `user` is root). @default false */
   readonly become?: boolean;
-  /** sudo password, written as the first line of the command's input; never logged. */
+  /**
+   * sudo password, written to sudo only when it asks for one (a sudo that
+   * needs none never sees it, and neither does the command); never logged.
+   */
   readonly becomePassword?: string;
   /**
    * Commands running at once on the connection; more wait their turn.
@@ -150,25 +154,66 @@ export async function connectSsh(o: SshOptions): Promise<Transport> {
   return transport;
 }
 
+/** How a command runs with privilege escalation: see {@link becomeCommand}. */
+export interface BecomeCommand {
+  /** The command line to execute. */
+  command: string;
+  /**
+   * With a password: the prompt sudo was told to print on stderr when it wants
+   * the password, and the line the wrapped shell prints on stdout once sudo has
+   * let it run. Both are random per command, so no output can fake them.
+   */
+  markers?: { prompt: string; success: string };
+}
+
 /**
- * The command line and input prefix that run `cmd` with privilege escalation:
- * `sudo -n` (fail rather than prompt) without a password, `sudo -S` reading the
- * password from the first input line with one. Root needs no sudo.
- *
- * A password given to a host whose sudo needs none ends up as the command's
- * first input line: sudo -S does not read it then.
+ * The command line that runs `cmd` with privilege escalation. Root needs no
+ * sudo. Without a password, `sudo -n` fails at once rather than prompting.
+ * With one, it is done as Ansible does: `sudo -S` prints a random prompt on
+ * stderr if (and only if) it wants the password, and the shell it starts
+ * prints a random success line before running `cmd`, so the caller writes the
+ * password only when asked and the command's input only once sudo is done
+ * reading — a host whose sudo needs no password never gets it as input.
  *
  * @example
  * ```ts
  * import { becomeCommand } from './ssh.ts';
  * becomeCommand('id -u', { user: 'deploy', become: true });
- * // => { command: "sudo -n -- sh -c 'id -u'", stdinPrefix: '' }
+ * // => { command: "sudo -n -- sh -c 'id -u'" }
+ * becomeCommand('id -u', { user: 'deploy', become: true, becomePassword: 'pw' }, { prompt: 'P', success: 'OK' });
+ * // => { command: `sudo -S -p P -- sh -c 'echo OK; exec sh -c "$0"' 'id -u'`, markers: { prompt: 'P', success: 'OK' } }
  * ```
  */
-export function becomeCommand(cmd: string, o: { user?: string; become?: boolean; becomePassword?: string }): { command: string; stdinPrefix: string } {
-  if (!o.become || (o.user ?? 'root') === 'root') return { command: cmd, stdinPrefix: '' };
-  if (o.becomePassword === undefined) return { command: `sudo -n -- sh -c ${quote(cmd)}`, stdinPrefix: '' };
-  return { command: `sudo -S -p '' -- sh -c ${quote(cmd)}`, stdinPrefix: `${o.becomePassword}\n` };
+export function becomeCommand(
+  cmd: string,
+  o: { user?: string; become?: boolean; becomePassword?: string },
+  markers: { prompt: string; success: string } = becomeMarkers(),
+): BecomeCommand {
+  if (!o.become || (o.user ?? 'root') === 'root') return { command: cmd };
+  if (o.becomePassword === undefined) return { command: `sudo -n -- sh -c ${quote(cmd)}` };
+  // `$0` of the outer shell is `cmd`; the inner shell gets `sh` as its own $0, as without a password.
+  const wrapper = `echo ${markers.success}; exec sh -c "$0"`;
+  return { command: `sudo -S -p ${quote(markers.prompt)} -- sh -c ${quote(wrapper)} ${quote(cmd)}`, markers };
+}
+
+/** Fresh random markers. No `%` (sudo expands %u, %h… in prompts), nothing a shell would touch in `echo`. */
+function becomeMarkers(): { prompt: string; success: string } {
+  const key = randomBytes(16).toString('hex');
+  return { prompt: `[sudo via play, key=${key}] password:`, success: `PLAY-BECOME-SUCCESS-${key}` };
+}
+
+/** Where sudo stands in a command's run, when a password is configured. */
+interface BecomeState {
+  readonly prompt: Buffer;
+  /** The success line, newline included. */
+  readonly success: Buffer;
+  readonly password: string;
+  /** stdout and stderr received before the success line. */
+  out: Buffer;
+  err: Buffer;
+  /** Where the next search for the prompt in `err` starts. */
+  scanned: number;
+  prompts: number;
 }
 
 type State = 'connecting' | 'open' | 'lost' | 'closed';
@@ -206,13 +251,19 @@ class SshTransport implements Transport {
   async run(cmd: string, o: RunOptions = {}): Promise<RunResult> {
     this.count++;
     if (this.state !== 'open') throw this.unusable(cmd);
-    const { command, stdinPrefix } = becomeCommand(cmd, { user: this.user, become: this.o.become, becomePassword: this.o.becomePassword });
-    const stdin = stdinPrefix === '' ? (o.stdin ?? '') : Buffer.concat([Buffer.from(stdinPrefix), Buffer.from(o.stdin ?? '')]);
+    const password = this.o.becomePassword;
+    const { command, markers } = becomeCommand(cmd, { user: this.user, become: this.o.become, becomePassword: password });
+    // sudo -S reads the password up to the first line break.
+    if (markers && /[\r\n]/.test(password!)) throw new TransportError(this.host, cmd, 'the become password contains a line break, which sudo cannot read');
+    const become: BecomeState | undefined = markers && {
+      prompt: Buffer.from(markers.prompt), success: Buffer.from(`${markers.success}\n`), password: password!,
+      out: Buffer.alloc(0), err: Buffer.alloc(0), scanned: 0, prompts: 0,
+    };
     if (!(await this.acquire())) throw this.unusable(cmd);
     try {
       // The slot may have been handed over just as the connection went away.
       if (this.state !== 'open') throw this.unusable(cmd);
-      return await this.exec(cmd, command, stdin, o.timeoutMs ?? this.commandTimeoutMs);
+      return await this.exec(cmd, command, o.stdin ?? '', o.timeoutMs ?? this.commandTimeoutMs, become);
     } finally {
       this.release();
     }
@@ -261,7 +312,14 @@ class SshTransport implements Transport {
     else this.active--;
   }
 
-  private exec(cmd: string, command: string, stdin: string | Buffer, timeoutMs: number): Promise<RunResult> {
+  /**
+   * Run `command` on a new channel. With `become`, sudo is watched: the
+   * password goes out when its prompt shows on stderr (a second prompt means
+   * it was refused), and the command's input once the success line shows on
+   * stdout; neither marker is returned. If sudo gives up without the success
+   * line, its own output is the result, so the caller sees why.
+   */
+  private exec(cmd: string, command: string, stdin: string | Buffer, timeoutMs: number, become?: BecomeState): Promise<RunResult> {
     return new Promise((resolve, reject) => {
       let channel: ClientChannel | undefined;
       let exit: { code: number | null; signal?: string; detail: string } | undefined;
@@ -295,8 +353,43 @@ class SshTransport implements Transport {
           return;
         }
         channel = ch;
-        ch.on('data', (b: Buffer) => out.push(b));
-        ch.stderr.on('data', (b: Buffer) => err.push(b));
+        const sendInput = () => {
+          if (stdin.length > 0) ch.end(stdin);
+          else ch.end();
+        };
+        // Until sudo is through, output is held in `become` and searched for the markers.
+        let running = !become;
+        ch.on('data', (b: Buffer) => {
+          if (running || !become) {
+            out.push(b);
+            return;
+          }
+          become.out = Buffer.concat([become.out, b]);
+          const at = become.out.indexOf(become.success);
+          if (at < 0) return;
+          running = true;
+          // What came before the success line is not the command's.
+          const rest = become.out.subarray(at + become.success.length);
+          if (rest.length > 0) out.push(rest);
+          become.out = Buffer.alloc(0);
+          sendInput();
+        });
+        ch.stderr.on('data', (b: Buffer) => {
+          if (running || !become) {
+            err.push(b);
+            return;
+          }
+          become.err = Buffer.concat([become.err, b]);
+          for (let at = become.err.indexOf(become.prompt, become.scanned); at >= 0; at = become.err.indexOf(become.prompt, become.scanned)) {
+            become.scanned = at + become.prompt.length;
+            if (++become.prompts > 1) {
+              abort(`sudo password rejected for ${this.user} on ${this.host}`);
+              return;
+            }
+            ch.write(`${become.password}\n`);
+          }
+          become.scanned = Math.max(become.scanned, become.err.length - become.prompt.length + 1);
+        });
         ch.on('exit', (code: number | null, signal?: string, dump?: boolean, desc?: string) => {
           exit = { code, signal, detail: [dump ? 'core dumped' : '', desc ?? ''].filter(Boolean).join(', ') };
         });
@@ -307,12 +400,18 @@ class SshTransport implements Transport {
             abort(this.state === 'open' ? 'the command ended without an exit status' : this.deadReason('connection closed while the command ran'));
             return;
           }
-          finish(undefined, exitResult(exit.code, exit.signal, Buffer.concat(out).toString('utf8'), Buffer.concat(err).toString('utf8'), exit.detail));
+          let stdout = Buffer.concat(out).toString('utf8');
+          let stderr = Buffer.concat(err).toString('utf8');
+          if (become) {
+            // sudo's own words (why it refused, or a lecture), without the prompts.
+            stderr = become.err.toString('utf8').split(become.prompt.toString('utf8')).join('') + stderr;
+            if (!running) stdout = become.out.toString('utf8') + stdout;
+          }
+          finish(undefined, exitResult(exit.code, exit.signal, stdout, stderr, exit.detail));
         };
         // stderr ends on its own schedule; its last bytes may trail the channel's close.
         ch.on('close', () => (ch.stderr.readableEnded ? settle() : ch.stderr.once('end', settle)));
-        if (stdin.length > 0) ch.end(stdin);
-        else ch.end();
+        if (running) sendInput();
       }, (e: unknown) => {
         abort(this.state === 'open' ? `cannot start the command: ${(e as Error)?.message ?? String(e)}` : this.deadReason('connection closed while the command ran'));
       });

@@ -1,12 +1,13 @@
 /**
  * A real SSH server for the transport specs, in-process on 127.0.0.1 only:
  * ssh2's own Server, public-key login, and `exec` run with `/bin/sh -c`.
- * Commands starting with `sudo ` are never run: the server answers them by
- * echoing back the input it received, so become can be tested safely.
+ * Commands starting with `sudo ` are never run as given: without `binDir` the
+ * server answers them by echoing back the input it received; with it, they
+ * run with `binDir` first in PATH, where the spec puts a fake `sudo`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { timingSafeEqual } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,6 +56,8 @@ export interface ServerOptions {
   clientKey: KeyPair;
   /** Sessions allowed at once per connection, like sshd's MaxSessions. @default 10 */
   maxSessions?: number;
+  /** A directory holding a fake `sudo`, put first in the PATH of every command. */
+  binDir?: string;
 }
 
 export async function startSshServer(o: ServerOptions): Promise<TestServer> {
@@ -94,7 +97,14 @@ export async function startSshServer(o: ServerOptions): Promise<TestServer> {
         state.commands.push(info.command);
         const stream = acceptExec();
         stream.on('close', done);
-        if (info.command.startsWith('sudo ')) {
+        if (info.command.startsWith('sudo ') && o.binDir && !existsSync(join(o.binDir, 'sudo'))) {
+          // Never the real sudo.
+          stream.stderr.write(`test server: no fake sudo in ${o.binDir}\n`);
+          stream.exit(127);
+          stream.end();
+          return;
+        }
+        if (info.command.startsWith('sudo ') && !o.binDir) {
           const input: Buffer[] = [];
           stream.on('data', (b: Buffer) => input.push(b));
           stream.on('end', () => {
@@ -104,7 +114,8 @@ export async function startSshServer(o: ServerOptions): Promise<TestServer> {
           });
           return;
         }
-        const child = spawn('/bin/sh', ['-c', info.command], { detached: true, stdio: 'pipe' });
+        const env = o.binDir ? { ...process.env, PATH: `${o.binDir}:${process.env.PATH ?? '/usr/bin:/bin'}` } : process.env;
+        const child = spawn('/bin/sh', ['-c', info.command], { detached: true, stdio: 'pipe', env });
         children.add(child);
         child.stdin.on('error', () => {});
         stream.pipe(child.stdin);

@@ -53,7 +53,7 @@ interface Fixture {
 }
 
 /** A server, a client key file and a known_hosts trusting the server. */
-async function fixture(hostKeys: KeyPair[] = [hostKey], serverOpts: { maxSessions?: number } = {}): Promise<Fixture> {
+async function fixture(hostKeys: KeyPair[] = [hostKey], serverOpts: { maxSessions?: number; binDir?: string } = {}): Promise<Fixture> {
   const dir = tempDir();
   try {
     const server = await startSshServer({ hostKeys, clientKey, ...serverOpts });
@@ -445,39 +445,225 @@ Keys.run();
 
 // ---------------------------------------------------------------- become
 
-const Become = suite<{ f?: Fixture }>('ssh: become', {});
+/**
+ * A stand-in for sudo, first in the test server's PATH. It behaves as
+ * sudo.mode (next to it) says: `nopasswd` runs the command; `password` wants
+ * sudo.pass (prompting with -p on stderr, reading one line of stdin, three
+ * tries; with -n it fails at once); `denied` refuses without prompting;
+ * `password-denied` takes the password, then refuses. It logs what it was
+ * given to read in sudo.log.
+ */
+const FAKE_SUDO = `#!/bin/sh
+here=$(dirname "$0")
+mode=$(cat "$here/sudo.mode")
+nonint= prompt='Password: '
+while [ $# -gt 0 ]; do
+  case $1 in
+    -n) nonint=1 ;;
+    -S) ;;
+    -p) prompt=$2; shift ;;
+    --) shift; break ;;
+    *) break ;;
+  esac
+  shift
+done
+ask() {
+  if [ -n "$nonint" ]; then echo 'sudo: a password is required' >&2; exit 1; fi
+  expected=$(cat "$here/sudo.pass")
+  tries=0
+  while [ $tries -lt 3 ]; do
+    printf '%s' "$prompt" >&2
+    IFS= read -r line || { echo 'sudo: no password was provided' >&2; exit 1; }
+    printf '%s\\n' "$line" >> "$here/sudo.log"
+    [ "$line" = "$expected" ] && return 0
+    echo 'Sorry, try again.' >&2
+    tries=$((tries + 1))
+  done
+  echo 'sudo: 3 incorrect password attempts' >&2
+  exit 1
+}
+case $mode in
+  nopasswd) exec "$@" ;;
+  denied) echo 'deploy is not in the sudoers file.  This incident will be reported.' >&2; exit 1 ;;
+  password) ask; exec "$@" ;;
+  password-denied) ask; echo 'Sorry, user deploy is not allowed to execute this as root.' >&2; exit 1 ;;
+esac
+echo "fake sudo: unknown mode $mode" >&2
+exit 99
+`;
+
+const PASSWORD = 'pw-s3cret-Ünï';
+
+const Become = suite<{ f?: Fixture; bin?: ReturnType<typeof tempDir> }>('ssh: become', {});
 Become.before(async (ctx) => {
-  ctx.f = await fixture();
+  ctx.bin = tempDir('play-sudo-');
+  writeFileSync(join(ctx.bin.path, 'sudo'), FAKE_SUDO, { mode: 0o755 });
+  ctx.f = await fixture([hostKey], { binDir: ctx.bin.path });
 });
-Become.after(async (ctx) => dispose(ctx.f));
-
-Become('become wraps the command in sudo -n', async ({ f }) => {
-  const t = await connectSsh(f!.opts({ user: 'deploy', become: true }));
+Become.after(async (ctx) => {
   try {
-    const r = await t.run(`id -u && echo "it's"`, { stdin: 'input' });
-    assert.is(f!.server.commands.at(-1), `sudo -n -- sh -c 'id -u && echo "it'\\''s"'`);
-    assert.is(r.stdout, 'input', 'stdin passes through untouched');
+    await dispose(ctx.f);
   } finally {
-    await t.close();
+    ctx.bin?.remove();
   }
 });
 
-Become('with a password: sudo -S, the password as the first input line', async ({ f }) => {
-  const t = await connectSsh(f!.opts({ user: 'deploy', become: true, becomePassword: 's3cret' }));
+/** Set the fake sudo's behaviour; return a reader of what it read as passwords. */
+function sudoMode(bin: string, mode: 'nopasswd' | 'password' | 'denied' | 'password-denied', password = PASSWORD): () => string {
+  writeFileSync(join(bin, 'sudo.mode'), mode);
+  writeFileSync(join(bin, 'sudo.pass'), password);
+  writeFileSync(join(bin, 'sudo.log'), '');
+  return () => readFileSync(join(bin, 'sudo.log'), 'utf8');
+}
+
+async function withTransport(f: Fixture, extra: Partial<SshOptions>, body: (t: Transport) => Promise<void>): Promise<void> {
+  const t = await connectSsh(f.opts({ user: 'deploy', become: true, ...extra }));
   try {
-    const r = await t.run('cat', { stdin: Buffer.from('payload') });
-    assert.is(f!.server.commands.at(-1), `sudo -S -p '' -- sh -c cat`);
-    assert.is(r.stdout, 's3cret\npayload');
+    await body(t);
   } finally {
     await t.close();
   }
+}
+
+/** No marker, prompt or password in anything the caller gets back. */
+function clean(text: string): void {
+  assert.not.match(text, /PLAY-BECOME-SUCCESS|sudo via play|key=/);
+  assert.not.ok(text.includes(PASSWORD), 'the password leaked');
+}
+
+Become('without a password: sudo -n, stdin passes through untouched', async ({ f, bin }) => {
+  sudoMode(bin!.path, 'nopasswd');
+  await withTransport(f!, {}, async (t) => {
+    const r = await t.run(`cat; echo "it's"`, { stdin: 'input\n' });
+    assert.is(f!.server.commands.at(-1), `sudo -n -- sh -c 'cat; echo "it'\\''s"'`);
+    assert.equal(r, { code: 0, stdout: "input\nit's\n", stderr: '' });
+  });
+});
+
+Become('without a password where sudo wants one: fails at once with sudo\'s reason, no hang', async ({ f, bin }) => {
+  sudoMode(bin!.path, 'password');
+  await withTransport(f!, { commandTimeoutMs: 3_000 }, async (t) => {
+    const t0 = Date.now();
+    const r = await t.run('cat', { stdin: 'input' });
+    assert.equal(r, { code: 1, stdout: '', stderr: 'sudo: a password is required\n' });
+    assert.ok(Date.now() - t0 < 1_000, `took ${Date.now() - t0} ms`);
+  });
+});
+
+Become('with a password sudo asks for: it gets the password, the command gets exactly its input', async ({ f, bin }) => {
+  const log = sudoMode(bin!.path, 'password');
+  const file = join(bin!.path, 'written');
+  await withTransport(f!, { becomePassword: PASSWORD }, async (t) => {
+    const r = await t.run(`cat > ${file}; echo done; echo warn >&2`, { stdin: 'line 1\nline 2' });
+    assert.equal(r, { code: 0, stdout: 'done\n', stderr: 'warn\n' });
+    assert.is(readFileSync(file, 'utf8'), 'line 1\nline 2');
+    assert.is(log(), `${PASSWORD}\n`, 'sudo read the password once');
+    const command = f!.server.commands.at(-1)!;
+    assert.match(command, /^sudo -S -p '\[sudo via play, key=[0-9a-f]{32}\] password:' -- sh -c /);
+    assert.not.ok(command.includes(PASSWORD), 'the password is not on the command line');
+  });
+});
+
+Become('with a password sudo does not ask for (NOPASSWD): the password is never sent', async ({ f, bin }) => {
+  const log = sudoMode(bin!.path, 'nopasswd');
+  const file = join(bin!.path, 'written-nopasswd');
+  await withTransport(f!, { becomePassword: PASSWORD }, async (t) => {
+    const r = await t.run(`cat > ${file}; cat ${file}`, { stdin: Buffer.from('payload\n') });
+    assert.equal(r, { code: 0, stdout: 'payload\n', stderr: '' });
+    assert.is(readFileSync(file, 'utf8'), 'payload\n');
+    assert.is(log(), '');
+    // Without input the command reads end-of-file, not the password.
+    assert.equal(await t.run('cat; echo eof'), { code: 0, stdout: 'eof\n', stderr: '' });
+  });
+});
+
+Become('with a password: results are the command\'s own, byte for byte, markers stripped', async ({ f, bin }) => {
+  for (const mode of ['password', 'nopasswd'] as const) {
+    sudoMode(bin!.path, mode);
+    await withTransport(f!, { becomePassword: PASSWORD }, async (t) => {
+      const tricky = `x='a b'; printf '%s|' "$x" "it's" '"$0"' "$#"; echo; echo err >&2; exit 3`;
+      const plain = await connectSsh(f!.opts());
+      try {
+        const want = await plain.run(tricky);
+        assert.is(want.stdout, `a b|it's|"$0"|0|\n`);
+        assert.equal(await t.run(tricky), want, mode);
+      } finally {
+        await plain.close();
+      }
+      const bytes = randomBytes(2 * 1024 * 1024);
+      const r = await t.run('sha256sum; head -c 3000000 /dev/zero | tr "\\0" a', { stdin: bytes });
+      assert.is(r.stdout.slice(0, 64), createHash('sha256').update(bytes).digest('hex'), mode);
+      assert.is(r.stdout.length, 64 + 4 + 3_000_000);
+      assert.is(r.stderr, '');
+      clean(r.stdout.slice(0, 200));
+    });
+  }
+});
+
+Become('markers are new for every command', async ({ f, bin }) => {
+  sudoMode(bin!.path, 'password');
+  await withTransport(f!, { becomePassword: PASSWORD }, async (t) => {
+    await t.run('true');
+    await t.run('true');
+    const [a, b] = f!.server.commands.slice(-2);
+    assert.ok(a && b && a !== b);
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => t.run(`cat; echo ${i}`, { stdin: `${i}:` })));
+    assert.equal(results.map((r) => r.stdout), Array.from({ length: 12 }, (_, i) => `${i}:${i}\n`));
+    for (const r of results) clean(r.stderr);
+  });
+});
+
+Become('a wrong password: TransportError "sudo password rejected", password nowhere, connection still usable', async ({ f, bin }) => {
+  const log = sudoMode(bin!.path, 'password', 'the-right-one');
+  const file = join(bin!.path, 'written-wrong');
+  await withTransport(f!, { becomePassword: PASSWORD, commandTimeoutMs: 3_000 }, async (t) => {
+    const { error, ms } = await rejection(t.run(`cat > ${file}`, { stdin: 'payload' }));
+    assert.instance(error, TransportError);
+    assert.is(error.message, `web1: sudo password rejected for deploy on web1 (command: cat > ${file})`);
+    clean(error.message);
+    clean(String(error.stack));
+    clean(JSON.stringify(error));
+    assert.ok(ms < 1_000, `took ${ms} ms`);
+    assert.is(log(), `${PASSWORD}\n`, 'sent once, not retried');
+    assert.not.ok(existsSync(file), 'the command never ran');
+    sudoMode(bin!.path, 'nopasswd');
+    assert.is((await t.run('echo still here')).stdout, 'still here\n');
+  });
+});
+
+Become('sudo refusing without a prompt: its reason is the result', async ({ f, bin }) => {
+  sudoMode(bin!.path, 'denied');
+  await withTransport(f!, { becomePassword: PASSWORD, commandTimeoutMs: 3_000 }, async (t) => {
+    const r = await t.run('cat', { stdin: 'input' });
+    assert.equal(r, { code: 1, stdout: '', stderr: 'deploy is not in the sudoers file.  This incident will be reported.\n' });
+  });
+});
+
+Become('sudo refusing after taking the password: its reason is the result, without the prompt', async ({ f, bin }) => {
+  const log = sudoMode(bin!.path, 'password-denied');
+  await withTransport(f!, { becomePassword: PASSWORD, commandTimeoutMs: 3_000 }, async (t) => {
+    const r = await t.run('cat', { stdin: 'input' });
+    assert.equal(r, { code: 1, stdout: '', stderr: 'Sorry, user deploy is not allowed to execute this as root.\n' });
+    assert.is(log(), `${PASSWORD}\n`);
+  });
+});
+
+Become('a password with a line break is refused before running anything', async ({ f }) => {
+  const before = f!.server.commands.length;
+  await withTransport(f!, { becomePassword: 'two\nlines' }, async (t) => {
+    const { error } = await rejection(t.run('true'));
+    assert.instance(error, TransportError);
+    assert.match(error.message, /line break/);
+    assert.not.match(error.message, /two|lines\b/);
+  });
+  assert.is(f!.server.commands.length, before);
 });
 
 Become('as root, become adds no sudo', async ({ f }) => {
-  const t = await connectSsh(f!.opts({ user: 'root', become: true }));
+  const t = await connectSsh(f!.opts({ user: 'root', become: true, becomePassword: PASSWORD }));
   try {
-    await t.run('echo root');
-    assert.is(f!.server.commands.at(-1), 'echo root');
+    assert.is((await t.run('cat', { stdin: 'x' })).stdout, 'x');
+    assert.is(f!.server.commands.at(-1), 'cat');
   } finally {
     await t.close();
   }

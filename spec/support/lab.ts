@@ -1,0 +1,76 @@
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import type { Transport } from '../../lib/core/transport.ts';
+import { labDown, labUp, readLabProfile, type LabProfile } from '../../lib/lab/index.ts';
+import { labHostsFromInventory } from '../../lib/cli/lab-hosts.ts';
+import { connectSsh } from '../../lib/transport/ssh.ts';
+import seed from '../../inventory/inventory.ts';
+
+const run = promisify(execFile);
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * Refuse to talk to a lab address that does not route to the lab bridge:
+ * otherwise 192.168.56.x traffic would leave this machine.
+ */
+export async function assertRoutedToLab(p: LabProfile, addresses: readonly string[] = p.hosts.map((h) => h.address)): Promise<void> {
+  for (const a of addresses) {
+    const { stdout } = await run('ip', ['route', 'get', a]);
+    if (!new RegExp(`\\bdev ${p.bridge}\\b`).test(stdout)) throw new Error(`refusing to contact ${a}: it routes via "${stdout.trim()}", not the lab bridge ${p.bridge}`);
+  }
+}
+
+/** A fresh lab of the seed's hosts (any old one is removed first). */
+export async function freshLab(o: { ipvs?: boolean } = {}): Promise<LabProfile> {
+  await labDown();
+  const p = await labUp({ hosts: labHostsFromInventory(seed), ipvs: o.ipvs, log: (l) => process.env.PLAY_SPEC_VERBOSE && console.log(`    lab: ${l}`) });
+  await assertRoutedToLab(p, [...p.hosts.map((h) => h.address), seed.vars.cluster.vip]);
+  return p;
+}
+
+export { labDown };
+
+/** play's own SSH transport to a lab host. */
+export async function connectLab(name: string, p: LabProfile = readLabProfile()!): Promise<Transport> {
+  const h = p.hosts.find((x) => x.name === name);
+  if (!h) throw new Error(`no lab host ${name}`);
+  return connectSsh({ host: name, address: h.address, identityFile: p.identityFile, knownHostsFile: p.knownHostsFile });
+}
+
+/** Run the real CLI (`bin/play.js`) as a child process. */
+export function playCli(args: readonly string[], o: { timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [`${repo}bin/play.js`, ...args], { cwd: repo, env: { ...process.env, NO_COLOR: '1' } });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`play ${args.join(' ')} timed out\n${stdout}\n${stderr}`)); }, o.timeoutMs ?? 300_000);
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code: code ?? -1, stdout, stderr }); });
+  });
+}
+
+/** The `--json` recap line of a run. */
+export function recapOf(stdout: string): Record<string, { ok: number; changed: number; failed: number; skipped: number; unreachable: number }> {
+  const last = stdout.trim().split('\n').at(-1) ?? '';
+  return (JSON.parse(last) as { recap: ReturnType<typeof recapOf> }).recap;
+}
+
+/** JSON task events of a run. */
+export function eventsOf(stdout: string): Array<Record<string, any>> {
+  return stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>).filter((e) => e.event === 'task');
+}
+
+/**
+ * A digest of what a run could change on a host: every file under /etc,
+ * /var/www and /usr/local (path, content, mode, owner), and the running
+ * services. Equal digests = byte-identical for our purposes.
+ */
+export async function snapshot(t: Transport): Promise<string> {
+  const r = await t.run([
+    `find /etc /var/www /usr/local -xdev \\( -type f -o -type l -o -type d \\) -printf '%p %m %u:%g %l\\n' 2>/dev/null | sort`,
+    `find /etc /var/www /usr/local -xdev -type f -print0 2>/dev/null | sort -z | xargs -0 sha256sum 2>/dev/null`,
+    `systemctl list-units --type=service --state=running --no-legend --plain 2>/dev/null | awk '{print $1}' | sort`,
+  ].join('; '));
+  return r.stdout;
+}
