@@ -8,12 +8,14 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { holdLabLock } from './support/lab-lock.ts';
 
 type G = typeof globalThis & { UVU_DEFER?: number; UVU_QUEUE?: unknown[][]; UVU_INDEX?: number };
 const g = globalThis as G;
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 const [mode = 'unit', ...filters] = process.argv.slice(2);
+if (mode !== 'unit') holdLabLock();
 const suffixes = mode === 'all' ? ['.spec.ts', '.lab.ts'] : mode === 'lab' ? ['.lab.ts'] : ['.spec.ts'];
 
 function walk(dir: string): string[] {

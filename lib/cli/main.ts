@@ -50,7 +50,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
       const { labHostsFromInventory } = await import('./lab-hosts.ts');
       return await runLabCli(parsed.argv, {
         resolveHosts: async (path) => labHostsFromInventory(await loadInventory(resolveFile(path, 'inventory'))),
-        out: io.out,
+        // The lab speaks in lines.
+        out: (line) => io.out(line.endsWith('\n') ? line : `${line}\n`),
       });
     }
     return await run(parsed.args, io);

@@ -53,9 +53,8 @@ export class ConsoleReporter implements Reporter {
     const first = r.changes[0];
     const detail = r.status === 'changed' && first ? ` — ${first.summary}${r.changes.length > 1 ? ` (+${r.changes.length - 1})` : ''}` : '';
     this.line(`${pad(r.host, this.hostWidth)} ${this.paint(r.status, pad(label, 12))} ${task}${detail}${this.o.verbose ? this.c.dim(` [${r.commands} cmd, ${r.durationMs} ms]`) : ''}`);
-    if (r.status === 'changed' && (r.changes.length > 1 || this.o.verbose)) {
-      for (const c of r.changes.slice(r.changes.length > 1 ? 0 : 1)) this.line(`${' '.repeat(this.hostWidth + 14)}- ${c.summary}`);
-    }
+    // The first change is on the task's line; the others follow it.
+    for (const c of r.changes.slice(1)) this.line(`${' '.repeat(this.hostWidth + 14)}+ ${c.summary}`);
     for (const c of r.changes) if (c.predicted) this.line(this.c.dim(`${' '.repeat(this.hostWidth + 14)}(predicted: ${c.predicted})`));
     if (r.error) this.line(this.c.red(r.error.replace(/^/gm, ' '.repeat(this.hostWidth + 14))));
     if (r.table) this.line(this.table(r.table.head, r.table.rows.map((row) => row.map((cell, i) => (r.table!.head[i] === 'pass' ? (cell === 'yes' ? this.c.green(cell) : cell === 'no' ? this.c.red(cell) : this.c.cyan(cell)) : cell)))));

@@ -89,7 +89,8 @@ export async function realServerChecks(t: Topology, reader: (h: string) => Promi
 /** What the MASTER's IPVS table says, or why it cannot be read. */
 export async function readIpvs(r: HostReader): Promise<{ ok: true; out: string } | { ok: false; reason: string }> {
   const res = await r.run('ipvsadm -Ln 2>&1');
-  if (res.code !== 0) return { ok: false, reason: `ipvsadm -Ln: ${res.stdout.trim().split('\n').pop() ?? `exit ${res.code}`}` };
+  // ipvsadm's first line says why ("Can't initialize ipvs: Protocol not available").
+  if (res.code !== 0) return { ok: false, reason: `no IPVS on ${r.host.name} (ipvsadm -Ln: ${res.stdout.trim().split('\n')[0] || `exit ${res.code}`})` };
   return { ok: true, out: res.stdout };
 }
 
