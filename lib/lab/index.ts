@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * import { labUp, labDown, DEFAULT_LAB_HOSTS } from './lib/lab/index.ts';
+ * import { labUp, labDown, DEFAULT_LAB_HOSTS } from './index.ts';
  * const profile = await labUp({ hosts: DEFAULT_LAB_HOSTS, log: console.log });
  * try {
  *   // ssh -i profile.identityFile -o UserKnownHostsFile=profile.knownHostsFile root@192.168.56.101

@@ -34,8 +34,8 @@ export function keepalivedVars(c: LvsCluster, hostName: string, inv: Inventory<L
  * @example
  * ```ts
  * import { definePlaybook } from 'play';
- * import { director } from '../roles/director/index.ts';
- * import type { LvsVars } from '../roles/lvs/cluster.ts';
+ * import { director } from './index.ts';
+ * import type { LvsVars } from '../lvs/cluster.ts';
  * export default definePlaybook<LvsVars>({ name: 'directors', plays: [{ name: 'directors', hosts: 'directors', roles: [director] }] });
  * ```
  */

@@ -51,8 +51,8 @@ export const failoverDrill = defineTask<FailoverDrillParams>({
  * @example
  * ```ts
  * import { definePlaybook } from 'play';
- * import { failover } from '../roles/failover/index.ts';
- * import type { LvsVars } from '../roles/lvs/cluster.ts';
+ * import { failover } from './index.ts';
+ * import type { LvsVars } from '../lvs/cluster.ts';
  * export default definePlaybook<LvsVars>({ name: 'drill', plays: [{ name: 'drill', hosts: 'controller', roles: [failover] }] });
  * ```
  */

@@ -23,8 +23,8 @@ export const ARP_SYSCTLS = [
  * @example
  * ```ts
  * import { definePlaybook } from 'play';
- * import { realserver } from '../roles/realserver/index.ts';
- * import type { LvsVars } from '../roles/lvs/cluster.ts';
+ * import { realserver } from './index.ts';
+ * import type { LvsVars } from '../lvs/cluster.ts';
  * export default definePlaybook<LvsVars>({ name: 'web', plays: [{ name: 'real servers', hosts: 'realservers', roles: [realserver] }] });
  * ```
  */

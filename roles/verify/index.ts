@@ -69,8 +69,8 @@ export function topologyOf(vars: LvsVars, hosts: ReadonlyArray<{ name: string; a
  * @example
  * ```ts
  * import { definePlaybook } from 'play';
- * import { verify } from '../roles/verify/index.ts';
- * import type { LvsVars } from '../roles/lvs/cluster.ts';
+ * import { verify } from './index.ts';
+ * import type { LvsVars } from '../lvs/cluster.ts';
  * export default definePlaybook<LvsVars>({ name: 'check', plays: [{ name: 'verify', hosts: 'controller', roles: [verify] }] });
  * ```
  */
