@@ -1,3 +1,5 @@
+import type { ResultTable } from './change.ts';
+
 /**
  * Every failure play reports is one of these classes. Only the CLI catches
  * them (lib/cli/main.ts) and turns them into an exit code; everything else
@@ -81,7 +83,8 @@ export class TaskError extends PlayError {
     readonly host: string,
     readonly task: string,
     message: string,
-    readonly detail: { cmd?: string; code?: number; stdout?: string; stderr?: string } = {},
+    /** What failed: the command and its output, or the table of a failing check. */
+    readonly detail: { cmd?: string; code?: number; stdout?: string; stderr?: string; table?: ResultTable } = {},
   ) {
     super(message);
   }

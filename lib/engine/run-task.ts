@@ -1,5 +1,5 @@
 import type { Change, Plan, ResultTable, Verdict } from '../core/change.ts';
-import { PlayError, TaskError, TransportError } from '../core/errors.ts';
+import { TaskError, TransportError } from '../core/errors.ts';
 import type { ReportedChange, Status, TaskResult } from '../core/result.ts';
 import type { Transport, RunResult } from '../core/transport.ts';
 import type { PlacedTask } from './compile.ts';
@@ -66,22 +66,23 @@ export async function runTask(placed: PlacedTask, state: HostState, transport: T
       if (!c.readOnly) state.cache.invalidate();
       const v = (c.judge ?? defaultVerdict)(last);
       if (v.failed) {
-        throw Object.assign(new TaskError(state.host.name, task.name, (c.failMessage ?? ((r) => defaultFail(c, r)))(last), { cmd: c.exec, code: last.code, stdout: last.stdout, stderr: last.stderr }), { table: (last as { table?: ResultTable }).table });
+        const message = (c.failMessage ?? ((r) => defaultFail(c, r)))(last);
+        throw new TaskError(state.host.name, task.name, message, { cmd: c.exec, code: last.code, stdout: last.stdout, stderr: last.stderr, table: tableOf(last) });
       }
       if (v.changed) {
         changed = true;
         reported.push({ summary: c.summary, diff: c.diff });
       }
     }
-    const table = plan.table ?? (last as { table?: ResultTable } | undefined)?.table;
+    const table = plan.table ?? tableOf(last);
     if (plan.skip) return { result: finish('skipped', { notes: [plan.skip, ...plan.notes], table }), lost: false };
     const result = finish(changed ? 'changed' : 'ok', { changes: reported, notes: plan.notes, table, ...output(last) });
     return { result, lost: false };
   } catch (e) {
     const lost = e instanceof TransportError && /connection lost|not connected|closed/i.test(e.reason);
     const status: Status = lost ? 'unreachable' : 'failed';
-    const error = e instanceof PlayError && (e as { host?: string }).host ? e.message : `host ${state.host.name}: task "${task.name}": ${message(e)}`;
-    return { result: finish(status, { changes: reported, table: plan?.table ?? tableOf(e), error: prefixed(error, state.host.name, task.name), ...output(last) }), lost };
+    const table = plan?.table ?? (e instanceof TaskError ? e.detail.table : undefined);
+    return { result: finish(status, { changes: reported, table, error: prefixed(message(e), state.host.name, task.name), ...output(last) }), lost };
   }
 }
 
@@ -93,5 +94,5 @@ const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 const output = (r: RunResult | undefined) => (r ? { rc: r.code, stdout: r.stdout, stderr: r.stderr } : {});
 
-/** A failing check task attaches its table to the error so the user sees every row. */
-const tableOf = (e: unknown): ResultTable | undefined => (e as { table?: ResultTable })?.table;
+/** A cross-host change (the drill) returns its table with its result. */
+const tableOf = (r: (RunResult & { table?: ResultTable }) | undefined): ResultTable | undefined => r?.table;

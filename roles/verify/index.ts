@@ -43,7 +43,8 @@ export const lvsChecks = defineTask<LvsChecksParams>({
       return { changes: [], notes: [], table: table(rows), skip: `check mode: ${ctx.pendingAnywhere} change(s) planned on the hosts were not applied, so the cluster cannot be verified yet (${failed.length} check(s) fail against today's state)` };
     }
     if (failed.length) {
-      throw Object.assign(new TaskError(ctx.host.name, 'verify LVS cluster', `${failed.length} of ${rows.length} checks failed: ${failed.map((f) => `${f.check} on ${f.host} (expected ${f.expected}, saw ${f.seen})`).join('; ')}`), { table: table(rows) });
+      const why = failed.map((f) => `${f.check} on ${f.host} (expected ${f.expected}, saw ${f.seen})`).join('; ');
+      throw new TaskError(ctx.host.name, 'verify LVS cluster', `${failed.length} of ${rows.length} checks failed: ${why}`, { table: table(rows) });
     }
     return { changes: [], notes: [`${rows.length - skipped.length} checks passed${skipped.length ? `, ${skipped.length} skipped` : ''}`], table: table(rows) };
   },
