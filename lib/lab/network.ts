@@ -6,9 +6,12 @@
  * and check with `ip route get` that every host address routes to the bridge.
  */
 import { createHash } from 'node:crypto';
+import { ipv4 as ipv4ToInt } from '../core/ipv4.ts';
 import { LabError } from './errors.ts';
 import { exec, must } from './exec.ts';
 import { BRIDGE, LINK_PREFIX, NETNS_PREFIX } from './paths.ts';
+
+export { ipv4ToInt };
 
 /** The lab's /24, derived from the host addresses. */
 export interface LabNet {
@@ -19,14 +22,6 @@ export interface LabNet {
   prefixLen: number;
 }
 
-/** Parse a dotted IPv4 address to a number, or undefined if it is not one. */
-export function ipv4ToInt(address: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(address);
-  if (!m) return undefined;
-  const parts = m.slice(1).map(Number);
-  if (parts.some((p) => p > 255)) return undefined;
-  return parts.reduce((acc, p) => acc * 256 + p, 0);
-}
 
 function intToIpv4(n: number): string {
   return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');

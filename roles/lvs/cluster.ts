@@ -1,7 +1,7 @@
 import type { Secret } from '../../lib/core/secret.ts';
 import type { Inventory } from '../../lib/dsl/inventory.ts';
 import type { VarProblem } from '../../lib/dsl/role.ts';
-import { cidr, inCidr, ipv4 } from './ipv4.ts';
+import { cidr, inCidr, ipv4 } from '../../lib/core/ipv4.ts';
 
 /** IPVS schedulers keepalived accepts as `lb_algo`. */
 export type Scheduler = 'rr' | 'wrr' | 'lc' | 'wlc' | 'lblc' | 'lblcr' | 'dh' | 'sh' | 'sed' | 'nq';

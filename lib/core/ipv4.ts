@@ -1,3 +1,5 @@
+/** IPv4 arithmetic shared by the lab and the cluster model. */
+
 /** Parse dotted IPv4 to a number, or undefined when it is not one. */
 export function ipv4(s: string): number | undefined {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
