@@ -50,11 +50,11 @@ for (const group of g.UVU_QUEUE as Array<[string, ...Array<() => Promise<[string
   }
   process.stdout.write('\n');
 }
-process.stdout.write(`\n${files.length} spec files in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-process.stdout.write(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
 // A handle a spec forgot (a socket, a timer) must not keep the lab lock held
 // for ever: name what is left, then leave.
 const open = (process as unknown as { _getActiveHandles(): object[] })._getActiveHandles()
   .filter((h) => h !== process.stdout && h !== process.stderr && h !== process.stdin);
 if (open.length) process.stderr.write(`note: ${open.length} handle(s) still open after the specs: ${open.map((h) => h.constructor?.name).join(', ')}\n`);
+process.stdout.write(`\n${files.length} spec files in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+process.stdout.write(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
 process.exit(failed > 0 || files.length === 0 ? 1 : 0);

@@ -1,7 +1,8 @@
 import type { HostView } from '../core/host.ts';
 import type { Transport } from '../core/transport.ts';
 import type { Connector } from '../engine/connections.ts';
-import { readLabProfile, type LabProfile } from '../lab/index.ts';
+// The profile alone: the lab module's index loads all of `play lab` (qemu, nspawn, apt repo).
+import { readLabProfile, type LabProfile } from '../lab/state.ts';
 import { connectSsh } from '../transport/ssh.ts';
 import { localTransport } from '../transport/local.ts';
 

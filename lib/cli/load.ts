@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { LoadError } from '../core/errors.ts';
+import { LoadError, ValidationError, type Problem } from '../core/errors.ts';
 import type { Inventory } from '../dsl/inventory.ts';
 import type { Playbook } from '../dsl/playbook.ts';
 
@@ -49,4 +49,27 @@ export async function loadInventory(file: string): Promise<Inventory<unknown>> {
     throw new LoadError(file, 'default export is not an inventory (use defineInventory({ vars, hosts, groups }))');
   }
   return inv;
+}
+
+/**
+ * Load the inventory and the playbook of a run. When one of them cannot be
+ * loaded, the other is still loaded, and every problem found so far (both
+ * load failures, the inventory's own problems) is reported at once.
+ */
+export async function loadBoth(playbookFile: string, inventoryFile: string): Promise<{ playbook: Playbook<unknown>; inventory: Inventory<unknown> }> {
+  const problems: Problem[] = [];
+  const attempt = async <T>(load: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await load();
+    } catch (e) {
+      if (!(e instanceof LoadError)) throw e;
+      problems.push({ file: e.file, message: e.reason });
+      return undefined;
+    }
+  };
+  const inventory = await attempt(() => loadInventory(inventoryFile));
+  const playbook = await attempt(() => loadPlaybook(playbookFile));
+  if (inventory && playbook) return { playbook, inventory };
+  if (inventory) problems.push(...inventory.problems.map((p) => ({ file: inventoryFile, ...p })));
+  throw new ValidationError(problems);
 }

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { PlayError, UsageError, ValidationError } from '../core/errors.ts';
+import { redact } from '../core/secret.ts';
 import { compile, type Compiled } from '../engine/compile.ts';
 import { runPlays } from '../engine/runner.ts';
-import { ConsoleReporter } from '../report/console.ts';
 import { JsonReporter } from '../report/json.ts';
 import type { Reporter, RunRecap } from '../report/reporter.ts';
 import { parseCli, USAGE, type RunArgs } from './args.ts';
 import { makeConnector } from './connector.ts';
-import { loadInventory, loadPlaybook, resolveFile } from './load.ts';
+import { loadBoth, loadInventory, resolveFile } from './load.ts';
 import { controllerHost } from '../dsl/inventory.ts';
 import type { Connector } from '../engine/connections.ts';
 
@@ -60,7 +60,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
       io.err(`play: ${e.message}\n`);
       return 1;
     }
-    io.err(`play: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+    io.err(`play: internal error: ${redact((e as Error)?.stack ?? String(e))}\n`);
     return 3;
   }
 }
@@ -68,15 +68,15 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
 async function run(a: RunArgs, io: CliIo): Promise<number> {
   const playbookFile = resolveFile(a.playbook, 'playbooks');
   const inventoryFile = resolveFile(a.inventory, 'inventory');
-  const inventory = await loadInventory(inventoryFile);
-  const playbook = await loadPlaybook(playbookFile);
-  const compiled = compile(playbook, inventory, { limit: a.limit, roles: a.roles, tags: a.tags }, playbookFile);
+  const { inventory, playbook } = await loadBoth(playbookFile, inventoryFile);
+  const compiled = compile(playbook, inventory, { limit: a.limit, roles: a.roles, tags: a.tags }, { playbook: playbookFile, inventory: inventoryFile });
   if (compiled.problems.length) throw new ValidationError(compiled.problems);
-  if (a.listHosts || a.listTasks) { io.out(listing(compiled, a.listTasks)); return 0; }
+  if (a.listHosts || a.listTasks) { io.out(redact(listing(compiled, a.listTasks))); return 0; }
 
   const reporter: Reporter = a.json
     ? new JsonReporter(io.out, a.verbose)
-    : new ConsoleReporter({ write: io.out, color: io.color, diff: a.diff, verbose: a.verbose });
+    // Loaded only when used: chalk, cli-table3 and diff are a tenth of play's start-up.
+    : new (await import('../report/console.ts')).ConsoleReporter({ write: io.out, color: io.color, diff: a.diff, verbose: a.verbose });
   compiled.warnings.forEach((w) => reporter.warning(w));
 
   const connector = io.connector ?? makeConnector({

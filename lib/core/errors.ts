@@ -1,4 +1,5 @@
 import type { ResultTable } from './change.ts';
+import { clip, redact } from './secret.ts';
 
 /**
  * Every failure play reports is one of these classes. Only the CLI catches
@@ -26,9 +27,16 @@ export function formatProblem(p: Problem): string {
   return where.length ? `${where.join(': ')}: ${p.message}` : p.message;
 }
 
-/** Base class: anything play itself reports as an error. */
+/**
+ * Base class: anything play itself reports as an error. The message is
+ * redacted here, once, so no error path can print a secret (the CLI's error
+ * boundary prints messages as they are).
+ */
 export class PlayError extends Error {
   override name = 'PlayError';
+  constructor(message?: string) {
+    super(message === undefined ? undefined : redact(message));
+  }
 }
 
 /** Bad command-line usage. Exit code 1, nothing contacted. */
@@ -72,7 +80,7 @@ export class HostKeyError extends ConnectError {
 export class TransportError extends PlayError {
   override name = 'TransportError';
   constructor(readonly host: string, readonly cmd: string, readonly reason: string) {
-    super(`${host}: ${reason} (command: ${cmd.length > 120 ? `${cmd.slice(0, 117)}...` : cmd})`);
+    super(`${host}: ${reason} (command: ${clip(cmd, 117)})`);
   }
 }
 

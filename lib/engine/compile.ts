@@ -35,6 +35,12 @@ export interface Selection {
   tags?: readonly string[];
 }
 
+/** Where the playbook and the inventory were loaded from, so each problem names its file. */
+export interface SourceFiles {
+  playbook?: string;
+  inventory?: string;
+}
+
 export interface Compiled {
   plays: CompiledPlay[];
   problems: Problem[];
@@ -52,8 +58,9 @@ const notifyList = (t: Task): string[] => {
  * variables, task parameters, templates, handler names. Every problem is
  * returned; nothing is thrown.
  */
-export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = {}, file?: string): Compiled {
-  const problems: Problem[] = inv.problems.map((p) => ({ file, ...p }));
+export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = {}, files: string | SourceFiles = {}): Compiled {
+  const { playbook: file, inventory: invFile } = typeof files === 'string' ? { playbook: files, inventory: undefined } : files;
+  const problems: Problem[] = inv.problems.map((p) => ({ file: invFile, ...p }));
   const warnings: string[] = [];
   const plays: CompiledPlay[] = [];
 
@@ -82,18 +89,19 @@ export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = 
       const tasks: PlacedTask[] = [];
       const handlers: PlacedTask[] = [];
       for (const role of roles) {
-        for (const vp of safe(() => role.validate?.(ctx) ?? [], role.name, host.name, problems)) {
+        for (const vp of safe(() => role.validate?.(ctx) ?? [], `role ${role.name}`, host.name, problems, file)) {
           if (vp.warning) warnings.push(`host ${host.name}: role ${role.name}: ${vp.field}: ${vp.message}`);
-          else problems.push({ file, host: host.name, field: vp.field, message: `${vp.message} (role ${role.name})` });
+          // A role checks the host's variables: they are written in the inventory.
+          else problems.push({ file: invFile ?? file, host: host.name, field: vp.field, message: `${vp.message} (role ${role.name})` });
         }
-        tasks.push(...safe(() => role.tasks(ctx), role.name, host.name, problems).map((task) => ({ task, role: role.name })));
-        handlers.push(...safe(() => role.handlers?.(ctx) ?? [], role.name, host.name, problems).map((task) => ({ task, role: role.name })));
+        tasks.push(...safe(() => role.tasks(ctx), `role ${role.name}`, host.name, problems, file).map((task) => ({ task, role: role.name })));
+        handlers.push(...safe(() => role.handlers?.(ctx) ?? [], `role ${role.name}`, host.name, problems, file).map((task) => ({ task, role: role.name })));
       }
-      if (!sel.roles?.length && play.tasks) tasks.push(...safe(() => play.tasks!(ctx), play.name, host.name, problems).map((task) => ({ task })));
-      if (play.handlers) handlers.push(...safe(() => play.handlers!(ctx), play.name, host.name, problems).map((task) => ({ task })));
+      if (!sel.roles?.length && play.tasks) tasks.push(...safe(() => play.tasks!(ctx), `play "${play.name}"`, host.name, problems, file).map((task) => ({ task })));
+      if (play.handlers) handlers.push(...safe(() => play.handlers!(ctx), `play "${play.name}"`, host.name, problems, file).map((task) => ({ task })));
 
       for (const { task } of [...tasks, ...handlers]) {
-        for (const p of safe(() => task.validate?.(host) ?? [], task.name, host.name, problems)) problems.push({ file, ...p, host: host.name, task: p.task ?? task.name });
+        for (const p of safe(() => task.validate?.(host) ?? [], `task "${task.name}"`, host.name, problems, file)) problems.push({ file, ...p, host: host.name, task: p.task ?? task.name });
       }
       const handlerNames = new Set(handlers.map((h) => h.task.name));
       for (const { task } of tasks) {
@@ -110,11 +118,11 @@ export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = 
 }
 
 /** Run user code (a role, a validator); an exception becomes a problem, not a crash. */
-function safe<T>(fn: () => T[], what: string, host: string, problems: Problem[]): T[] {
+function safe<T>(fn: () => T[], what: string, host: string, problems: Problem[], file?: string): T[] {
   try {
     return fn();
   } catch (e) {
-    problems.push({ host, message: `${what} threw: ${e instanceof Error ? e.message : String(e)}` });
+    problems.push({ file, host, message: `${what} threw: ${e instanceof Error ? e.message : String(e)}` });
     return [];
   }
 }

@@ -57,12 +57,13 @@ export async function runPlays(plays: readonly CompiledPlay[], o: RunnerOptions)
   const allNames = [...new Set(plays.flatMap((p) => p.work.map((w) => w.host.name)))];
   o.reporter.runStart({ playbook: o.playbook, check: o.check, hosts: allNames });
   try {
+    // Connect to every host of every play at once: connection setup dominates
+    // short runs, and a later play's hosts then connect while earlier plays run.
+    for (const play of plays) play.work.forEach((w) => void connections.get(w.host).catch(() => undefined));
     for (const play of plays) {
       if (stopped()) break;
       const work = play.work.filter((w) => !out.has(w.host.name));
       o.reporter.playStart({ play: play.name, hosts: work.map((w) => w.host.name) });
-      // Connect to every host of the play at once: connection setup dominates short runs.
-      work.forEach((w) => void connections.get(w.host).catch(() => undefined));
       await mapLimit(work, o.forks, async (w) => {
         if (stopped()) return;
         const hostStart = Date.now();
@@ -90,7 +91,8 @@ export async function runPlays(plays: readonly CompiledPlay[], o: RunnerOptions)
     }
   } finally {
     const counts = await connections.counts();
-    for (const [h, n] of Object.entries(counts)) (recap[h] ??= emptyRecap()).commands = n;
+    // A host connected ahead of a play that never ran (interrupted, stopped) is not in the recap.
+    for (const [h, n] of Object.entries(counts)) if (recap[h] || n > 0) (recap[h] ??= emptyRecap()).commands = n;
     await connections.closeAll();
   }
   const result: RunRecap = { hosts: recap, durationMs: Date.now() - started, check: o.check, interrupted: stopped() };

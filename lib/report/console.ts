@@ -1,6 +1,6 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
-import { redact } from '../core/secret.ts';
+import { clip, redact } from '../core/secret.ts';
 import type { Status, TaskResult } from '../core/result.ts';
 import type { CommandEvent, Reporter, RunRecap } from './reporter.ts';
 import { unifiedDiff } from './unified-diff.ts';
@@ -72,9 +72,10 @@ export class ConsoleReporter implements Reporter {
 
   command(e: CommandEvent): void {
     if (!this.o.verbose) return;
-    const cmd = e.cmd.length > 400 ? `${e.cmd.slice(0, 400)}… (${e.cmd.length} chars)` : e.cmd;
+    // Redact before cutting: a cut through a secret would leave its start unrecognisable.
+    const cmd = clip(e.cmd, 400, `… (${e.cmd.length} chars)`);
     this.line(this.c.dim(`  ${e.host} $ ${cmd.replace(/\n/g, '\n    ')}  → exit ${e.code} in ${e.durationMs} ms`));
-    const show = (s: string) => (s.length > 2000 ? `${s.slice(0, 2000)}… (${s.length} bytes)` : s).trimEnd();
+    const show = (s: string) => clip(s, 2000, `… (${s.length} bytes)`).trimEnd();
     if (e.stdout.trim()) this.line(this.c.dim(show(e.stdout).replace(/^/gm, '    | ')));
     if (e.stderr.trim()) this.line(this.c.dim(show(e.stderr).replace(/^/gm, '    ! ')));
   }

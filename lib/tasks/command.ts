@@ -1,8 +1,11 @@
 import { changes, noop, type Verdict } from '../core/change.ts';
 import { defineTask } from '../core/define-task.ts';
+import { clip } from '../core/secret.ts';
 import { quote, sh } from '../core/shell.ts';
 import type { RunResult } from '../core/transport.ts';
+import { absolutePath } from './checks.ts';
 import { pathExists } from './path-facts.ts';
+import { show } from './show.ts';
 
 /** Parameters of {@link command}. */
 export interface CommandParams {
@@ -56,15 +59,30 @@ export const command = defineTask<CommandParams>({
   kind: 'command',
   keys: ['cmd', 'creates', 'removes', 'chdir', 'stdin', 'env', 'changedWhen', 'failedWhen', 'check'],
   required: ['cmd'],
-  name: (p) => `command ${typeof p.cmd === 'string' ? p.cmd : p.cmd.join(' ')}`.slice(0, 80),
+  name: (p) => clip(`command ${show(typeof p.cmd === 'string' ? p.cmd : p.cmd.join(' '))}`, 80, ''),
   check: (p) => {
     const out: Array<{ field: string; message: string }> = [];
     if (typeof p.cmd === 'string' ? p.cmd.trim() === '' : !Array.isArray(p.cmd) || p.cmd.length === 0) {
       out.push({ field: 'cmd', message: 'must be a non-empty string or argv array' });
+    } else if (typeof p.cmd === 'string') {
+      if (p.cmd.includes('\0')) out.push({ field: 'cmd', message: 'must not contain a NUL byte' });
+    } else {
+      p.cmd.forEach((w, i) => {
+        if (typeof w !== 'string') out.push({ field: `cmd[${i}]`, message: `must be a string, got ${JSON.stringify(w)}` });
+        else if (w.includes('\0')) out.push({ field: `cmd[${i}]`, message: 'must not contain a NUL byte (no program can receive one)' });
+      });
+      // Quoting keeps every word literal for the shell, but `env` (see `env`) reads
+      // a first word with '=' as a variable and one with a leading '-' as its option.
+      const prog = p.cmd[0];
+      if (typeof prog === 'string' && (prog.startsWith('-') || prog.includes('=') || prog.trim() === '')) {
+        out.push({ field: 'cmd[0]', message: `must name the program to run, not an option, an assignment or blanks, got ${JSON.stringify(prog)}` });
+      }
     }
+    out.push(...absolutePath('chdir', p.chdir), ...absolutePath('creates', p.creates), ...absolutePath('removes', p.removes));
     if (p.check !== undefined && p.check !== 'skip' && p.check !== 'run') out.push({ field: 'check', message: `must be 'skip' or 'run', got ${JSON.stringify(p.check)}` });
-    for (const k of Object.keys(p.env ?? {})) {
+    for (const [k, v] of Object.entries(p.env ?? {})) {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) out.push({ field: `env.${k}`, message: 'is not a valid environment variable name' });
+      else if (typeof v !== 'string' || v.includes('\0')) out.push({ field: `env.${k}`, message: 'must be a string without NUL bytes' });
     }
     return out;
   },
@@ -77,6 +95,6 @@ export const command = defineTask<CommandParams>({
       const failed = p.failedWhen ? p.failedWhen(r) : r.code !== 0;
       return { failed, changed: !failed && (p.changedWhen ? p.changedWhen(r) : true) };
     };
-    return changes([{ summary: `run ${exec.length > 100 ? `${exec.slice(0, 97)}...` : exec}`, exec, stdin: p.stdin, readOnly: p.check === 'run', judge }]);
+    return changes([{ summary: `run ${clip(show(exec), 97)}`, exec, stdin: p.stdin, readOnly: p.check === 'run', judge }]);
   },
 });

@@ -2,6 +2,7 @@ import { absolutePath, ACCOUNT, boolean, matching, octalMode, oneOf, validateCom
 import { fileText } from './file-facts.ts';
 import { fileFacts, planFile } from './file-plan.ts';
 import { defineTask } from '../core/define-task.ts';
+import { show } from './show.ts';
 
 /** Parameters of {@link file}. */
 export interface FileParams {
@@ -63,7 +64,8 @@ export const file = defineTask<FileParams>({
   kind: 'file',
   keys: ['path', 'content', 'state', 'mode', 'owner', 'group', 'backup', 'validate'],
   required: ['path'],
-  name: (p) => `file ${p.path}`,
+  // A path with a newline must not break the report's lines.
+  name: (p) => `file ${show(p.path)}`,
   check: (p) => {
     const out = [...absolutePath('path', p.path), ...oneOf('state', p.state, STATES), ...attributeProblems(p)];
     const state = p.state ?? 'file';
@@ -78,5 +80,5 @@ export const file = defineTask<FileParams>({
   },
   facts: (p) => fileFacts(p.path),
   diffFacts: (p) => [fileText(p.path)],
-  plan: (p, ctx) => planFile(ctx, { ...p, state: p.state ?? 'file' }, { task: `file ${p.path}` }),
+  plan: (p, ctx) => planFile(ctx, { ...p, state: p.state ?? 'file' }, { task: `file ${show(p.path)}` }),
 });

@@ -5,6 +5,7 @@ import { attributeProblems } from './file.ts';
 import { fileText } from './file-facts.ts';
 import { fileFacts, planFile } from './file-plan.ts';
 import { defineTask } from '../core/define-task.ts';
+import { show } from './show.ts';
 import { renderTemplate, templatePath, type Rendered } from './render-template.ts';
 
 /** Parameters of {@link template}. */
@@ -56,7 +57,7 @@ export const template = defineTask<TemplateParams>({
   kind: 'template',
   keys: ['src', 'dest', 'vars', 'mode', 'owner', 'group', 'backup', 'validate'],
   required: ['src', 'dest'],
-  name: (p) => `template ${p.dest}`,
+  name: (p) => `template ${show(p.dest)}`,
   check: (p, host) => {
     const out = [...absolutePath('dest', p.dest), ...attributeProblems(p)];
     const srcOk = p.src instanceof URL ? p.src.protocol === 'file:' : typeof p.src === 'string' && (p.src.startsWith('/') || p.src.startsWith('file:'));
@@ -70,9 +71,9 @@ export const template = defineTask<TemplateParams>({
   diffFacts: (p) => [fileText(p.dest)],
   plan: async (p, ctx) => {
     const r = cached(p, ctx.host) ?? render(p, ctx.host);
-    if (!r.ok) throw new TaskError(ctx.host.name, `template ${p.dest}`, r.message);
+    if (!r.ok) throw new TaskError(ctx.host.name, `template ${show(p.dest)}`, r.message);
     const { src: _src, vars: _vars, dest, ...attrs } = p;
-    return planFile(ctx, { ...attrs, path: dest, state: 'file', content: r.text }, { task: `template ${p.dest}` });
+    return planFile(ctx, { ...attrs, path: dest, state: 'file', content: r.text }, { task: `template ${show(p.dest)}` });
   },
 });
 

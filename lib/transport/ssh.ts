@@ -14,7 +14,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { connect as netConnect } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
@@ -121,7 +121,7 @@ export async function connectSsh(o: SshOptions): Promise<Transport> {
     keepaliveInterval: 15_000,
     keepaliveCountMax: 4,
   });
-  const transport = new SshTransport(ssh, o.host, user, o);
+  const transport = new SshTransport(ssh, sock, o.host, user, o);
 
   // ssh2-promise rejects with the last error seen; the first one is the cause
   // (a handshake timeout is followed by "Connection lost before handshake").
@@ -140,8 +140,8 @@ export async function connectSsh(o: SshOptions): Promise<Transport> {
     await Promise.race([connecting, overdue]);
   } catch (e) {
     connecting.catch(() => {});
-    await transport.close();
     sock.destroy();
+    await transport.close();
     // An agent that cannot be reached is skipped, not the reason for failing.
     const cause = errors.find((x) => (x as Ssh2Error).level !== 'agent') ?? e;
     throw e instanceof ConnectError ? e : connectFailure(cause, {
@@ -217,6 +217,8 @@ interface BecomeState {
 }
 
 type State = 'connecting' | 'open' | 'lost' | 'closed';
+/** How long a closing connection may wait for the peer's goodbye before its socket is dropped. */
+const CLOSE_GRACE_MS = 1_000;
 type Connection = InstanceType<typeof SSH2Promise.SSH>;
 
 class SshTransport implements Transport {
@@ -231,7 +233,9 @@ class SshTransport implements Transport {
   private readonly maxChannels: number;
   private readonly commandTimeoutMs: number;
 
-  constructor(private readonly ssh: Connection, readonly host: string, private readonly user: string, private readonly o: SshOptions) {
+  constructor(
+    private readonly ssh: Connection, private readonly sock: Socket, readonly host: string, private readonly user: string, private readonly o: SshOptions,
+  ) {
     this.maxChannels = Math.max(1, o.maxChannels ?? 10);
     this.commandTimeoutMs = o.commandTimeoutMs ?? 300_000;
     // One listener for the connection's whole life, not one per command: no
@@ -272,8 +276,27 @@ class SshTransport implements Transport {
   close(): Promise<void> {
     if (this.state === 'open' || this.state === 'connecting') this.state = 'closed';
     this.failAll('connection closed while the command ran');
-    this.shutdown ??= this.ssh.close().then(() => {}, () => {});
+    this.shutdown ??= this.ssh.close().then(() => {}, () => {}).then(() => this.releaseSocket());
     return this.shutdown;
+  }
+
+  /**
+   * ssh2 ends the socket politely (disconnect message, then FIN) and leaves
+   * it open until the peer answers. A peer that is gone (link down, host
+   * powered off) never does: the socket would sit in FIN-WAIT-1 for many
+   * minutes, keeping the whole process alive after its work is done. Give
+   * the goodbye a moment, then drop the socket with a reset, so the kernel
+   * does not go on retrying the FIN either.
+   */
+  private releaseSocket(): Promise<void> {
+    const sock = this.sock;
+    if (sock.closed) return Promise.resolve();
+    const drop = () => { if (!sock.destroyed) sock.resetAndDestroy(); };
+    if (this.state === 'lost') drop();
+    return new Promise((resolve) => {
+      const timer = setTimeout(drop, CLOSE_GRACE_MS);
+      sock.once('close', () => { clearTimeout(timer); resolve(); });
+    });
   }
 
   private lose(err: Error | null | undefined): void {
@@ -410,7 +433,16 @@ class SshTransport implements Transport {
           finish(undefined, exitResult(exit.code, exit.signal, stdout, stderr, exit.detail));
         };
         // stderr ends on its own schedule; its last bytes may trail the channel's close.
-        ch.on('close', () => (ch.stderr.readableEnded ? settle() : ch.stderr.once('end', settle)));
+        ch.on('close', (code?: number | null, signal?: string, dump?: boolean, desc?: string) => {
+          // ssh2 parses every packet of a TCP read in one go, and ssh2-promise
+          // hands the channel over a promise tick after the exec reply: a
+          // command that ends at once (reply, output, exit status and close in
+          // one read, common on a busy controller) emitted 'exit' before the
+          // listener above existed. ssh2 repeats the status on 'close'.
+          if (!exit && code !== undefined) exit = { code, signal, detail: [dump ? 'core dumped' : '', desc ?? ''].filter(Boolean).join(', ') };
+          if (ch.stderr.readableEnded) settle();
+          else ch.stderr.once('end', settle);
+        });
         if (running) sendInput();
       }, (e: unknown) => {
         abort(this.state === 'open' ? `cannot start the command: ${(e as Error)?.message ?? String(e)}` : this.deadReason('connection closed while the command ran'));

@@ -1,0 +1,117 @@
+/**
+ * The benchmark's results as data (bench/results/latest.json) and as the
+ * markdown tables of bench/results/latest.md and README.md.
+ */
+import { median } from './measure.ts';
+
+/** Wall times in ms by pair index (null: that run was void). */
+export interface Series {
+  play: Array<number | null>;
+  ansible: Array<number | null>;
+  rssMiB?: { play: Array<number | null>; ansible: Array<number | null> };
+}
+
+export interface Results {
+  date: string;
+  machine: { cpus: number; memGiB: number; kernel: string; node: string; ansible: string };
+  pairs: number;
+  /** first, idempotent, idempotent-cold, check, scale-N, scale-N-forks5 */
+  series: Record<string, Series>;
+  /** play's own run time (connect to recap, without start-up) in each idempotent run. */
+  playRunMs?: number[];
+  voids: Array<{ series: string; tool: string; problem: string; tail: string }>;
+  identical?: Record<string, string[]>;
+  roundTrips?: { play: Record<string, number>; ansible: Record<string, number> };
+  floor?: {
+    hosts: number;
+    opensshCold: number[];
+    opensshMux: number[];
+    playProcess: number[];
+    playInProcess: number[];
+    playMux: number[];
+    nodeStart: number[];
+    /** `play site --list-hosts`: start-up, loading, validation and rendering, no host contacted. */
+    playListHosts: number[];
+  };
+  notes: string[];
+  durationS?: number;
+  error?: string;
+}
+
+const ok = (xs: ReadonlyArray<number | null | undefined>): number[] => xs.filter((x): x is number => typeof x === 'number');
+const s = (ms: number) => (Number.isNaN(ms) ? '–' : ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 1000).toFixed(2)} s`);
+const x = (r: number) => (Number.isNaN(r) ? '–' : `${r >= 10 ? r.toFixed(0) : r.toFixed(1)}×`);
+
+/** Ansible ÷ play for each pair where both runs counted. */
+export function ratios(se: Series | undefined): number[] {
+  if (!se) return [];
+  return se.play.flatMap((p, i) => {
+    const a = se.ansible[i];
+    return typeof p === 'number' && typeof a === 'number' ? [a / p] : [];
+  });
+}
+
+function row(label: string, se: Series | undefined, target: string): string {
+  const r = ratios(se);
+  const spread = r.length > 1 ? ` (${x(Math.min(...r))}–${x(Math.max(...r))})` : '';
+  return `| ${label} | ${s(median(ok(se?.play ?? [])))} | ${s(median(ok(se?.ansible ?? [])))} | ${x(median(r))}${spread} | ${target} |`;
+}
+
+export function markdown(r: Results): string {
+  const out: string[] = [];
+  const f = r.floor;
+  const floorMs = f ? median(f.opensshCold) : NaN;
+  const idem = median(ok(r.series.idempotent?.play ?? []));
+  const check = median(ok(r.series.check?.play ?? []));
+  out.push(`# Benchmark: play vs Ansible`, '');
+  out.push(`${r.date.slice(0, 16).replace('T', ' ')} UTC · ${r.machine.cpus} cores, ${r.machine.memGiB} GiB · ${r.machine.ansible}, Debian's ansible · node ${r.machine.node} · medians of ${r.pairs} interleaved pairs; ratio = Ansible ÷ play per pair, median (min–max).`, '');
+  out.push('| measure | play | Ansible | ratio | target |', '| --- | --- | --- | --- | --- |');
+  out.push(row('first run, fresh hosts', r.series.first, 'play no slower'));
+  out.push(row('idempotent re-run (Ansible ControlPersist warm)', r.series.idempotent, '≥ 20×'));
+  out.push(row('idempotent re-run (Ansible cold)', r.series['idempotent-cold'], '≥ 20×'));
+  out.push(row('`--check`, converged', r.series.check, '≥ 20×'));
+  if (f) {
+    out.push(`| floor: ${f.hosts} parallel cold \`ssh HOST true\` (OpenSSH) | | | ${s(floorMs)} | |`);
+    out.push(`| play ÷ floor: idempotent, check | ${x(idem / floorMs)}, ${x(check / floorMs)} | | | ≤ 3× |`);
+  }
+  for (const n of scaleSizes(r)) {
+    const se = r.series[`scale-${n}`];
+    const f5 = r.series[`scale-${n}-forks5`];
+    const rss = (xs?: Array<number | null>) => (xs && ok(xs).length ? `${Math.max(...ok(xs))} MiB` : '–');
+    out.push(`| scale ${n} hosts: play; Ansible forks ${n}; forks 5 (peak RSS) | ${s(median(ok(se?.play ?? [])))} (${rss(se?.rssMiB?.play)}) | ${s(median(ok(se?.ansible ?? [])))} (${rss(se?.rssMiB?.ansible)}); ${s(median(ok(f5?.ansible ?? [])))} (${rss(f5?.rssMiB?.ansible)}) | ${x(median(ratios(se)))} | ${n === 50 ? 'play ≤ 2× its 4-host time; ≤ 150 MiB' : ''} |`);
+  }
+  const sizes = scaleSizes(r);
+  if (sizes.includes(4) && sizes.includes(50)) {
+    const p4 = median(ok(r.series['scale-4']?.play ?? []));
+    const p50 = median(ok(r.series['scale-50']?.play ?? []));
+    out.push(`| play at 50 hosts ÷ play at 4 hosts | ${x(p50 / p4)} | | | ≤ 2× |`);
+  }
+  out.push('');
+
+  out.push('## Details', '');
+  if (r.playRunMs?.length) {
+    out.push(`- play's idempotent run: ${s(idem)} wall, of which ${s(median(r.playRunMs))} from connecting to the recap; the rest is start-up: \`play site --list-hosts\` (load play and the playbook, validate, render the templates, contact nothing) takes ${f ? s(median(f.playListHosts)) : '–'}, \`node -e 0\` alone ${f ? s(median(f.nodeStart)) : '–'}.`);
+  }
+  if (f) {
+    out.push(`- Floor, ${f.hosts} hosts in parallel, connect + \`true\` + close: OpenSSH ${s(floorMs)}; play's SSH stack in a fresh Node process ${s(median(f.playProcess))}, inside a running one ${s(median(f.playInProcess))}. One more command on an open connection: OpenSSH (ControlMaster) ${median(f.opensshMux).toFixed(0)} ms, play ${median(f.playMux).toFixed(0)} ms.`);
+  }
+  if (r.roundTrips) {
+    const rt = (m: Record<string, number>) => Object.entries(m).map(([h, n]) => `${h} ${n}`).join(', ');
+    out.push(`- Round trips per host, idempotent run: play ${rt(r.roundTrips.play)} (commands, each on its own channel of one connection); Ansible ${rt(r.roundTrips.ansible)} (\`SSH: EXEC\` at -vvv: one ssh invocation each, multiplexed over ControlPersist).`);
+  }
+  if (r.identical) {
+    out.push(`- Same result on the hosts after each tool's first run (templates byte for byte, modes, owners, sysctls, services, packages): ${Object.entries(r.identical).map(([h, fs]) => `${h} ${fs.join(', ')}`).join('; ')}.`);
+  }
+  for (const [name, se] of Object.entries(r.series)) {
+    out.push(`- \`${name}\` samples (ms): play ${JSON.stringify(se.play)}, Ansible ${JSON.stringify(se.ansible)}`);
+  }
+  if (r.voids.length) out.push(`- Void runs (recap not as expected, left out): ${r.voids.map((v) => `${v.series} ${v.tool}: ${v.problem}`).join('; ')}`);
+  for (const n of r.notes) out.push(`- ${n}`);
+  if (r.error) out.push('', '**The run failed:**', '', '```', r.error, '```');
+  out.push('');
+  return out.join('\n');
+}
+
+function scaleSizes(r: Results): number[] {
+  return Object.keys(r.series).flatMap((k) => /^scale-(\d+)$/.exec(k)?.[1] ?? []).map(Number).sort((a, b) => a - b);
+}

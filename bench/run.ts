@@ -1,0 +1,368 @@
+/**
+ * `npm run bench`: play against Ansible on the lab (issue 7). Holds the lab
+ * lock for the whole run and leaves no lab behind.
+ *
+ * 1. First run on fresh hosts, interleaved (play, Ansible, play, …), a fresh
+ *    lab for each run; the hosts' resulting state (template bytes, modes,
+ *    sysctls, services, packages) must be identical for both tools.
+ * 2. Idempotent re-run and `--check` on one converged lab, interleaved;
+ *    Ansible's idempotent run both with its ControlPersist masters warm and
+ *    cold. A re-run whose recap shows a change is void.
+ * 3. Round trips per host in an idempotent run (play's own count; Ansible's
+ *    `SSH: EXEC` lines at -vvv).
+ * 4. The floor: N parallel bare connections running `true`, through OpenSSH
+ *    and through play's SSH stack; one more command on an open connection.
+ * 5. Scale: sshd-only labs of 4, 20, 50 hosts, a small play (one template,
+ *    one sysctl, one command), play and Ansible at forks 5 and forks = hosts,
+ *    with the controller's peak RSS.
+ *
+ * play runs `site.ts --role director --role realserver`: Ansible's playbook
+ * has no counterpart of the verify role, so the ratios compare like with like.
+ *
+ * Options: --pairs N (default 5), --scale 4,20,50 (or none), --skip-first,
+ * --skip-seed (scale only), --no-readme. Results: bench/results/latest.{json,md}; the table also goes
+ * into README.md between the bench markers.
+ */
+import { holdLabLock } from '../spec/support/lab-lock.ts';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { labDown, labUp, type LabProfile } from '../lib/lab/index.ts';
+import { connectSsh } from '../lib/transport/ssh.ts';
+import type { Transport } from '../lib/core/transport.ts';
+import { assertRoutedToLab, connectLab, freshLab } from '../spec/support/lab.ts';
+import seed from '../inventory/inventory.ts';
+import { scaleHosts } from './scale/inventory.ts';
+import {
+  ansibleRecap, ansibleSetup, closeMasters, median, playRecap, recapProblem, timed,
+  type AnsibleSetup, type Recap, type Timed,
+} from './measure.ts';
+import { markdown, type Results, type Series } from './report.ts';
+
+holdLabLock();
+
+const repo = fileURLToPath(new URL('../', import.meta.url));
+const ansibleDir = join(repo, 'bench/ansible');
+const { values: opt } = parseArgs({
+  options: {
+    pairs: { type: 'string', default: '5' },
+    scale: { type: 'string', default: '4,20,50' },
+    'skip-first': { type: 'boolean', default: false },
+    'no-readme': { type: 'boolean', default: false },
+    'skip-seed': { type: 'boolean', default: false },
+  },
+});
+const PAIRS = Number(opt.pairs);
+const SCALE = opt.scale === 'none' ? [] : opt.scale!.split(',').map(Number);
+const SEED_HOSTS = seed.hosts.map((h) => ({ name: h.name, address: h.address, groups: h.groups }));
+const NAMES = SEED_HOSTS.map((h) => h.name);
+const PLAY_SITE = ['site', '-i', 'inventory', '--role', 'director', '--role', 'realserver', '--json'];
+const log = (s: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${s}\n`);
+const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+const tmp = mkdtempSync('/tmp/play-bench-');
+const results: Results = {
+  date: new Date().toISOString(),
+  machine: {
+    cpus: cpus().length, memGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version,
+    ansible: execFileSync('ansible-playbook', ['--version'], { encoding: 'utf8' }).split('\n')[0]!.trim(),
+  },
+  pairs: PAIRS,
+  series: {},
+  voids: [],
+  notes: [],
+};
+
+// ------------------------------------------------------------------ runners
+
+function play(args: readonly string[], o: { env?: NodeJS.ProcessEnv; sampleMs?: number } = {}): Promise<Timed> {
+  return timed(process.execPath, [join(repo, 'bin/play.js'), ...args], {
+    cwd: repo, env: { ...process.env, NO_COLOR: '1', ...o.env }, sampleMs: o.sampleMs,
+  });
+}
+
+function ansible(a: AnsibleSetup, playbook: string, forks: number, extra: readonly string[] = [], sampleMs?: number): Promise<Timed> {
+  return timed('ansible-playbook', [playbook, ...extra], { cwd: ansibleDir, env: a.env(forks), sampleMs, rssAlso: a.controlDir });
+}
+
+/** Time one run and check its recap; a run that does not show `expect` is void (recorded, not counted). */
+async function measured(series: string, pair: number, tool: 'play' | 'ansible', run: () => Promise<Timed>, hosts: readonly string[], expect: 'converged' | 'changed'): Promise<Timed & { recap?: Recap; commands?: Record<string, number>; runMs?: number; void?: string }> {
+  const t = await run();
+  let recap: Recap | undefined;
+  let extra: { commands?: Record<string, number>; runMs?: number } = {};
+  let problem: string | undefined;
+  try {
+    if (tool === 'play') {
+      const r = playRecap(t.stdout);
+      recap = r.recap;
+      extra = { commands: r.commands, runMs: r.runMs };
+    } else recap = ansibleRecap(t.stdout);
+    problem = recapProblem(recap, hosts, expect);
+  } catch (e) {
+    problem = `unreadable recap: ${(e as Error).message}`;
+  }
+  if (t.code !== 0 && !problem) problem = `exit ${t.code}`;
+  const s = series_(series);
+  s[tool][pair] = problem ? null : Math.round(t.ms);
+  if (t.peakRssMiB !== undefined) (s.rssMiB ??= { play: [], ansible: [] })[tool][pair] = problem ? null : t.peakRssMiB;
+  if (problem) {
+    results.voids.push({ series, tool, problem, tail: `${t.stdout}\n${t.stderr}`.trim().split('\n').slice(-12).join('\n') });
+    log(`  ${series} ${tool}: VOID (${problem})`);
+  } else {
+    log(`  ${series} ${tool}: ${secs(t.ms)}${extra.runMs !== undefined ? ` (run ${secs(extra.runMs)})` : ''}${t.peakRssMiB !== undefined ? `, peak RSS ${t.peakRssMiB} MiB` : ''}`);
+  }
+  return { ...t, recap, ...extra, void: problem };
+}
+
+function series_(name: string): Series {
+  return (results.series[name] ??= { play: [], ansible: [] });
+}
+
+// ------------------------------------------------------- state of the hosts
+
+const TEMPLATES: Record<string, string[]> = {
+  directors: ['/etc/keepalived/keepalived.conf'],
+  realservers: ['/var/www/html/index.html', '/etc/systemd/system/lvs-vip.service'],
+};
+const SYSCTLS = ['net.ipv4.conf.lo.arp_ignore', 'net.ipv4.conf.lo.arp_announce', 'net.ipv4.conf.all.arp_ignore', 'net.ipv4.conf.all.arp_announce'];
+
+/**
+ * What a converging run leaves on each host and both tools must agree on:
+ * the templates' sha256, mode and owner; sysctl values; services; packages;
+ * the VIP on lo. (The sysctl.d file itself differs by format: Ansible writes
+ * `key=value`, play `key = value`; each tool leaves the other's line alone.)
+ */
+async function hostState(): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  await Promise.all(SEED_HOSTS.map(async (h) => {
+    const director = h.groups.includes('directors');
+    const files = director ? TEMPLATES.directors! : TEMPLATES.realservers!;
+    const services = director ? ['keepalived'] : ['nginx', 'lvs-vip'];
+    const packages = director ? ['keepalived', 'ipvsadm'] : ['nginx'];
+    const cmd = [
+      ...files.map((f) => `sha256sum ${f}; stat -c '%n %a %U %G' ${f}`),
+      ...(director ? [] : [`sysctl ${SYSCTLS.join(' ')}`, `ip -o addr show dev lo | grep -o '192.168.56.200/32'`]),
+      ...services.map((s) => `echo ${s} $(systemctl is-active ${s}) $(systemctl is-enabled ${s})`),
+      `dpkg-query -W -f='\${Package} \${db:Status-Abbrev}\\n' ${packages.join(' ')}`,
+    ].join('; ');
+    const t: Transport = await connectLab(h.name);
+    try {
+      out[h.name] = (await t.run(cmd)).stdout;
+    } finally {
+      await t.close();
+    }
+  }));
+  return out;
+}
+
+function sameState(ref: Record<string, string>, got: Record<string, string>, what: string): void {
+  for (const h of NAMES) {
+    if (ref[h] !== got[h]) throw new Error(`${what}: ${h} differs from play's first run:\n--- play\n${ref[h]}\n--- now\n${got[h]}`);
+  }
+}
+
+/**
+ * Wait until every host has finished booting (`systemctl is-system-running
+ * --wait`). The lab is "up" once sshd answers, while systemd may still be
+ * starting units; on a 20-host lab sessions opened then were cut without an
+ * exit status. Both tools start on settled hosts.
+ */
+async function settled(lab: LabProfile): Promise<LabProfile> {
+  await Promise.all(lab.hosts.map(async (h) => {
+    const deadline = Date.now() + 180_000;
+    for (;;) {
+      try {
+        const t = await connectSsh({ host: h.name, address: h.address, identityFile: lab.identityFile, knownHostsFile: lab.knownHostsFile });
+        try {
+          const r = await t.run('systemctl is-system-running --wait 2>/dev/null || true', { timeoutMs: 180_000 });
+          if (/^(running|degraded)$/m.test(r.stdout)) return;
+        } finally {
+          await t.close();
+        }
+      } catch (e) {
+        // sessions opened while the host boots may be cut: try again
+        if (Date.now() > deadline) throw e;
+      }
+      if (Date.now() > deadline) throw new Error(`${h.name} did not finish booting in 180 s`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }));
+  return lab;
+}
+
+// ------------------------------------------------------------------- phases
+
+async function firstRuns(): Promise<LabProfile> {
+  log(`first run on fresh hosts: ${PAIRS} pairs, a fresh lab for each run`);
+  let ref: Record<string, string> | undefined;
+  let lab!: LabProfile;
+  for (let i = 0; i < PAIRS; i++) {
+    lab = await settled(await freshLab());
+    await measured('first', i, 'play', () => play(PLAY_SITE), NAMES, 'changed');
+    const state = await hostState();
+    if (ref) sameState(ref, state, 'play first run');
+    else ref = state;
+    lab = await settled(await freshLab());
+    const a = ansibleSetup(join(tmp, `first-${i}`), lab, SEED_HOSTS);
+    await measured('first', i, 'ansible', () => ansible(a, 'site.yml', SEED_HOSTS.length), NAMES, 'changed');
+    sameState(ref, await hostState(), 'Ansible first run');
+    await closeMasters(a, SEED_HOSTS.map((h) => h.address));
+  }
+  results.identical = Object.fromEntries(Object.entries(ref!).map(([h, s]) => [h, s.split('\n').filter((l) => /^[0-9a-f]{64} /.test(l)).map((l) => `${l.split(/\s+/)[1]} ${l.slice(0, 12)}`)]));
+  log('  both tools leave identical hosts (templates byte for byte, modes, sysctls, services, packages)');
+  return lab;
+}
+
+async function convergedRuns(lab: LabProfile): Promise<void> {
+  const a = ansibleSetup(join(tmp, 'converged'), lab, SEED_HOSTS);
+  const addresses = SEED_HOSTS.map((h) => h.address);
+  // Settle the lab (converged by the other tool, or never) and warm both tools' caches.
+  for (const expect of ['changed', 'converged'] as const) {
+    const p = await play(PLAY_SITE);
+    const ar = await ansible(a, 'site.yml', SEED_HOSTS.length);
+    if (expect === 'converged') {
+      const pp = recapProblem(playRecap(p.stdout).recap, NAMES, 'converged');
+      const ap = recapProblem(ansibleRecap(ar.stdout), NAMES, 'converged');
+      if (pp || ap) results.notes.push(`warm-up on the converged lab: play ${pp ?? 'ok'}, Ansible ${ap ?? 'ok'}`);
+    }
+  }
+  log(`idempotent re-run: ${PAIRS} × (play, Ansible warm, Ansible cold)`);
+  let playCommands: Record<string, number> | undefined;
+  for (let i = 0; i < PAIRS; i++) {
+    const p = await measured('idempotent', i, 'play', () => play(PLAY_SITE), NAMES, 'converged');
+    if (!p.void) {
+      playCommands ??= p.commands;
+      (results.playRunMs ??= []).push(p.runMs!);
+    }
+    await measured('idempotent', i, 'ansible', () => ansible(a, 'site.yml', SEED_HOSTS.length), NAMES, 'converged');
+    await closeMasters(a, addresses);
+    // The cold series pairs with the same play run.
+    await measured('idempotent-cold', i, 'ansible', () => ansible(a, 'site.yml', SEED_HOSTS.length), NAMES, 'converged');
+    series_('idempotent-cold').play[i] = series_('idempotent').play[i] ?? null;
+  }
+  log(`check mode on the converged lab: ${PAIRS} pairs`);
+  for (let i = 0; i < PAIRS; i++) {
+    await measured('check', i, 'play', () => play([...PLAY_SITE, '--check']), NAMES, 'converged');
+    await measured('check', i, 'ansible', () => ansible(a, 'site.yml', SEED_HOSTS.length, ['--check']), NAMES, 'converged');
+  }
+
+  log('round trips per host in an idempotent run');
+  const v = await ansible(a, 'site.yml', SEED_HOSTS.length, ['-vvv']);
+  const exec: Record<string, number> = {};
+  for (const h of SEED_HOSTS) exec[h.name] = [...v.stdout.matchAll(new RegExp(`^<${h.address.replace(/\./g, '\\.')}> SSH: EXEC `, 'gm'))].length;
+  results.roundTrips = { play: playCommands ?? {}, ansible: exec };
+  log(`  play ${JSON.stringify(playCommands)}; Ansible ${JSON.stringify(exec)}`);
+  await closeMasters(a, addresses);
+}
+
+async function floor(lab: LabProfile): Promise<void> {
+  log('floor: bare connections running `true`');
+  const hosts = SEED_HOSTS;
+  const sshArgs = ['-i', lab.identityFile, '-o', `UserKnownHostsFile=${lab.knownHostsFile}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes'];
+  const wall = async (f: () => Promise<unknown>) => { const t0 = performance.now(); await f(); return Math.round(performance.now() - t0); };
+  const f: NonNullable<Results['floor']> = { hosts: hosts.length, opensshCold: [], opensshMux: [], playProcess: [], playInProcess: [], playMux: [], nodeStart: [], playListHosts: [] };
+  const register = `data:text/javascript,import{register}from'node:module';register(${JSON.stringify(pathToFileURL(join(repo, 'bin/ts-hooks.js')).href)})`;
+  for (let i = 0; i < 7; i++) {
+    f.opensshCold.push(await wall(() => Promise.all(hosts.map((h) => timed('ssh', [...sshArgs, '-o', 'ControlMaster=no', '-o', 'ControlPath=none', `root@${h.address}`, 'true'])))));
+    f.playProcess.push(Math.round((await timed(process.execPath, ['--import', register, join(repo, 'bench/floor-ssh.ts'), ...hosts.map((h) => h.address)], { cwd: repo })).ms));
+    f.nodeStart.push(Math.round((await timed(process.execPath, ['-e', '0'])).ms));
+    // play's start-up alone: load everything, validate, render the templates; contact nothing.
+    f.playListHosts.push(Math.round((await play(['site', '-i', 'inventory', '--role', 'director', '--role', 'realserver', '--list-hosts'])).ms));
+    f.playInProcess.push(await wall(async () => {
+      const ts = await Promise.all(hosts.map(async (h) => {
+        const t = await connectSsh({ host: h.name, address: h.address, identityFile: lab.identityFile, knownHostsFile: lab.knownHostsFile });
+        await t.run('true');
+        return t;
+      }));
+      await Promise.all(ts.map((t) => t.close()));
+    }));
+  }
+  const sock = join(tmp, 'floor.sock');
+  const h = hosts[0]!;
+  await timed('ssh', [...sshArgs, '-M', '-S', sock, '-o', 'ControlPersist=60', '-fN', `root@${h.address}`]);
+  const t = await connectSsh({ host: h.name, address: h.address, identityFile: lab.identityFile, knownHostsFile: lab.knownHostsFile });
+  for (let i = 0; i < 15; i++) {
+    f.opensshMux.push(Math.round((await timed('ssh', [...sshArgs, '-S', sock, `root@${h.address}`, 'true'])).ms * 10) / 10);
+    f.playMux.push(await wall(() => t.run('true')));
+  }
+  await t.close();
+  await timed('ssh', ['-S', sock, '-O', 'exit', `root@${h.address}`]);
+  results.floor = f;
+  log(`  ${hosts.length} parallel cold: OpenSSH ${median(f.opensshCold)} ms, play's stack in a new process ${median(f.playProcess)} ms (node alone ${median(f.nodeStart)} ms, play --list-hosts ${median(f.playListHosts)} ms), in-process ${median(f.playInProcess)} ms; one more command: OpenSSH ${median(f.opensshMux)} ms, play ${median(f.playMux)} ms`);
+}
+
+async function scale(n: number): Promise<void> {
+  log(`scale: ${n} sshd-only hosts`);
+  const hosts = scaleHosts(n);
+  await labDown();
+  const lab = await labUp({ hosts: hosts.map((h) => ({ ...h, iface: 'eth0', director: false })) });
+  await assertRoutedToLab(lab);
+  await settled(lab);
+  const names = hosts.map((h) => h.name);
+  const a = ansibleSetup(join(tmp, `scale-${n}`), lab, hosts);
+  const args = ['bench/scale/playbook.ts', '-i', 'bench/scale/inventory.ts', '--json'];
+  const env = { PLAY_BENCH_HOSTS: String(n) };
+  const conv = await play(args, { env });
+  const problem = recapProblem(playRecap(conv.stdout).recap, names, 'changed');
+  if (problem) {
+    const failures = conv.stdout.split('\n').filter((l) => l.includes('"status":"failed"')).map((l) => JSON.parse(l) as { host: string; task: string; error?: string });
+    throw new Error(`scale ${n}: play's converging run: ${problem}\n${failures.map((f) => `${f.host} ${f.task}: ${f.error}`).join('\n')}${conv.stderr}`);
+  }
+  // Ansible must find play's result converged (same bytes); this also opens its masters.
+  const ac = await ansible(a, 'scale.yml', n);
+  const ap = recapProblem(ansibleRecap(ac.stdout), names, 'converged');
+  if (ap) results.notes.push(`scale ${n}: Ansible's first run after play's: ${ap}`);
+  const key = `scale-${n}`;
+  for (let i = 0; i < 3; i++) {
+    await measured(key, i, 'play', () => play(args, { env, sampleMs: 25 }), names, 'converged');
+    await measured(`${key}-forks5`, i, 'ansible', () => ansible(a, 'scale.yml', 5, [], 25), names, 'converged');
+    await measured(key, i, 'ansible', () => ansible(a, 'scale.yml', n, [], 25), names, 'converged');
+  }
+  await closeMasters(a, hosts.map((h) => h.address));
+  await labDown();
+}
+
+// --------------------------------------------------------------------- main
+
+const t0 = Date.now();
+try {
+  log(`bench: ${results.machine.ansible}, node ${process.version}, ${results.machine.cpus} cores; pairs ${PAIRS}, scale ${SCALE.join(', ') || 'none'}`);
+  if (!opt['skip-seed']) {
+    const lab = opt['skip-first'] ? await settled(await freshLab()) : await firstRuns();
+    await convergedRuns(lab);
+    await floor(lab);
+  }
+  for (const n of SCALE) await scale(n);
+} catch (e) {
+  results.error = (e as Error).stack ?? String(e);
+  log(`bench failed: ${results.error}`);
+  process.exitCode = 1;
+} finally {
+  await labDown().catch((e: Error) => log(`lab down failed: ${e.message}`));
+  rmSync(tmp, { recursive: true, force: true });
+  results.durationS = Math.round((Date.now() - t0) / 1000);
+  const dir = join(repo, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  const md = markdown(results);
+  writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(dir, 'latest.md'), md);
+  if (!opt['no-readme'] && !results.error) updateReadme(md);
+  log(`results in bench/results/latest.{json,md} after ${results.durationS} s`);
+  process.stdout.write(`\n${md}`);
+}
+
+/** Replace the table between the bench markers of README.md. */
+function updateReadme(md: string): void {
+  const file = join(repo, 'README.md');
+  const text = readFileSync(file, 'utf8');
+  const start = '<!-- bench:start -->';
+  const end = '<!-- bench:end -->';
+  const a = text.indexOf(start);
+  const b = text.indexOf(end);
+  if (a < 0 || b < a) return;
+  const table = md.slice(md.indexOf('| measure'), md.indexOf('\n\n', md.indexOf('| measure')) + 1);
+  writeFileSync(file, `${text.slice(0, a + start.length)}\n${table}${text.slice(b)}`);
+}
