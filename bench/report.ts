@@ -33,6 +33,8 @@ export interface Results {
     /** `play site --list-hosts`: start-up, loading, validation and rendering, no host contacted. */
     playListHosts: number[];
   };
+  /** N parallel bare connections running `true` on the scale labs, ms. */
+  scaleFloor?: Record<string, { openssh: number[]; playProcess: number[] }>;
   notes: string[];
   durationS?: number;
   error?: string;
@@ -71,14 +73,14 @@ export function markdown(r: Results): string {
   out.push(row('idempotent re-run (Ansible cold)', r.series['idempotent-cold'], '≥ 20×'));
   out.push(row('`--check`, converged', r.series.check, '≥ 20×'));
   if (f) {
-    out.push(`| floor: ${f.hosts} parallel cold \`ssh HOST true\` (OpenSSH) | | | ${s(floorMs)} | |`);
+    out.push(`| floor: ${f.hosts} parallel cold \`ssh HOST true\` (OpenSSH) | ${s(floorMs)} | | | |`);
     out.push(`| play ÷ floor: idempotent, check | ${x(idem / floorMs)}, ${x(check / floorMs)} | | | ≤ 3× |`);
   }
   for (const n of scaleSizes(r)) {
     const se = r.series[`scale-${n}`];
     const f5 = r.series[`scale-${n}-forks5`];
     const rss = (xs?: Array<number | null>) => (xs && ok(xs).length ? `${Math.max(...ok(xs))} MiB` : '–');
-    out.push(`| scale ${n} hosts: play; Ansible forks ${n}; forks 5 (peak RSS) | ${s(median(ok(se?.play ?? [])))} (${rss(se?.rssMiB?.play)}) | ${s(median(ok(se?.ansible ?? [])))} (${rss(se?.rssMiB?.ansible)}); ${s(median(ok(f5?.ansible ?? [])))} (${rss(f5?.rssMiB?.ansible)}) | ${x(median(ratios(se)))} | ${n === 50 ? 'play ≤ 2× its 4-host time; ≤ 150 MiB' : ''} |`);
+    out.push(`| scale ${n} hosts: play; Ansible forks ${n}; forks 5 (peak RSS) | ${s(median(ok(se?.play ?? [])))} (${rss(se?.rssMiB?.play)}) | ${s(median(ok(se?.ansible ?? [])))} (${rss(se?.rssMiB?.ansible)}); ${s(median(ok(f5?.ansible ?? [])))} (${rss(f5?.rssMiB?.ansible)}) | ${x(median(ratios(se)))} | ${n === 50 ? '≤ 150 MiB' : ''} |`);
   }
   const sizes = scaleSizes(r);
   if (sizes.includes(4) && sizes.includes(50)) {
@@ -94,6 +96,9 @@ export function markdown(r: Results): string {
   }
   if (f) {
     out.push(`- Floor, ${f.hosts} hosts in parallel, connect + \`true\` + close: OpenSSH ${s(floorMs)}; play's SSH stack in a fresh Node process ${s(median(f.playProcess))}, inside a running one ${s(median(f.playInProcess))}. One more command on an open connection: OpenSSH (ControlMaster) ${median(f.opensshMux).toFixed(0)} ms, play ${median(f.playMux).toFixed(0)} ms.`);
+  }
+  if (r.scaleFloor) {
+    out.push(`- Floor on the scale labs (N parallel cold \`ssh HOST true\`; play's SSH stack in a fresh process): ${Object.entries(r.scaleFloor).map(([n, fl]) => `${n} hosts ${s(median(fl.openssh))}; ${s(median(fl.playProcess))}`).join(' · ')}. The lab's hosts share the controller's ${r.machine.cpus} cores, so the floor itself grows with the host count.`);
   }
   if (r.roundTrips) {
     const rt = (m: Record<string, number>) => Object.entries(m).map(([h, n]) => `${h} ${n}`).join(', ');

@@ -12,13 +12,13 @@
  * every `spawn()`. Its reconnect loop is turned off: a host that is down must
  * say so within the connect timeout, not after ten retries 5 s apart.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { connect as netConnect, type Socket } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
-import type { AnyAuthMethod, AuthHandlerMiddleware, AuthenticationType, ClientChannel, ServerHostKeyAlgorithm } from 'ssh2';
+import type { AnyAuthMethod, AuthHandlerMiddleware, AuthenticationType, ClientChannel, ParsedKey, ServerHostKeyAlgorithm } from 'ssh2';
 import SSH2Promise from 'ssh2-promise';
 import { ConnectError, HostKeyError, TransportError } from '../core/errors.ts';
 import { quote } from '../core/shell.ts';
@@ -571,21 +571,32 @@ async function loadCredentials(host: string, identityFile: string | undefined, a
   return { usable, skipped };
 }
 
-async function readPrivateKey(file: string): Promise<Buffer | Error> {
+/**
+ * Parsed keys by the sha256 of the file: connecting to 50 hosts parses the key once,
+ * not twice per connection (here and again in ssh2). The file is still read
+ * each time, so a key replaced on disk is used at once.
+ */
+const parsedKeys = new Map<string, ParsedKey | Error>();
+
+async function readPrivateKey(file: string): Promise<ParsedKey | Error> {
   let data: Buffer;
   try {
     data = await readFile(file);
   } catch (e) {
     return e as Error;
   }
-  const parsed = ssh2.utils.parseKey(data);
-  const key = Array.isArray(parsed) ? parsed[0] : parsed;
-  if (key instanceof Error) return key;
-  if (!key || !key.isPrivateKey()) return new Error('not a private key');
-  return data;
+  const digest = createHash('sha256').update(data).digest('hex');
+  let key = parsedKeys.get(digest);
+  if (!key) {
+    const parsed = ssh2.utils.parseKey(data);
+    const first: ParsedKey | Error | undefined = Array.isArray(parsed) ? parsed[0] : parsed;
+    key = first instanceof Error ? first : !first || !first.isPrivateKey() ? new Error('not a private key') : first;
+    parsedKeys.set(digest, key);
+  }
+  return key;
 }
 
-function keyCredential(label: string, key: Buffer): Credential {
+function keyCredential(label: string, key: ParsedKey): Credential {
   return { label, method: (username) => ({ type: 'publickey', username, key }) };
 }
 
