@@ -82,7 +82,10 @@ export async function waitForSsh(o: {
   while (Date.now() < deadline) {
     if (!o.alive()) throw new LabError(`${o.machine} (${o.address}) stopped while booting; see ${o.logHint}`);
     if (await tcpOpen(o.address, 22, 1000)) {
-      const r = await exec('ssh', [...sshArgs({ ...o, batch: true }), 'true'], { timeoutMs: 20_000 });
+      // Answering SSH is not being booted: units started right after (the
+      // first play) failed with systemd's 219/CGROUP while boot was still
+      // settling. Wait for the boot to finish; "degraded" is finished too.
+      const r = await exec('ssh', [...sshArgs({ ...o, batch: true }), 'systemctl is-system-running --wait >/dev/null 2>&1; true'], { timeoutMs: 60_000 });
       if (r.code === 0) return;
       last = `ssh exited with ${r.code}: ${r.stderr.trim()}`;
     }
