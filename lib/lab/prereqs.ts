@@ -19,6 +19,8 @@ const ALWAYS: Need[] = [
   { program: 'ip', pkg: 'iproute2' },
   { program: 'ssh', pkg: 'openssh-client' },
   { program: 'ssh-keygen', pkg: 'openssh-client' },
+  // verify (and the lab specs) ask the VIP and the hosts over HTTP from this machine.
+  { program: 'curl', pkg: 'curl' },
 ];
 
 const FOR_VMS: Need[] = [
