@@ -116,4 +116,13 @@ Cli('a playbook that throws: exit 1 naming the file', async () => {
   assert.match(r.err, /throws\.ts: failed to load: this playbook is broken on purpose/);
 });
 
+Cli('the real bin/play.js (its own TypeScript loader) loads the seed playbook and inventory', async () => {
+  const { execFile } = await import('node:child_process');
+  const repo = fileURLToPath(new URL('../../', import.meta.url));
+  const out = await new Promise<string>((resolve, reject) => execFile(process.execPath, [`${repo}bin/play.js`, 'site.ts', '-i', 'inventory.ts', '--list-tasks'], { cwd: repo, env: { ...process.env, PLAY_LAB: '0' } },
+    (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))));
+  assert.match(out, /LB1 192\.168\.56\.101\n {4}director: interface enp0s8 exists\n {4}director: apt keepalived, ipvsadm/);
+  assert.match(out, /controller\n {4}verify: verify LVS cluster/);
+});
+
 Cli.run();
