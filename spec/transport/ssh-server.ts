@@ -27,10 +27,17 @@ export function keyPair(type: 'ed25519' | 'ecdsa' = 'ed25519', passphrase?: stri
   const encryption: { passphrase: string; cipher: string; rounds: number } | { comment?: string } = passphrase
     ? { passphrase, cipher: 'aes256-ctr', rounds: 16 }
     : {};
-  const kp = type === 'ecdsa'
-    ? ssh2.utils.generateKeyPairSync('ecdsa', { bits: 256, ...encryption })
-    : ssh2.utils.generateKeyPairSync('ed25519', encryption);
-  return { private: kp.private, public: kp.public, blob: parsed(kp.public).getPublicSSH() };
+  // ssh2's generator drops a leading zero byte of an ed25519 public key (as
+  // if it were a bignum): about 1 key in 120 comes out malformed
+  // ("AAAAH…", a 31-byte key) and a spec using it fails at random. Draw again.
+  for (;;) {
+    const kp = type === 'ecdsa'
+      ? ssh2.utils.generateKeyPairSync('ecdsa', { bits: 256, ...encryption })
+      : ssh2.utils.generateKeyPairSync('ed25519', encryption);
+    const pub = ssh2.utils.parseKey(kp.public);
+    if (pub instanceof Error) continue;
+    return { private: kp.private, public: kp.public, blob: parsed(kp.public).getPublicSSH() };
+  }
 }
 
 function parsed(key: string): ParsedKey {
