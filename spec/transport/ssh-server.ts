@@ -126,8 +126,11 @@ export async function startSshServer(o: ServerOptions): Promise<TestServer> {
         children.add(child);
         child.stdin.on('error', () => {});
         stream.pipe(child.stdin);
-        child.stdout.pipe(stream, { end: false });
-        child.stderr.pipe(stream.stderr, { end: false });
+        // Flowing, not piped: a piped stderr paused by backpressure could still
+        // hold data when the child's 'close' ends the channel (write after end).
+        // In flowing mode every chunk arrives before 'close'.
+        child.stdout.on('data', (b: Buffer) => { if (!stream.writableEnded) stream.write(b); });
+        child.stderr.on('data', (b: Buffer) => { if (!stream.writableEnded) stream.stderr.write(b); });
         child.on('close', (code, signal) => {
           children.delete(child);
           if (signal) stream.exit(signal.replace(/^SIG/, ''), false, '');
