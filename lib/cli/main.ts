@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { PlayError, UsageError, ValidationError } from '../core/errors.ts';
+import { PlayError, ValidationError } from '../core/errors.ts';
 import { redact } from '../core/secret.ts';
 import { compile, type Compiled } from '../engine/compile.ts';
 import { runPlays } from '../engine/runner.ts';
@@ -118,4 +118,3 @@ function version(): string {
   return pkg.version;
 }
 
-export { UsageError };
