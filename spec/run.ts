@@ -13,6 +13,11 @@ import { holdLabLock } from './support/lab-lock.ts';
 type G = typeof globalThis & { UVU_DEFER?: number; UVU_QUEUE?: unknown[][]; UVU_INDEX?: number };
 const g = globalThis as G;
 
+// No spec run leaves a connection agent behind: every `play` a spec starts
+// connects by itself, unless the spec asks for an agent (spec/agent/) and
+// stops it by PID.
+process.env.PLAY_PERSIST = '0';
+
 const root = fileURLToPath(new URL('.', import.meta.url));
 const [mode = 'unit', ...filters] = process.argv.slice(2);
 if (mode !== 'unit') holdLabLock();

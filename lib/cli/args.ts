@@ -20,9 +20,15 @@ export interface RunArgs {
   forceHandlers: boolean;
   connectTimeout: number;
   commandTimeout: number;
+  /** Seconds the connection agent keeps connections after the run; 0: no agent. */
+  persist: number;
 }
 
-export type Parsed = { kind: 'help' } | { kind: 'version' } | { kind: 'lab'; argv: string[] } | { kind: 'run'; args: RunArgs };
+export type Parsed =
+  | { kind: 'help' } | { kind: 'version' } | { kind: 'lab'; argv: string[] } | { kind: 'agent'; argv: string[] } | { kind: 'run'; args: RunArgs };
+
+/** Default for --persist: Ansible's ControlPersist default. */
+export const DEFAULT_PERSIST_S = 60;
 
 /** Default forks: high enough that the seed's 4 hosts and a 50-host inventory run at once. */
 export const DEFAULT_FORKS = 64;
@@ -32,6 +38,7 @@ export const USAGE = `play — playbooks, roles and inventories in TypeScript
 Usage:
   play <playbook> -i <inventory> [options]
   play lab up [-i inventory] [--ipvs] | down | status | ssh HOST [command…]
+  play agent status [--json] | stop
 
 A bare name resolves as given, else under playbooks/ (playbook) or inventory/
 (inventory), with or without .ts: \`play site -i inventory\`.
@@ -52,6 +59,9 @@ Options:
       --force-handlers       run notified handlers even after a failure
       --connect-timeout S    seconds to wait for a host (default 10)
       --command-timeout S    seconds a single command may take (default 300)
+      --persist S            keep SSH connections open S seconds after the run,
+                             for the next run to reuse (default $PLAY_PERSIST,
+                             else ${DEFAULT_PERSIST_S}; 0: connect afresh, keep nothing)
   -h, --help                 this text
       --version              print the version
 
@@ -60,8 +70,9 @@ Exit codes: 0 all good; 1 usage, playbook or inventory error (nothing contacted)
 130 interrupted.`;
 
 /** Parse argv (without node and the script). Throws UsageError with the reason. */
-export function parseCli(argv: readonly string[]): Parsed {
+export function parseCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env): Parsed {
   if (argv[0] === 'lab') return { kind: 'lab', argv: argv.slice(1) };
+  if (argv[0] === 'agent') return { kind: 'agent', argv: argv.slice(1) };
   let v;
   try {
     v = parseArgs({
@@ -84,6 +95,7 @@ export function parseCli(argv: readonly string[]): Parsed {
         'force-handlers': { type: 'boolean' },
         'connect-timeout': { type: 'string' },
         'command-timeout': { type: 'string' },
+        persist: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -123,6 +135,8 @@ export function parseCli(argv: readonly string[]): Parsed {
       forceHandlers: !!o['force-handlers'],
       connectTimeout: num('connect-timeout', o['connect-timeout'], 10, 0.1),
       commandTimeout: num('command-timeout', o['command-timeout'], 300, 0.1),
+      persist: o.persist !== undefined ? num('persist', o.persist, DEFAULT_PERSIST_S, 0)
+        : num('persist (from PLAY_PERSIST)', env.PLAY_PERSIST || undefined, DEFAULT_PERSIST_S, 0),
     },
   };
 }

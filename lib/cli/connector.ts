@@ -3,13 +3,16 @@ import type { Transport } from '../core/transport.ts';
 import type { Connector } from '../engine/connections.ts';
 // The profile alone: the lab module's index loads all of `play lab` (qemu, nspawn, apt repo).
 import { readLabProfile, type LabProfile } from '../lab/state.ts';
-import { connectSsh } from '../transport/ssh.ts';
+import { connectSsh, type SshOptions } from '../transport/ssh.ts';
+import type { AgentClient } from '../agent/client.ts';
 import { localTransport } from '../transport/local.ts';
 
 export interface ConnectSettings {
   acceptNewHostKeys: boolean;
   connectTimeoutMs: number;
   commandTimeoutMs: number;
+  /** Connect through the connection agent (kept connections); absent: connect directly. */
+  agent?: AgentClient;
 }
 
 /**
@@ -23,7 +26,7 @@ export function makeConnector(s: ConnectSettings, lab: LabProfile | undefined = 
   return async (host: HostView): Promise<Transport> => {
     if (host.local) return localTransport(host.name, { commandTimeoutMs: s.commandTimeoutMs });
     const inLab = lab?.hosts.some((h) => h.address === host.address);
-    return connectSsh({
+    const options: SshOptions = {
       host: host.name,
       address: host.address,
       port: host.port,
@@ -35,6 +38,7 @@ export function makeConnector(s: ConnectSettings, lab: LabProfile | undefined = 
       commandTimeoutMs: s.commandTimeoutMs,
       become: host.become,
       becomePassword: host.becomePassword,
-    });
+    };
+    return s.agent ? s.agent.transport(options) : connectSsh(options);
   };
 }

@@ -10,6 +10,7 @@ import { makeConnector } from './connector.ts';
 import { loadBoth, loadInventory, resolveFile } from './load.ts';
 import { controllerHost } from '../dsl/inventory.ts';
 import type { Connector } from '../engine/connections.ts';
+import type { AgentClient } from '../agent/client.ts';
 
 /** Where the CLI writes, and how it connects: real defaults, injected by specs. */
 export interface CliIo {
@@ -54,6 +55,10 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
         out: (line) => io.out(line.endsWith('\n') ? line : `${line}\n`),
       });
     }
+    if (parsed.kind === 'agent') {
+      const { runAgentCli } = await import('../agent/cli.ts');
+      return await runAgentCli(parsed.argv, io.out);
+    }
     return await run(parsed.args, io);
   } catch (e) {
     if (e instanceof PlayError) {
@@ -68,9 +73,19 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
 async function run(a: RunArgs, io: CliIo): Promise<number> {
   const playbookFile = resolveFile(a.playbook, 'playbooks');
   const inventoryFile = resolveFile(a.inventory, 'inventory');
-  const { inventory, playbook } = await loadBoth(playbookFile, inventoryFile);
-  const compiled = compile(playbook, inventory, { limit: a.limit, roles: a.roles, tags: a.tags }, { playbook: playbookFile, inventory: inventoryFile });
-  if (compiled.problems.length) throw new ValidationError(compiled.problems);
+  // Reached (or started) now, so a new agent boots while the playbook loads;
+  // a run that goes no further stops waiting for it (an agent nobody uses leaves by itself).
+  const wait = new AbortController();
+  const agent = a.persist > 0 && !io.connector && !a.listHosts && !a.listTasks ? reachAgent(a.persist, wait.signal) : undefined;
+  let compiled: Compiled, inventory, playbook;
+  try {
+    ({ inventory, playbook } = await loadBoth(playbookFile, inventoryFile));
+    compiled = compile(playbook, inventory, { limit: a.limit, roles: a.roles, tags: a.tags }, { playbook: playbookFile, inventory: inventoryFile });
+    if (compiled.problems.length) throw new ValidationError(compiled.problems);
+  } catch (e) {
+    wait.abort();
+    throw e;
+  }
   if (a.listHosts || a.listTasks) { io.out(redact(listing(compiled, a.listTasks))); return 0; }
 
   const reporter: Reporter = a.json
@@ -79,14 +94,29 @@ async function run(a: RunArgs, io: CliIo): Promise<number> {
     : new (await import('../report/console.ts')).ConsoleReporter({ write: io.out, color: io.color, diff: a.diff, verbose: a.verbose });
   compiled.warnings.forEach((w) => reporter.warning(w));
 
+  const reached = await agent;
+  if (reached && 'unavailable' in reached) reporter.warning(`connecting without the connection agent: ${reached.unavailable}`);
   const connector = io.connector ?? makeConnector({
     acceptNewHostKeys: a.acceptNewHostKeys, connectTimeoutMs: a.connectTimeout * 1000, commandTimeoutMs: a.commandTimeout * 1000,
+    agent: reached && 'client' in reached ? reached.client : undefined,
   });
   const recap = await runPlays(compiled.plays, {
     playbook: playbook.name, check: a.check, diff: a.diff, forks: a.forks, forceHandlers: a.forceHandlers,
     connect: connector, reporter, signal: io.signal ?? interruptSignal(io), allHosts: [...inventory.hosts, controllerHost(inventory)],
   });
   return exitCode(recap);
+}
+
+/** The agent, or why there is none; never throws (the run then connects by itself). */
+async function reachAgent(persistS: number, signal: AbortSignal): Promise<{ client: AgentClient } | { unavailable: string }> {
+  const { AgentClient } = await import('../agent/client.ts');
+  const { agentDir } = await import('../agent/location.ts');
+  try {
+    return { client: await AgentClient.open({ dir: agentDir(), persistMs: persistS * 1000, signal }) };
+  } catch (e) {
+    if (e instanceof PlayError) return { unavailable: e.message };
+    throw e;
+  }
 }
 
 function listing(c: Compiled, tasks: boolean): string {

@@ -88,15 +88,14 @@ export interface SshOptions {
  * await t.close();
  * ```
  */
-export async function connectSsh(o: SshOptions): Promise<Transport> {
+export async function connectSsh(o: SshOptions): Promise<SshConnection> {
   const env = o.env ?? process.env;
   const home = env.HOME || homedir();
   const port = o.port ?? 22;
   if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new ConnectError(o.host, `port ${port} is not a TCP port`);
   const user = o.user ?? 'root';
   const connectTimeoutMs = o.connectTimeoutMs ?? 10_000;
-  const knownHostsFiles = o.knownHostsFile === undefined ? [join(home, '.ssh', 'known_hosts')]
-    : typeof o.knownHostsFile === 'string' ? [o.knownHostsFile] : [...o.knownHostsFile];
+  const knownHostsFiles = knownHostsFilesOf(o, home);
   if (knownHostsFiles.length === 0) throw new ConnectError(o.host, 'knownHostsFile is an empty list: no host key could ever be trusted');
 
   const credentials = await loadCredentials(o.host, o.identityFile, env.SSH_AUTH_SOCK, home);
@@ -121,7 +120,7 @@ export async function connectSsh(o: SshOptions): Promise<Transport> {
     keepaliveInterval: 15_000,
     keepaliveCountMax: 4,
   });
-  const transport = new SshTransport(ssh, sock, o.host, user, o);
+  const transport = new SshTransport(ssh, sock, o.host, user, o, guard);
 
   // ssh2-promise rejects with the last error seen; the first one is the cause
   // (a handshake timeout is followed by "Connection lost before handshake").
@@ -152,6 +151,50 @@ export async function connectSsh(o: SshOptions): Promise<Transport> {
     ssh.off('ssh', onEvent);
   }
   return transport;
+}
+
+/**
+ * An open SSH connection: a {@link Transport} that can also say which host
+ * key it was opened with and whether the peer still answers, which is what
+ * play's connection agent needs before it hands a kept connection to a new run.
+ */
+export interface SshConnection extends Transport {
+  /** The host key the server presented (and known_hosts trusted) at login. */
+  readonly hostKey: Buffer;
+  /** True while the connection is logged in and not closed or lost. */
+  readonly isOpen: boolean;
+  /**
+   * Resolves true when the server answers an SSH keepalive within
+   * `timeoutMs`: one round trip, no command run, nothing logged on the host.
+   */
+  alive(timeoutMs: number): Promise<boolean>;
+}
+
+function knownHostsFilesOf(o: SshOptions, home: string): string[] {
+  return o.knownHostsFile === undefined ? [join(home, '.ssh', 'known_hosts')]
+    : typeof o.knownHostsFile === 'string' ? [o.knownHostsFile] : [...o.knownHostsFile];
+}
+
+/**
+ * Whether known_hosts (as configured in `o`) still trusts `key` for the host:
+ * a kept connection is only reused while it does, so removing or changing a
+ * host's entry takes effect on the next run, as it would without reuse.
+ *
+ * @example
+ * ```ts
+ * import { connectSsh, hostKeyStillTrusted } from './ssh.ts';
+ * const o = { host: 'LB1', address: '10.0.0.11' };
+ * const conn = await connectSsh(o);
+ * if (!hostKeyStillTrusted(o, conn.hostKey)) await conn.close();
+ * ```
+ */
+export function hostKeyStillTrusted(o: SshOptions, key: Buffer): boolean {
+  const env = o.env ?? process.env;
+  try {
+    return checkHostKey(readKnownHostsFiles(knownHostsFilesOf(o, env.HOME || homedir())), o.address, o.port ?? 22, key).status === 'trusted';
+  } catch {
+    return false;
+  }
 }
 
 /** How a command runs with privilege escalation: see {@link becomeCommand}. */
@@ -221,7 +264,13 @@ type State = 'connecting' | 'open' | 'lost' | 'closed';
 const CLOSE_GRACE_MS = 1_000;
 type Connection = InstanceType<typeof SSH2Promise.SSH>;
 
-class SshTransport implements Transport {
+/** The parts of ssh2's Client that ssh2-promise hides and a keepalive needs. */
+interface RawClient {
+  _callbacks?: Array<(failed: boolean) => void>;
+  _protocol?: { ping(): void };
+}
+
+class SshTransport implements SshConnection {
   private state: State = 'connecting';
   private lostReason = 'connection lost';
   private count = 0;
@@ -235,6 +284,7 @@ class SshTransport implements Transport {
 
   constructor(
     private readonly ssh: Connection, private readonly sock: Socket, readonly host: string, private readonly user: string, private readonly o: SshOptions,
+    private readonly guard: HostKeyGuard,
   ) {
     this.maxChannels = Math.max(1, o.maxChannels ?? 10);
     this.commandTimeoutMs = o.commandTimeoutMs ?? 300_000;
@@ -250,6 +300,32 @@ class SshTransport implements Transport {
 
   get commandCount(): number {
     return this.count;
+  }
+
+  get hostKey(): Buffer {
+    return this.guard.presented() ?? Buffer.alloc(0);
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  alive(timeoutMs: number): Promise<boolean> {
+    // ssh2 keeps no public ping; its own keepalive does exactly this: queue a
+    // reply callback and send `keepalive@openssh.com` with want-reply. Any
+    // reply (success or failure) proves the peer is there.
+    const client = (this.ssh as unknown as { sshConnection?: RawClient }).sshConnection;
+    if (this.state !== 'open' || !client?._callbacks || !client._protocol) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      client._callbacks!.push(() => { clearTimeout(timer); resolve(true); });
+      try {
+        client._protocol!.ping();
+      } catch {
+        clearTimeout(timer);
+        resolve(false);
+      }
+    });
   }
 
   async run(cmd: string, o: RunOptions = {}): Promise<RunResult> {
@@ -455,6 +531,8 @@ class SshTransport implements Transport {
 
 interface HostKeyGuard {
   verify: (key: Buffer) => boolean;
+  /** The key the server presented, once it has. */
+  presented: () => Buffer | undefined;
   /** Why the key was refused, once it has been. */
   refusal: () => ConnectError | undefined;
 }
@@ -463,14 +541,17 @@ interface HostKeyGuard {
 function hostKeyGuard(host: string, address: string, port: number, files: readonly string[], acceptNew: boolean): HostKeyGuard {
   const name = hostLookupName(address, port);
   let refusal: ConnectError | undefined;
+  let presented: Buffer | undefined;
   const refuse = (e: ConnectError) => {
     refusal = e;
     return false;
   };
   return {
     refusal: () => refusal,
+    presented: () => presented,
     // Synchronous on purpose: read, decide and append in one event-loop turn.
     verify: (key: Buffer): boolean => {
+      presented = key;
       let check: HostKeyCheck;
       try {
         check = checkHostKey(readKnownHostsFiles(files), address, port, key);

@@ -169,6 +169,8 @@ export interface Relay {
   readonly port: number;
   /** Destroy every relayed connection, both sides, without an SSH goodbye. */
   cut(): void;
+  /** Stop passing bytes on the connections relayed so far, closing nothing: a silently dead network. New connections still pass. */
+  freeze(): void;
   close(): Promise<void>;
 }
 
@@ -179,10 +181,14 @@ export async function startRelay(targetPort: number): Promise<Relay> {
     s.on('close', () => sockets.delete(s));
     s.on('error', () => {});
   };
+  const pairs = new Set<[net.Socket, net.Socket]>();
   const relay = net.createServer((inbound) => {
     const outbound = net.connect(targetPort, '127.0.0.1');
     track(inbound);
     track(outbound);
+    const pair: [net.Socket, net.Socket] = [inbound, outbound];
+    pairs.add(pair);
+    inbound.on('close', () => pairs.delete(pair));
     inbound.pipe(outbound).pipe(inbound);
   });
   await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
@@ -192,6 +198,15 @@ export async function startRelay(targetPort: number): Promise<Relay> {
   return {
     port: (relay.address() as net.AddressInfo).port,
     cut,
+    freeze() {
+      for (const [inbound, outbound] of pairs) {
+        inbound.unpipe(outbound);
+        outbound.unpipe(inbound);
+        inbound.pause();
+        outbound.pause();
+      }
+      pairs.clear();
+    },
     async close() {
       cut();
       await new Promise<void>((resolve) => relay.close(() => resolve()));

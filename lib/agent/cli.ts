@@ -1,0 +1,84 @@
+/**
+ * `play agent status [--json] | stop | serve [--persist S]`: look at or stop
+ * the connection agent. `serve` is how a run starts it; people need not.
+ */
+import { parseArgs } from 'node:util';
+import { UsageError } from '../core/errors.ts';
+import { DEFAULT_PERSIST_S } from '../cli/args.ts';
+import { AgentClient } from './client.ts';
+import { agentDir, AgentUnavailable, socketPath } from './location.ts';
+import type { AgentStatus } from './protocol.ts';
+import { AgentRunning, serveAgent } from './server.ts';
+
+/**
+ * Run one `play agent` command; returns the exit code.
+ *
+ * @example
+ * ```ts
+ * import { runAgentCli } from './cli.ts';
+ * const code = await runAgentCli(['status'], (s) => process.stdout.write(s));
+ * ```
+ */
+export async function runAgentCli(argv: readonly string[], out: (s: string) => void, env: Readonly<Record<string, string | undefined>> = process.env): Promise<number> {
+  let v;
+  try {
+    v = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: { json: { type: 'boolean' }, persist: { type: 'string' } } });
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}\nUsage: play agent status [--json] | stop`);
+  }
+  const [command, ...extra] = v.positionals;
+  if (extra.length) throw new UsageError(`unexpected: ${extra.join(' ')}`);
+  const dir = agentDir(env);
+  switch (command) {
+    case 'serve': {
+      const persist = Number(v.values.persist ?? DEFAULT_PERSIST_S);
+      if (!Number.isFinite(persist) || persist <= 0) throw new UsageError(`--persist must be a number > 0, got "${v.values.persist}"`);
+      try {
+        const agent = await serveAgent({ dir, persistMs: persist * 1000 });
+        process.once('SIGTERM', () => void agent.stop());
+        process.once('SIGINT', () => void agent.stop());
+        await agent.done;
+      } catch (e) {
+        // A concurrent run started one first: that one serves.
+        if (e instanceof AgentRunning) return 0;
+        throw e;
+      }
+      return 0;
+    }
+    case 'status':
+    case 'stop': {
+      let client: AgentClient;
+      try {
+        client = await AgentClient.open({ dir, persistMs: 0, start: false });
+      } catch (e) {
+        if (!(e instanceof AgentUnavailable)) throw e;
+        out(v.values.json ? `${JSON.stringify({ running: false })}\n` : `no agent is running (${socketPath(dir)})\n`);
+        return 0;
+      }
+      try {
+        if (command === 'stop') {
+          const { pid } = await client.status();
+          await client.stop();
+          out(`agent ${pid} stopped\n`);
+        } else {
+          const s = await client.status();
+          out(v.values.json ? `${JSON.stringify({ running: true, ...s })}\n` : describe(s, socketPath(dir)));
+        }
+      } finally {
+        client.close();
+      }
+      return 0;
+    }
+    default:
+      throw new UsageError(command === undefined ? 'play agent: status, stop or serve?' : `play agent: unknown command "${command}" (status, stop, serve)`);
+  }
+}
+
+function describe(s: AgentStatus, socket: string): string {
+  const lines = [`agent ${s.pid} on ${socket}: keeps connections ${s.persistMs / 1000} s after the last run; ${s.clients - 1} run(s) attached`];
+  if (s.connections.length === 0) lines.push('  no connections');
+  for (const c of s.connections) {
+    lines.push(`  ${c.host}  ${c.user}@${c.address}:${c.port}  ${c.open ? 'open' : 'closed'}  ${c.runs} run(s), ${c.commands} command(s), idle ${(c.idleMs / 1000).toFixed(1)} s`);
+  }
+  return `${lines.join('\n')}\n`;
+}

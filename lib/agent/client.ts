@@ -1,0 +1,209 @@
+/**
+ * A run's side of the connection agent: finds the agent (starting it when
+ * none answers) and hands out {@link Transport}s whose commands the agent runs
+ * on its kept connections.
+ */
+import { spawn } from 'node:child_process';
+import { createConnection, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { ConnectError, TransportError } from '../core/errors.ts';
+import type { RunOptions, RunResult, Transport } from '../core/transport.ts';
+import type { SshOptions } from '../transport/ssh.ts';
+import { AgentUnavailable, ensurePrivateDir, socketPath } from './location.ts';
+import { fromWire, LineSplitter, type AgentStatus, type Reply, type ReplyValues, type Request, type WireSshOptions } from './protocol.ts';
+
+export interface AgentClientOptions {
+  /** The agent's private directory (see agentDir()). */
+  dir: string;
+  /** How long a started agent keeps connections after the last run. */
+  persistMs: number;
+  /**
+   * Start an agent when none answers; false: use one only if it is already
+   * running. @default start `play agent serve` as a detached process
+   */
+  start?: false | ((dir: string, persistMs: number) => StartedAgent);
+  /** How long a started agent may take to listen. @default 5_000 */
+  startTimeoutMs?: number;
+  /** Stop waiting for a started agent (the run ended before it needed one). */
+  signal?: AbortSignal;
+}
+
+/** A just-started agent, watched only until it listens. */
+export interface StartedAgent {
+  /** Resolves with a reason if the agent ends before it listens. */
+  readonly ended: Promise<string>;
+}
+
+/** A request before it is given its id. */
+type RequestBody = Request extends infer R ? R extends Request ? Omit<R, 'id'> : never : never;
+
+type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void; fail: (reason: string) => Error };
+
+/** An open line to the agent. */
+export class AgentClient {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private gone: string | undefined;
+
+  private constructor(private readonly sock: Socket) {
+    const lines = new LineSplitter();
+    sock.setEncoding('utf8');
+    sock.on('data', (chunk: string) => {
+      for (const line of lines.push(chunk)) this.settle(JSON.parse(line) as Reply);
+    });
+    sock.on('error', () => undefined);
+    sock.on('close', () => {
+      this.gone = 'the connection agent went away';
+      for (const [id, p] of this.pending) {
+        this.pending.delete(id);
+        p.reject(p.fail(this.gone));
+      }
+    });
+    // The socket holds the process open only while an answer is awaited: a
+    // finished run exits without having to hang up first.
+    sock.unref();
+  }
+
+  /**
+   * Reach the agent in `o.dir`, starting it if none answers. Rejects with
+   * {@link AgentUnavailable} (the run then connects by itself) when the
+   * directory is not private or the agent cannot be started.
+   *
+   * @example
+   * ```ts
+   * import { AgentClient } from './client.ts';
+   * const agent = await AgentClient.open({ dir: '/run/user/1000/play', persistMs: 60_000 });
+   * const lb1 = await agent.transport({ host: 'LB1', address: '10.0.0.11' });
+   * await lb1.run('uptime');
+   * agent.close();
+   * ```
+   */
+  static async open(o: AgentClientOptions): Promise<AgentClient> {
+    ensurePrivateDir(o.dir);
+    const path = socketPath(o.dir);
+    const first = await dial(path);
+    if (first) return new AgentClient(first);
+    if (o.start === false) throw new AgentUnavailable(`no agent is running (${path})`);
+    const started = (o.start ?? startAgentProcess)(o.dir, o.persistMs);
+    let ended: string | undefined;
+    void started.ended.then((why) => { ended = why; });
+    const deadline = Date.now() + (o.startTimeoutMs ?? 5_000);
+    while (Date.now() < deadline && !o.signal?.aborted) {
+      await new Promise((r) => setTimeout(r, 10));
+      const sock = await dial(path);
+      if (sock) return new AgentClient(sock);
+      // Checked after a last dial: an agent that gave way to one started by
+      // a concurrent run has ended, and the other one is the answer.
+      if (ended !== undefined) break;
+    }
+    throw new AgentUnavailable(ended ?? `the agent did not start within ${(o.startTimeoutMs ?? 5_000) / 1000} s`);
+  }
+
+  /** A transport to one host over a connection the agent keeps (opened now if it has none). */
+  async transport(o: SshOptions): Promise<Transport> {
+    const { conn } = await this.request({ op: 'connect', options: toWireOptions(o) }, (why) => new ConnectError(o.host, why));
+    return new AgentTransport(this, o.host, conn);
+  }
+
+  /** What the agent holds. */
+  status(): Promise<AgentStatus> {
+    return this.request({ op: 'status' }, (why) => new AgentUnavailable(why));
+  }
+
+  /** Ask the agent to close its connections and exit. */
+  async stop(): Promise<void> {
+    await this.request({ op: 'stop' }, (why) => new AgentUnavailable(why));
+  }
+
+  /** Hang up (the agent keeps its connections for the next run). */
+  close(): void {
+    this.sock.end();
+  }
+
+  /** @internal used by AgentTransport */
+  request<R extends RequestBody>(req: R, fail: (reason: string) => Error): Promise<ReplyValues[R['op']]> {
+    if (this.gone) return Promise.reject(fail(this.gone));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, fail });
+      this.sock.ref();
+      this.sock.write(`${JSON.stringify({ ...req, id })}\n`);
+    });
+  }
+
+  private settle(r: Reply): void {
+    const p = this.pending.get(r.id);
+    if (!p) return;
+    this.pending.delete(r.id);
+    if (this.pending.size === 0) this.sock.unref();
+    if (r.ok) p.resolve(r.value);
+    else p.reject(fromWire(r.error));
+  }
+}
+
+/** A host's commands, run by the agent on its connection. */
+class AgentTransport implements Transport {
+  private count = 0;
+  private closed = false;
+
+  constructor(private readonly agent: AgentClient, readonly host: string, private readonly conn: number) {}
+
+  get commandCount(): number {
+    return this.count;
+  }
+
+  run(cmd: string, o: RunOptions = {}): Promise<RunResult> {
+    this.count++;
+    if (this.closed) return Promise.reject(new TransportError(this.host, cmd, 'connection is closed'));
+    const stdin = o.stdin === undefined || o.stdin.length === 0 ? undefined
+      : { base64: (typeof o.stdin === 'string' ? Buffer.from(o.stdin) : o.stdin).toString('base64') };
+    return this.agent.request({ op: 'run', conn: this.conn, cmd, stdin, timeoutMs: o.timeoutMs },
+      (why) => new TransportError(this.host, cmd, `${why} while the command ran`));
+  }
+
+  /** The connection stays with the agent for the next run. */
+  close(): Promise<void> {
+    this.closed = true;
+    return Promise.resolve();
+  }
+}
+
+function dial(path: string): Promise<Socket | undefined> {
+  return new Promise((resolve) => {
+    const s = createConnection(path);
+    s.once('connect', () => {
+      s.removeAllListeners('error');
+      resolve(s);
+    });
+    s.once('error', () => resolve(undefined));
+  });
+}
+
+function toWireOptions(o: SshOptions): WireSshOptions {
+  const env = o.env ?? process.env;
+  const { env: _env, knownHostsFile, ...rest } = o;
+  return {
+    ...rest,
+    ...(knownHostsFile === undefined ? {} : { knownHostsFile: typeof knownHostsFile === 'string' ? knownHostsFile : [...knownHostsFile] }),
+    env: { HOME: env.HOME, SSH_AUTH_SOCK: env.SSH_AUTH_SOCK },
+  };
+}
+
+/**
+ * `play agent serve` as a detached process of its own, so it outlives this
+ * run; its output goes nowhere (it has nothing to say: `play agent status`
+ * asks it).
+ */
+function startAgentProcess(dir: string, persistMs: number): StartedAgent {
+  const bin = fileURLToPath(new URL('../../bin/play.js', import.meta.url));
+  const child = spawn(process.execPath, [bin, 'agent', 'serve', '--persist', String(persistMs / 1000)], {
+    detached: true, stdio: 'ignore', cwd: '/', env: { ...process.env, PLAY_AGENT_DIR: dir },
+  });
+  child.unref();
+  return {
+    ended: new Promise((resolve) => {
+      child.once('error', (e) => resolve(`cannot start the agent: ${e.message}`));
+      child.once('exit', (code, signal) => resolve(`the agent exited before listening (${signal ?? `exit ${code}`})`));
+    }),
+  };
+}

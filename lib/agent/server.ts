@@ -1,0 +1,263 @@
+/**
+ * The connection agent: a background process that keeps each run's SSH
+ * connections open for a while after the run ends, so the next run reuses
+ * them instead of paying a TCP connect, key exchange and login per host. It is
+ * play's ControlPersist (Ansible's default: 60 s). Each run talks to it over a
+ * Unix socket; the agent runs the commands on its connections and answers
+ * with their results.
+ *
+ * A kept connection is handed to a run only when the options match exactly
+ * (same address, user, key, known_hosts, become settings…), known_hosts still
+ * trusts the key the host presented at login, and the host answers an SSH
+ * keepalive within a second. Otherwise it is closed and a new one opened, so
+ * a rebuilt host or a removed known_hosts entry behaves as without the agent.
+ */
+import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { connectSsh, hostKeyStillTrusted, type SshConnection, type SshOptions } from '../transport/ssh.ts';
+import { ensurePrivateDir, socketPath } from './location.ts';
+import { LineSplitter, toWire, type AgentStatus, type Reply, type Request, type WireSshOptions } from './protocol.ts';
+
+export interface AgentServerOptions {
+  /** The private directory the socket is made in. */
+  dir: string;
+  /** How long connections are kept once the last run has gone. */
+  persistMs: number;
+  /** How long an agent that holds no connection waits for its first run. @default 5_000 */
+  unusedMs?: number;
+  /** How a connection is opened. @default connectSsh */
+  connect?: (o: SshOptions) => Promise<SshConnection>;
+}
+
+export interface AgentServer {
+  readonly socket: string;
+  /** Resolves once the agent has closed its connections and its socket. */
+  readonly done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** How long a kept connection may take to answer the keepalive before it is given up. */
+const ALIVE_MS = 1_000;
+
+interface Kept {
+  readonly id: number;
+  readonly options: SshOptions;
+  readonly conn: Promise<SshConnection>;
+  runs: number;
+  lastUsed: number;
+}
+
+/**
+ * Start the agent in this process: listen on the socket in `dir` and serve
+ * until no run has used it for `persistMs`.
+ *
+ * @example
+ * ```ts
+ * import { serveAgent } from './server.ts';
+ * const agent = await serveAgent({ dir: '/run/user/1000/play', persistMs: 60_000 });
+ * await agent.done;
+ * ```
+ */
+export async function serveAgent(o: AgentServerOptions): Promise<AgentServer> {
+  ensurePrivateDir(o.dir);
+  const socket = socketPath(o.dir);
+  const connect = o.connect ?? connectSsh;
+  const byKey = new Map<string, Kept>();
+  const byId = new Map<number, Kept>();
+  const clients = new Set<Socket>();
+  let nextId = 1;
+  let idle: NodeJS.Timeout | undefined;
+  let finished!: () => void;
+  const done = new Promise<void>((resolve) => { finished = resolve; });
+  let stopping: Promise<void> | undefined;
+
+  const drop = (k: Kept) => {
+    if (byKey.get(keyOf(k.options)) === k) byKey.delete(keyOf(k.options));
+    byId.delete(k.id);
+    void k.conn.then((c) => c.close(), () => undefined);
+  };
+
+  /** A kept connection that is still good for this run, or undefined. */
+  const reusable = async (k: Kept, wanted: SshOptions): Promise<SshConnection | undefined> => {
+    try {
+      const c = await k.conn;
+      if (c.isOpen && hostKeyStillTrusted(wanted, c.hostKey) && await c.alive(ALIVE_MS)) return c;
+    } catch {
+      // the earlier attempt failed; it is tried afresh below
+    }
+    return undefined;
+  };
+
+  const openFor = async (w: WireSshOptions): Promise<{ conn: number; reused: boolean }> => {
+    const options = fromWireOptions(w);
+    const key = keyOf(options);
+    const kept = byKey.get(key);
+    if (kept) {
+      if (await reusable(kept, options)) {
+        kept.runs++;
+        kept.lastUsed = Date.now();
+        return { conn: kept.id, reused: true };
+      }
+      // Another run may have replaced it meanwhile; only drop our own stale one.
+      if (byKey.get(key) === kept) drop(kept);
+      const again = byKey.get(key);
+      if (again) return openFor(w);
+    }
+    const k: Kept = { id: nextId++, options, conn: connect(options), runs: 1, lastUsed: Date.now() };
+    byKey.set(key, k);
+    byId.set(k.id, k);
+    try {
+      await k.conn;
+    } catch (e) {
+      drop(k);
+      throw e;
+    }
+    return { conn: k.id, reused: false };
+  };
+
+  const status = async (): Promise<AgentStatus> => ({
+    pid: process.pid,
+    persistMs: o.persistMs,
+    clients: clients.size,
+    connections: await Promise.all([...byId.values()].map(async (k) => {
+      const c = await k.conn.catch(() => undefined);
+      return {
+        host: k.options.host, address: k.options.address, port: k.options.port ?? 22, user: k.options.user ?? 'root',
+        open: !!c?.isOpen, runs: k.runs, commands: c?.commandCount ?? 0, idleMs: Date.now() - k.lastUsed,
+      };
+    })),
+  });
+
+  const handle = async (req: Request): Promise<unknown> => {
+    switch (req.op) {
+      case 'connect':
+        return openFor(req.options);
+      case 'run': {
+        const k = byId.get(req.conn);
+        if (!k) throw new Error(`no connection ${req.conn} (it was closed)`);
+        k.lastUsed = Date.now();
+        const c = await k.conn;
+        try {
+          return await c.run(req.cmd, { stdin: req.stdin && Buffer.from(req.stdin.base64, 'base64'), timeoutMs: req.timeoutMs });
+        } finally {
+          k.lastUsed = Date.now();
+        }
+      }
+      case 'status':
+        return status();
+      case 'stop':
+        setImmediate(() => void stop());
+        return null;
+    }
+  };
+
+  const armIdle = () => {
+    clearTimeout(idle);
+    if (clients.size > 0 || stopping) return;
+    idle = setTimeout(() => void stop(), byId.size > 0 ? o.persistMs : (o.unusedMs ?? 5_000));
+  };
+
+  const server: Server = createServer((sock) => {
+    clients.add(sock);
+    clearTimeout(idle);
+    const lines = new LineSplitter();
+    sock.setEncoding('utf8');
+    sock.on('data', (chunk: string) => {
+      for (const line of lines.push(chunk)) {
+        let req: Request;
+        try {
+          req = JSON.parse(line) as Request;
+        } catch {
+          sock.destroy();
+          return;
+        }
+        handle(req).then(
+          (value) => reply(sock, { id: req.id, ok: true, value: value ?? null }),
+          (e: unknown) => reply(sock, { id: req.id, ok: false, error: toWire(e) }),
+        );
+      }
+    });
+    sock.on('error', () => undefined);
+    sock.on('close', () => {
+      clients.delete(sock);
+      armIdle();
+    });
+  });
+
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      clearTimeout(idle);
+      server.close();
+      for (const c of clients) c.end();
+      await Promise.all([...byId.values()].map(async (k) => {
+        byId.delete(k.id);
+        await k.conn.then((c) => c.close(), () => undefined);
+      }));
+      byKey.clear();
+      rmSync(socket, { force: true });
+      finished();
+    })();
+    return stopping;
+  };
+
+  await listen(server, socket);
+  armIdle();
+  return { socket, done, stop };
+}
+
+function reply(sock: Socket, r: Reply): void {
+  if (!sock.destroyed) sock.write(`${JSON.stringify(r)}\n`);
+}
+
+/**
+ * Listen on `path`. A socket file left by an agent that died is removed; one
+ * that answers belongs to a live agent, and this one gives way to it.
+ */
+async function listen(server: Server, path: string): Promise<void> {
+  const attempt = () => new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  try {
+    await attempt();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+    if (await answers(path)) throw new AgentRunning(path);
+    rmSync(path, { force: true });
+    await attempt();
+  }
+}
+
+/** Another agent already serves this socket. */
+export class AgentRunning extends Error {
+  constructor(readonly socket: string) {
+    super(`an agent already listens on ${socket}`);
+  }
+}
+
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection(path);
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+}
+
+function fromWireOptions(w: WireSshOptions): SshOptions {
+  const { env, ...rest } = w;
+  return { ...rest, env: { HOME: env.HOME, SSH_AUTH_SOCK: env.SSH_AUTH_SOCK } };
+}
+
+/** Options that open the same connection give the same key; the become password is only hashed into it. */
+function keyOf(o: SshOptions): string {
+  const { becomePassword, env, ...rest } = o;
+  const sorted = Object.fromEntries(Object.entries(rest).sort(([a], [b]) => a.localeCompare(b)));
+  return JSON.stringify([
+    sorted, env?.HOME, env?.SSH_AUTH_SOCK,
+    becomePassword === undefined ? null : createHash('sha256').update(becomePassword).digest('hex'),
+  ]);
+}
