@@ -3,7 +3,7 @@ import { TaskError } from '../core/errors.ts';
 import { quote } from '../core/shell.ts';
 import type { RunResult } from '../core/transport.ts';
 import { boolean, oneOf } from './checks.ts';
-import { aptCacheAge, aptPolicy, dpkgStatus, UPDATE_STAMP } from './dpkg-facts.ts';
+import { aptCacheAge, aptPolicy, dpkgStatus, UPDATE_STAMP, type Policy } from './dpkg-facts.ts';
 import { defineTask } from '../core/define-task.ts';
 
 /** Parameters of {@link apt}. */
@@ -36,9 +36,9 @@ const APT_GET = 'DEBIAN_FRONTEND=noninteractive apt-get -y -q -o DPkg::Lock::Tim
 const KEEP_CONFIG = '-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold';
 
 /**
- * Install, upgrade or remove Debian packages: one `dpkg-query` and one
- * `apt-cache policy` (in the play's batched facts) decide, one apt-get run
- * acts. The summary names each package and the version it gets.
+ * Install, upgrade or remove Debian packages: one `dpkg-query` (in the play's
+ * batched facts) decides, with `apt-cache policy` when a version must be
+ * known (`latest`, or a package to install); one apt-get run acts. The summary names each package and the version it gets.
  *
  * @example
  * ```ts
@@ -67,12 +67,17 @@ export const apt = defineTask<AptParams>({
     if (p.cacheValidTime !== undefined && !p.updateCache) out.push({ field: 'cacheValidTime', message: 'only applies with updateCache: true' });
     return out;
   },
-  facts: (p) => [dpkgStatus(namesOf(p)), aptPolicy(namesOf(p)), ...(p.updateCache ? [aptCacheAge] : [])],
+  // apt-cache policy (~10 ms of CPU on the host: it loads the whole package
+  // cache) is gathered up front only for `latest`; `present` asks for it in a
+  // second round trip when a package is missing, when an install follows anyway.
+  facts: (p) => [dpkgStatus(namesOf(p)), ...(p.state === 'latest' ? [aptPolicy(namesOf(p))] : []), ...(p.updateCache ? [aptCacheAge] : [])],
   plan: async (p, ctx) => {
     const names = namesOf(p);
     const state = p.state ?? 'present';
     const fail = (message: string): never => { throw new TaskError(ctx.host.name, `apt ${names.join(', ')}`, message); };
-    const [dpkg, policy] = await ctx.facts([dpkgStatus(names), aptPolicy(names)] as const);
+    const dpkg = await ctx.fact(dpkgStatus(names));
+    const needsPolicy = state === 'latest' || (state === 'present' && names.some((n) => !dpkg.get(n)?.installed));
+    const policy = needsPolicy ? await ctx.fact(aptPolicy(names)) : new Map<string, Policy>();
     const out: Change[] = [];
     const notes: string[] = [];
 
