@@ -39,9 +39,9 @@ export async function connectLab(name: string, p: LabProfile = readLabProfile()!
 }
 
 /** Run the real CLI (`bin/play.js`) as a child process. */
-export function playCli(args: readonly string[], o: { timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+export function playCli(args: readonly string[], o: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [`${repo}bin/play.js`, ...args], { cwd: repo, env: { ...process.env, NO_COLOR: '1' } });
+    const child = spawn(process.execPath, [`${repo}bin/play.js`, ...args], { cwd: repo, env: { ...process.env, NO_COLOR: '1', ...o.env } });
     let stdout = '', stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
     child.stderr.on('data', (d) => { stderr += d; });
