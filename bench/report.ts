@@ -19,6 +19,8 @@ export interface Results {
   series: Record<string, Series>;
   /** play's own run time (connect to recap, without start-up) in each idempotent run. */
   playRunMs?: number[];
+  /** The same, in each cold idempotent run (no agent yet). */
+  playColdRunMs?: number[];
   voids: Array<{ series: string; tool: string; problem: string; tail: string }>;
   identical?: Record<string, string[]>;
   roundTrips?: { play: Record<string, number>; ansible: Record<string, number> };
@@ -69,9 +71,10 @@ export function markdown(r: Results): string {
   out.push(`${r.date.slice(0, 16).replace('T', ' ')} UTC · ${r.machine.cpus} cores, ${r.machine.memGiB} GiB · ${r.machine.ansible}, Debian's ansible · node ${r.machine.node} · medians of ${r.pairs} interleaved pairs; ratio = Ansible ÷ play per pair, median (min–max).`, '');
   out.push('| measure | play | Ansible | ratio | target |', '| --- | --- | --- | --- | --- |');
   out.push(row('first run, fresh hosts', r.series.first, 'play no slower'));
-  out.push(row('idempotent re-run (Ansible ControlPersist warm)', r.series.idempotent, '≥ 20×'));
-  out.push(row('idempotent re-run (Ansible cold)', r.series['idempotent-cold'], '≥ 20×'));
-  out.push(row('`--check`, converged', r.series.check, '≥ 20×'));
+  out.push(row('idempotent re-run, warm (play\'s agent; Ansible\'s ControlPersist masters)', r.series.idempotent, '≥ 20×'));
+  out.push(row('idempotent re-run, cold (no agent; no masters)', r.series['idempotent-cold'], '≥ 20×'));
+  out.push(row('idempotent re-run, play `--persist 0` (no agent at all); Ansible cold', r.series['idempotent-direct'], ''));
+  out.push(row('`--check`, converged, warm', r.series.check, '≥ 20×'));
   if (f) {
     out.push(`| floor: ${f.hosts} parallel cold \`ssh HOST true\` (OpenSSH) | ${s(floorMs)} | | | |`);
     out.push(`| play ÷ floor: idempotent, check | ${x(idem / floorMs)}, ${x(check / floorMs)} | | | ≤ 3× |`);
@@ -80,19 +83,23 @@ export function markdown(r: Results): string {
     const se = r.series[`scale-${n}`];
     const f5 = r.series[`scale-${n}-forks5`];
     const rss = (xs?: Array<number | null>) => (xs && ok(xs).length ? `${Math.max(...ok(xs))} MiB` : '–');
-    out.push(`| scale ${n} hosts: play; Ansible forks ${n}; forks 5 (peak RSS) | ${s(median(ok(se?.play ?? [])))} (${rss(se?.rssMiB?.play)}) | ${s(median(ok(se?.ansible ?? [])))} (${rss(se?.rssMiB?.ansible)}); ${s(median(ok(f5?.ansible ?? [])))} (${rss(f5?.rssMiB?.ansible)}) | ${x(median(ratios(se)))} | ${n === 50 ? '≤ 150 MiB' : ''} |`);
+    const cold = r.series[`scale-${n}-cold`];
+    out.push(`| scale ${n} hosts: play warm, cold; Ansible forks ${n} warm; forks 5 warm (peak RSS) | ${s(median(ok(se?.play ?? [])))} (${rss(se?.rssMiB?.play)}), ${s(median(ok(cold?.play ?? [])))} (${rss(cold?.rssMiB?.play)}) | ${s(median(ok(se?.ansible ?? [])))} (${rss(se?.rssMiB?.ansible)}); ${s(median(ok(f5?.ansible ?? [])))} (${rss(f5?.rssMiB?.ansible)}) | ${x(median(ratios(se)))} | ${n === 50 ? '≤ 150 MiB' : ''} |`);
   }
   const sizes = scaleSizes(r);
   if (sizes.includes(4) && sizes.includes(50)) {
     const p4 = median(ok(r.series['scale-4']?.play ?? []));
     const p50 = median(ok(r.series['scale-50']?.play ?? []));
-    out.push(`| play at 50 hosts ÷ play at 4 hosts | ${x(p50 / p4)} | | | ≤ 2× |`);
+    const c4 = median(ok(r.series['scale-4-cold']?.play ?? []));
+    const c50 = median(ok(r.series['scale-50-cold']?.play ?? []));
+    out.push(`| play at 50 hosts ÷ play at 4 hosts: warm, cold | ${x(p50 / p4)}, ${x(c50 / c4)} | | | ≤ 2× |`);
   }
   out.push('');
 
   out.push('## Details', '');
   if (r.playRunMs?.length) {
-    out.push(`- play's idempotent run: ${s(idem)} wall, of which ${s(median(r.playRunMs))} from connecting to the recap; the rest is start-up: \`play site --list-hosts\` (load play and the playbook, validate, render the templates, contact nothing) takes ${f ? s(median(f.playListHosts)) : '–'}, \`node -e 0\` alone ${f ? s(median(f.nodeStart)) : '–'}.`);
+    const cold = median(ok(r.series['idempotent-cold']?.play ?? []));
+    out.push(`- play's idempotent run: warm ${s(idem)} wall, of which ${s(median(r.playRunMs))} from reaching the agent to the recap; cold ${s(cold)}, of which ${s(median(r.playColdRunMs ?? []))} from connecting (through a new agent) to the recap; the rest is start-up: \`play site --list-hosts\` (load play and the playbook, validate, render the templates, contact nothing) takes ${f ? s(median(f.playListHosts)) : '–'}, \`node -e 0\` alone ${f ? s(median(f.nodeStart)) : '–'}.`);
   }
   if (f) {
     out.push(`- Floor, ${f.hosts} hosts in parallel, connect + \`true\` + close: OpenSSH ${s(floorMs)}; play's SSH stack in a fresh Node process ${s(median(f.playProcess))}, inside a running one ${s(median(f.playInProcess))}. One more command on an open connection: OpenSSH (ControlMaster) ${median(f.opensshMux).toFixed(0)} ms, play ${median(f.playMux).toFixed(0)} ms.`);

@@ -28,7 +28,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { labDown, labUp, type LabProfile } from '../lib/lab/index.ts';
 import { connectSsh } from '../lib/transport/ssh.ts';
@@ -60,8 +60,6 @@ const SCALE = opt.scale === 'none' ? [] : opt.scale!.split(',').map(Number);
 const SEED_HOSTS = seed.hosts.map((h) => ({ name: h.name, address: h.address, groups: h.groups }));
 const NAMES = SEED_HOSTS.map((h) => h.name);
 const PLAY_SITE = ['site', '-i', 'inventory', '--role', 'director', '--role', 'realserver', '--json'];
-/** `--import` this to load .ts as bin/play.js does. */
-const hooksRegister = `data:text/javascript,import{register}from'node:module';register(${JSON.stringify(pathToFileURL(join(repo, 'bin/ts-hooks.js')).href)})`;
 const log = (s: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${s}\n`);
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
@@ -80,10 +78,29 @@ const results: Results = {
 
 // ------------------------------------------------------------------ runners
 
+/**
+ * play keeps its connections in its agent as long as Ansible's masters are
+ * kept here (ControlPersist=900s), in a directory of the benchmark's own.
+ */
+const PLAY_ENV = { NO_COLOR: '1', PLAY_PERSIST: '900', PLAY_AGENT_DIR: join(tmp, 'agent') };
+/** The agent's command line, to count its memory with play's (it is detached from play's process tree, like Ansible's masters). */
+const AGENT_CMDLINE = 'bin/play.js\0agent\0serve';
+
 function play(args: readonly string[], o: { env?: NodeJS.ProcessEnv; sampleMs?: number } = {}): Promise<Timed> {
   return timed(process.execPath, [join(repo, 'bin/play.js'), ...args], {
-    cwd: repo, env: { ...process.env, NO_COLOR: '1', ...o.env }, sampleMs: o.sampleMs,
+    cwd: repo, env: { ...process.env, ...PLAY_ENV, ...o.env }, sampleMs: o.sampleMs, rssAlso: AGENT_CMDLINE,
   });
+}
+
+/** Stop play's agent, so the next run connects cold (and starts a new one). */
+async function stopAgent(): Promise<void> {
+  const r = await play(['agent', 'stop']);
+  const pid = /^agent (\d+) stopped/.exec(r.stdout)?.[1];
+  // `stop` answers before the agent has closed its connections and exited.
+  for (let i = 0; pid && i < 100; i++) {
+    try { process.kill(Number(pid), 0); } catch { return; }
+    await new Promise((res) => setTimeout(res, 20));
+  }
 }
 
 function ansible(a: AnsibleSetup, playbook: string, forks: number, extra: readonly string[] = [], sampleMs?: number): Promise<Timed> {
@@ -206,6 +223,7 @@ async function firstRuns(): Promise<LabProfile> {
   let valid = 0;
   for (let i = 0; valid < PAIRS && i < PAIRS + 2; i++) {
     lab = await settled(await freshLab());
+    await stopAgent();
     const p = await measured('first', i, 'play', () => play(PLAY_SITE), NAMES, 'changed');
     if (!p.void) {
       const state = await hostState();
@@ -242,7 +260,7 @@ async function convergedRuns(lab: LabProfile): Promise<void> {
       if (pp || ap) results.notes.push(`warm-up on the converged lab: play ${pp ?? 'ok'}, Ansible ${ap ?? 'ok'}`);
     }
   }
-  log(`idempotent re-run: ${PAIRS} × (play, Ansible warm, Ansible cold)`);
+  log(`idempotent re-run: ${PAIRS} × (play warm, Ansible warm, Ansible cold, play cold, play --persist 0)`);
   let playCommands: Record<string, number> | undefined;
   for (let i = 0; i < PAIRS; i++) {
     const p = await measured('idempotent', i, 'play', () => play(PLAY_SITE), NAMES, 'converged');
@@ -252,9 +270,14 @@ async function convergedRuns(lab: LabProfile): Promise<void> {
     }
     await measured('idempotent', i, 'ansible', () => ansible(a, 'site.yml', SEED_HOSTS.length), NAMES, 'converged');
     await closeMasters(a, addresses);
-    // The cold series pairs with the same play run.
     await measured('idempotent-cold', i, 'ansible', () => ansible(a, 'site.yml', SEED_HOSTS.length), NAMES, 'converged');
-    series_('idempotent-cold').play[i] = series_('idempotent').play[i] ?? null;
+    // Cold: no agent, so this run starts one and connects afresh, as after a pause of more than --persist.
+    await stopAgent();
+    const c = await measured('idempotent-cold', i, 'play', () => play(PLAY_SITE), NAMES, 'converged');
+    if (!c.void) (results.playColdRunMs ??= []).push(c.runMs!);
+    // Without the agent at all (--persist 0), against the same cold Ansible run.
+    await measured('idempotent-direct', i, 'play', () => play(PLAY_SITE, { env: { PLAY_PERSIST: '0' } }), NAMES, 'converged');
+    series_('idempotent-direct').ansible[i] = series_('idempotent-cold').ansible[i] ?? null;
   }
   log(`check mode on the converged lab: ${PAIRS} pairs`);
   for (let i = 0; i < PAIRS; i++) {
@@ -279,7 +302,7 @@ async function floor(lab: LabProfile): Promise<void> {
   const f: NonNullable<Results['floor']> = { hosts: hosts.length, opensshCold: [], opensshMux: [], playProcess: [], playInProcess: [], playMux: [], nodeStart: [], playListHosts: [] };
   for (let i = 0; i < 7; i++) {
     f.opensshCold.push(await wall(() => Promise.all(hosts.map((h) => timed('ssh', [...sshArgs, '-o', 'ControlMaster=no', '-o', 'ControlPath=none', `root@${h.address}`, 'true'])))));
-    f.playProcess.push(Math.round((await timed(process.execPath, ['--import', hooksRegister, join(repo, 'bench/floor-ssh.ts'), ...hosts.map((h) => h.address)], { cwd: repo })).ms));
+    f.playProcess.push(Math.round((await timed(process.execPath, [join(repo, 'bench/floor-ssh.js'), ...hosts.map((h) => h.address)], { cwd: repo })).ms));
     f.nodeStart.push(Math.round((await timed(process.execPath, ['-e', '0'])).ms));
     // play's start-up alone: load everything, validate, render the templates; contact nothing.
     f.playListHosts.push(Math.round((await play(['site', '-i', 'inventory', '--role', 'director', '--role', 'realserver', '--list-hosts'])).ms));
@@ -329,6 +352,8 @@ async function scale(n: number): Promise<void> {
   if (ap) results.notes.push(`scale ${n}: Ansible's first run after play's: ${ap}`);
   const key = `scale-${n}`;
   for (let i = 0; i < 3; i++) {
+    await stopAgent();
+    await measured(`${key}-cold`, i, 'play', () => play(args, { env, sampleMs: 25 }), names, 'converged');
     await measured(key, i, 'play', () => play(args, { env, sampleMs: 25 }), names, 'converged');
     await measured(`${key}-forks5`, i, 'ansible', () => ansible(a, 'scale.yml', 5, [], 25), names, 'converged');
     await measured(key, i, 'ansible', () => ansible(a, 'scale.yml', n, [], 25), names, 'converged');
@@ -341,7 +366,7 @@ async function scale(n: number): Promise<void> {
     const t0 = performance.now();
     await Promise.all(hosts.map((h) => timed('ssh', [...sshArgs, `root@${h.address}`, 'true'])));
     fl.openssh.push(Math.round(performance.now() - t0));
-    fl.playProcess.push(Math.round((await timed(process.execPath, ['--import', hooksRegister, join(repo, 'bench/floor-ssh.ts'), ...hosts.map((h) => h.address)], { cwd: repo })).ms));
+    fl.playProcess.push(Math.round((await timed(process.execPath, [join(repo, 'bench/floor-ssh.js'), ...hosts.map((h) => h.address)], { cwd: repo })).ms));
   }
   (results.scaleFloor ??= {})[n] = fl;
   log(`  floor at ${n} hosts: OpenSSH ${median(fl.openssh)} ms, play's stack in a new process ${median(fl.playProcess)} ms`);
@@ -364,6 +389,7 @@ try {
   log(`bench failed: ${results.error}`);
   process.exitCode = 1;
 } finally {
+  await stopAgent().catch((e: Error) => log(`agent stop failed: ${e.message}`));
   await labDown().catch((e: Error) => log(`lab down failed: ${e.message}`));
   rmSync(tmp, { recursive: true, force: true });
   results.durationS = Math.round((Date.now() - t0) / 1000);

@@ -3,7 +3,9 @@ import type { Transport } from '../core/transport.ts';
 import type { Connector } from '../engine/connections.ts';
 // The profile alone: the lab module's index loads all of `play lab` (qemu, nspawn, apt repo).
 import { readLabProfile, type LabProfile } from '../lab/state.ts';
-import { connectSsh, type SshOptions } from '../transport/ssh.ts';
+// Types only: ssh2 and ssh2-promise (a third of start-up) load when a run
+// connects by itself, not when the agent connects for it or nothing connects.
+import type { SshOptions } from '../transport/ssh.ts';
 import type { AgentClient } from '../agent/client.ts';
 import { localTransport } from '../transport/local.ts';
 
@@ -39,6 +41,6 @@ export function makeConnector(s: ConnectSettings, lab: LabProfile | undefined = 
       become: host.become,
       becomePassword: host.becomePassword,
     };
-    return s.agent ? s.agent.transport(options) : connectSsh(options);
+    return s.agent ? s.agent.transport(options) : (await import('../transport/ssh.ts')).connectSsh(options);
   };
 }

@@ -1,9 +1,10 @@
 import { statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { LoadError, ValidationError, type Problem } from '../core/errors.ts';
 import type { Inventory } from '../dsl/inventory.ts';
 import type { Playbook } from '../dsl/playbook.ts';
+import { userModules, type UserModules } from './user-modules.ts';
 
 const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -22,9 +23,11 @@ export function resolveFile(name: string, folder: 'playbooks' | 'inventory', cwd
   return found;
 }
 
-async function importDefault(file: string): Promise<unknown> {
+async function importDefault(file: string, modules?: UserModules): Promise<unknown> {
+  const from = (modules?.has(file) ? modules : await userModules([file])).get(file)!;
+  if (from instanceof LoadError) throw from;
   try {
-    const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+    const mod = (await import(from)) as { default?: unknown };
     if (mod.default === undefined) throw new LoadError(file, 'has no default export');
     return mod.default;
   } catch (e) {
@@ -35,16 +38,22 @@ async function importDefault(file: string): Promise<unknown> {
   }
 }
 
-/** Load a playbook module (default export from definePlaybook). */
-export async function loadPlaybook(file: string): Promise<Playbook<unknown>> {
-  const pb = (await importDefault(file)) as Playbook<unknown>;
+/**
+ * Load a playbook module (default export from definePlaybook); from
+ * `modules` when it was built with other files (see userModules).
+ */
+export async function loadPlaybook(file: string, modules?: UserModules): Promise<Playbook<unknown>> {
+  const pb = (await importDefault(file, modules)) as Playbook<unknown>;
   if (!pb || typeof pb !== 'object' || !Array.isArray(pb.plays)) throw new LoadError(file, 'default export is not a playbook (use definePlaybook({ name, plays: [...] }))');
   return pb;
 }
 
-/** Load an inventory module (default export from defineInventory). */
-export async function loadInventory(file: string): Promise<Inventory<unknown>> {
-  const inv = (await importDefault(file)) as Inventory<unknown>;
+/**
+ * Load an inventory module (default export from defineInventory); from
+ * `modules` when it was built with other files (see userModules).
+ */
+export async function loadInventory(file: string, modules?: UserModules): Promise<Inventory<unknown>> {
+  const inv = (await importDefault(file, modules)) as Inventory<unknown>;
   if (!inv || typeof inv !== 'object' || !Array.isArray(inv.hosts) || !(inv.groups instanceof Map)) {
     throw new LoadError(file, 'default export is not an inventory (use defineInventory({ vars, hosts, groups }))');
   }
@@ -67,8 +76,11 @@ export async function loadBoth(playbookFile: string, inventoryFile: string): Pro
       return undefined;
     }
   };
-  const inventory = await attempt(() => loadInventory(inventoryFile));
-  const playbook = await attempt(() => loadPlaybook(playbookFile));
+  // One build, so a module both import is one instance; then one import
+  // each, inventory first, so a playbook that throws hides nothing.
+  const modules = await userModules([inventoryFile, playbookFile]);
+  const inventory = await attempt(() => loadInventory(inventoryFile, modules));
+  const playbook = await attempt(() => loadPlaybook(playbookFile, modules));
   if (inventory && playbook) return { playbook, inventory };
   if (inventory) problems.push(...inventory.problems.map((p) => ({ file: inventoryFile, ...p })));
   throw new ValidationError(problems);
