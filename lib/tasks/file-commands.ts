@@ -26,6 +26,9 @@ export interface AtomicWrite {
  */
 export function atomicWriteCommand(w: AtomicWrite): string {
   const lines = [
+    // With sshd gone (session killed), a message to stderr would raise
+    // SIGPIPE and kill the shell before its EXIT trap removes the temp file.
+    `trap '' PIPE`,
     `fail() { printf 'play: %s\\n' "$*" >&2; exit 1; }`,
     `dest=${quote(w.path)}`,
     `tmp=$(mktemp ${quote(`${tempPrefix(w.path)}XXXXXX`)}) || fail "cannot create a temporary file beside $dest"`,

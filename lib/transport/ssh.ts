@@ -197,6 +197,28 @@ export function hostKeyStillTrusted(o: SshOptions, key: Buffer): boolean {
   }
 }
 
+/** How long after the TERM the host's `timeout` sends KILL. */
+const KILL_AFTER_S = 2;
+/** The controller's own timer waits this long past a deadline for the host's word on it. */
+const DEADLINE_GRACE_MS = (KILL_AFTER_S + 1) * 1000;
+
+/**
+ * `cmd` stopped on the host at its deadline: coreutils' `timeout` sends TERM
+ * to the command's whole process group, then KILL 2 s later, and exits 124
+ * (137 after KILL). Without it, a command the controller gave up on would go
+ * on running on the host, holding one of sshd's sessions, since closing the
+ * channel only closes the command's pipes.
+ *
+ * @example
+ * ```ts
+ * import { withDeadline } from './ssh.ts';
+ * withDeadline('sleep 30', 500); // => "exec timeout -k 2 0.5 sh -c 'sleep 30'"
+ * ```
+ */
+export function withDeadline(cmd: string, timeoutMs: number): string {
+  return `exec timeout -k ${KILL_AFTER_S} ${timeoutMs / 1000} sh -c ${quote(cmd)}`;
+}
+
 /** How a command runs with privilege escalation: see {@link becomeCommand}. */
 export interface BecomeCommand {
   /** The command line to execute. */
@@ -332,7 +354,9 @@ class SshTransport implements SshConnection {
     this.count++;
     if (this.state !== 'open') throw this.unusable(cmd);
     const password = this.o.becomePassword;
-    const { command, markers } = becomeCommand(cmd, { user: this.user, become: this.o.become, becomePassword: password });
+    const timeoutMs = o.timeoutMs ?? this.commandTimeoutMs;
+    // The deadline inside sudo: the timeout runs as the command's own user and can stop it.
+    const { command, markers } = becomeCommand(withDeadline(cmd, timeoutMs), { user: this.user, become: this.o.become, becomePassword: password });
     // sudo -S reads the password up to the first line break.
     if (markers && /[\r\n]/.test(password!)) throw new TransportError(this.host, cmd, 'the become password contains a line break, which sudo cannot read');
     const become: BecomeState | undefined = markers && {
@@ -343,7 +367,7 @@ class SshTransport implements SshConnection {
     try {
       // The slot may have been handed over just as the connection went away.
       if (this.state !== 'open') throw this.unusable(cmd);
-      return await this.exec(cmd, command, o.stdin ?? '', o.timeoutMs ?? this.commandTimeoutMs, become);
+      return await this.exec(cmd, command, o.stdin ?? '', timeoutMs, become);
     } finally {
       this.release();
     }
@@ -443,7 +467,11 @@ class SshTransport implements SshConnection {
         }
         finish(new TransportError(this.host, cmd, reason));
       };
-      const timer = setTimeout(() => abort(`command timed out after ${timeoutMs / 1000} s`), timeoutMs);
+      // The host stops the command at its deadline and says so (exit 124 or
+      // 137, below). This timer is for a host that cannot say anything any
+      // more (a dead link): it fires after the host's own TERM-then-KILL.
+      const started = Date.now();
+      const timer = setTimeout(() => abort(`command timed out after ${timeoutMs / 1000} s (no answer from the host since)`), timeoutMs + DEADLINE_GRACE_MS);
       this.inflight.add(abort);
 
       this.ssh.spawn(command).then((ch) => {
@@ -505,6 +533,10 @@ class SshTransport implements SshConnection {
             // sudo's own words (why it refused, or a lecture), without the prompts.
             stderr = become.err.toString('utf8').split(become.prompt.toString('utf8')).join('') + stderr;
             if (!running) stdout = become.out.toString('utf8') + stdout;
+          }
+          if ((exit.code === 124 || exit.code === 137) && Date.now() - started >= timeoutMs) {
+            finish(new TransportError(this.host, cmd, `command timed out after ${timeoutMs / 1000} s (stopped on the host)`));
+            return;
           }
           finish(undefined, exitResult(exit.code, exit.signal, stdout, stderr, exit.detail));
         };

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { connectSsh } from '../../lib/transport/ssh.ts';
+import { connectSsh, withDeadline } from '../../lib/transport/ssh.ts';
 import { keyPair, tempDir } from '../transport/ssh-server.ts';
 
 const Exit = suite('exit status of a command that ends at once');
@@ -32,7 +32,7 @@ Exit('output, exit status and close sent in one burst with the exec reply are al
         const stream = acceptExec();
         stream.write(`ran ${info.command}\n`);
         stream.stderr.write('a warning\n');
-        stream.exit(info.command === 'fail' ? 3 : 0);
+        stream.exit(info.command === withDeadline('fail', 300_000) ? 3 : 0);
         stream.end();
       });
     }));
@@ -49,7 +49,7 @@ Exit('output, exit status and close sent in one burst with the exec reply are al
       for (let i = 0; i < 20; i++) {
         const cmd = i % 2 ? 'fail' : 'ok';
         const r = await t.run(cmd);
-        assert.equal(r, { code: cmd === 'fail' ? 3 : 0, stdout: `ran ${cmd}\n`, stderr: 'a warning\n' });
+        assert.equal(r, { code: cmd === 'fail' ? 3 : 0, stdout: `ran ${withDeadline(cmd, 300_000)}\n`, stderr: 'a warning\n' });
       }
     } finally {
       await t.close();

@@ -13,7 +13,7 @@ import * as assert from 'uvu/assert';
 import { MARKER as SLOW_MARKER } from '../fixtures/playbooks/faults-slow.ts';
 import { MARKER } from '../fixtures/playbooks/faults-marker.ts';
 import {
-  faultLab, hostFileSha, inventoryHosts, jsonRun, labDown, once, play, plainHosts, rmOnHost, setLink, type FaultHost,
+  faultLab, hostFileSha, hostProcs, inventoryHosts, jsonRun, labDown, once, play, plainHosts, rmOnHost, setLink, type FaultHost,
 } from './support.ts';
 import type { LabProfile } from '../../lib/lab/index.ts';
 
@@ -100,6 +100,7 @@ Slow('a command that hangs ends at the command timeout naming host and task; the
     assert.is.not(hostFileSha(h, SLOW_MARKER), 'missing', h);
   }
   assert.is(hostFileSha('U2', SLOW_MARKER), 'missing', 'U2 stopped at its failed task');
+  assert.equal(hostProcs('U2').filter((p) => p.cmd === 'sleep 60'), [], 'the hung command was stopped on the host, not left running');
   assert.ok(r.ms < 2000 + 5000, `took ${r.ms} ms`);
 });
 

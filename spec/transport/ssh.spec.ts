@@ -6,7 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConnectError, HostKeyError, TransportError } from '../../lib/core/errors.ts';
 import type { Transport } from '../../lib/core/transport.ts';
-import { connectSsh, type SshOptions } from '../../lib/transport/ssh.ts';
+import { becomeCommand, connectSsh, withDeadline, type SshOptions } from '../../lib/transport/ssh.ts';
 import {
   closedPort, keyPair, startRelay, startSilentServer, startSshServer, tempDir, type KeyPair, type TestServer,
 } from './ssh-server.ts';
@@ -137,14 +137,21 @@ Run('death by signal maps to 128+n and names the signal in stderr', async ({ t }
   assert.match(r.stderr, /SIGTERM/);
 });
 
-Run('a command timeout rejects with TransportError quickly; the connection stays usable', async ({ f, t }) => {
-  const { error, ms } = await rejection(t!.run('sleep 30', { timeoutMs: 500 }));
+Run('a command timeout rejects with TransportError quickly, the command is stopped on the host, the connection stays usable', async ({ f, t }) => {
+  // A sleep no other process runs, to look for afterwards.
+  const cmd = `sleep 30.${process.pid}`;
+  const { error, ms } = await rejection(t!.run(cmd, { timeoutMs: 500 }));
   assert.instance(error, TransportError);
-  assert.match(error.message, /command timed out after 0.5 s/);
+  assert.match(error.message, /command timed out after 0.5 s \(stopped on the host\)/);
   assert.match(error.message, /sleep 30/);
   assert.ok(ms < 2_000, `took ${ms} ms`);
   assert.is((await t!.run('echo still here')).stdout, 'still here\n');
-  assert.ok(f!.server.commands.includes('sleep 30'));
+  assert.ok(f!.server.commands.includes(withDeadline(cmd, 500)));
+  assert.is((await t!.run(`pgrep -fx ${JSON.stringify(cmd)} || echo gone`)).stdout, 'gone\n');
+});
+
+Run('a command that exits 124 by itself before its deadline is a result, not a timeout', async ({ t }) => {
+  assert.equal(await t!.run('exit 124', { timeoutMs: 5_000 }), { code: 124, stdout: '', stderr: '' });
 });
 
 Run('the default command timeout applies when the run gives none', async ({ f }) => {
@@ -535,7 +542,8 @@ Become('without a password: sudo -n, stdin passes through untouched', async ({ f
   sudoMode(bin!.path, 'nopasswd');
   await withTransport(f!, {}, async (t) => {
     const r = await t.run(`cat; echo "it's"`, { stdin: 'input\n' });
-    assert.is(f!.server.commands.at(-1), `sudo -n -- sh -c 'cat; echo "it'\\''s"'`);
+    assert.is(f!.server.commands.at(-1), becomeCommand(withDeadline(`cat; echo "it's"`, 300_000), { user: 'deploy', become: true }).command);
+    assert.match(f!.server.commands.at(-1)!, /^sudo -n -- sh -c 'exec timeout -k 2 300 sh -c /);
     assert.equal(r, { code: 0, stdout: "input\nit's\n", stderr: '' });
   });
 });
@@ -663,7 +671,7 @@ Become('as root, become adds no sudo', async ({ f }) => {
   const t = await connectSsh(f!.opts({ user: 'root', become: true, becomePassword: PASSWORD }));
   try {
     assert.is((await t.run('cat', { stdin: 'x' })).stdout, 'x');
-    assert.is(f!.server.commands.at(-1), 'cat');
+    assert.is(f!.server.commands.at(-1), withDeadline('cat', 300_000));
   } finally {
     await t.close();
   }
