@@ -4,14 +4,18 @@
  * below was needed on these machines for a measured reason (LAB.md).
  */
 import { join } from 'node:path';
-import { rmdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
+import { quote } from '../core/shell.ts';
 import { BASE_ROOTFS, REPO_DIR, REPO_MOUNT } from './paths.ts';
 import { netnsName } from './network.ts';
 import { signalAndWait, startDetached, stopRecorded, type ProcRecord } from './procs.ts';
 
 /** Start a booted container on `root` inside the host's network namespace. */
 export function startContainer(o: { machine: string; root: string; logFile: string }): ProcRecord {
-  return startDetached('systemd-nspawn', [
+  const procs = ownCgroups(o.machine).map((dir) => join(dir, 'cgroup.procs'));
+  // nspawn joins the cgroup it starts in: a shell enters this container's own, then becomes nspawn.
+  const enter = `for f in ${procs.map((f) => quote(f)).join(' ')}; do echo $$ > "$f"; done; exec systemd-nspawn "$@"`;
+  return startDetached('/bin/sh', ['-ec', enter, 'sh', 
     '--quiet',
     '--boot',
     `--directory=${o.root}`,
@@ -55,6 +59,53 @@ export async function stopContainer(o: { machine: string; proc?: ProcRecord; ini
   }
   if (o.init) await stopRecorded(o.init, 'SIGKILL', 5000);
   removePropagateDir(o.machine);
+  removeOwnCgroups(o.machine);
+}
+
+/**
+ * The cgroup hierarchies systemd uses here: the named v1 `systemd` one and
+ * the v2 one (hybrid), or v2 alone.
+ */
+function hierarchies(): string[] {
+  if (existsSync('/sys/fs/cgroup/cgroup.controllers')) return ['/sys/fs/cgroup'];
+  return ['/sys/fs/cgroup/systemd', '/sys/fs/cgroup/unified'].filter((d) => existsSync(join(d, 'cgroup.procs')));
+}
+
+/**
+ * A cgroup of the container's own in each hierarchy, made empty. With
+ * `--keep-unit` and no systemd as PID 1, nspawn puts its payload under the
+ * cgroup it was started in; started from one process, every container shared
+ * `/payload`, so two containers starting the same unit at once (RS1 and RS2
+ * starting nginx) raced on one `system.slice/nginx.service` cgroup and one of
+ * them failed with status=219/CGROUP.
+ */
+function ownCgroups(machine: string): string[] {
+  return hierarchies().map((h) => {
+    const dir = join(h, 'play-lab', machine);
+    removeTree(dir);
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  });
+}
+
+/** Remove a container's cgroups once its processes are gone (and the parent, when it was the last). */
+export function removeOwnCgroups(machine: string): void {
+  for (const h of hierarchies()) {
+    removeTree(join(h, 'play-lab', machine));
+    try { rmdirSync(join(h, 'play-lab')); } catch { /* other containers' cgroups, or absent */ }
+  }
+}
+
+/** cgroup directories go bottom-up with rmdir (their files cannot be unlinked). */
+function removeTree(dir: string): void {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) if (e.isDirectory()) removeTree(join(dir, e.name));
+  try { rmdirSync(dir); } catch { /* a process is still in it: left for the next start or down */ }
 }
 
 /** LAB.md: nspawn leaves /run/systemd/nspawn/propagate/NAME behind. */

@@ -12,7 +12,7 @@ import { ensurePrereqs, requireRoot } from './prereqs.ts';
 import { ensureBaseLists, ensureBaseTree } from './base-tree.ts';
 import { ensureOfflineRepo } from './offline-repo.ts';
 import { ensureVmTree, buildVmDisk, startVm, stopVm, writeVmNetworkFiles } from './vm.ts';
-import { CONTAINER_LOWER, removePropagateDir, startContainer, stopContainer } from './container.ts';
+import { CONTAINER_LOWER, removeOwnCgroups, removePropagateDir, startContainer, stopContainer } from './container.ts';
 import { mountOverlay, overlayPaths, unmountUnder, mountsUnder } from './overlay.ts';
 import { writeHostFiles } from './host-files.ts';
 import { generateIdentity, tcpOpen, waitForSsh, writeKnownHosts } from './ssh.ts';
@@ -187,7 +187,10 @@ async function teardown(log: (line: string) => void): Promise<void> {
   const hosts = state?.hosts ?? [];
   const stops = await Promise.allSettled(hosts.map((h) => (h.kind === 'vm' ? stopVm(h.proc) : stopContainer(h))));
   stops.forEach((s, i) => { if (s.status === 'rejected') problems.push(`stopping ${hosts[i]!.machine}: ${(s.reason as Error).message}`); });
-  for (const h of hosts) removePropagateDir(h.machine);
+  for (const h of hosts) {
+    removePropagateDir(h.machine);
+    if (h.kind !== 'vm') removeOwnCgroups(h.machine);
+  }
   problems.push(...(await unmountUnder(RUN_DIR)));
   for (const ns of await listLabNetns()) {
     const p = await deleteNetns(ns);

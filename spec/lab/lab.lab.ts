@@ -162,6 +162,12 @@ Lab('up over a lab that is already up (as after a crash) replaces it', async () 
   assert.is((await ssh(lab(), '192.168.56.103', 'test -e /usr/sbin/nginx')).code, 1);
 });
 
+Lab('every container runs in cgroups of its own, not in one tree shared by all', async () => {
+  // nspawn sits in <machine>/supervisor, the container's init in <machine>/payload.
+  const mine = new Set(recordedProcs().map((p) => /^0::\/play-lab\/([a-z0-9]+)\//m.exec(readFileSync(`/proc/${p.pid}/cgroup`, 'utf8'))?.[1]));
+  assert.equal([...mine].sort(), hostsOf().map((h) => h.machine).sort());
+});
+
 Lab('down leaves nothing behind', async () => {
   const procs: ProcRecord[] = recordedProcs();
   assert.ok(procs.length >= 8, 'nspawn and init of every host were recorded');

@@ -76,6 +76,8 @@ export async function assertNothingLeft(machines: string[], procs: ProcRecord[])
   const propagate = '/run/systemd/nspawn/propagate';
   const entries = existsSync(propagate) ? readdirSync(propagate).filter((d) => machines.includes(d)) : [];
   assert.equal(entries, [], 'nspawn propagate dirs left');
+  const cgroups = ['/sys/fs/cgroup/play-lab', '/sys/fs/cgroup/systemd/play-lab', '/sys/fs/cgroup/unified/play-lab'].filter((d) => existsSync(d));
+  assert.equal(cgroups, [], 'the containers\' cgroups left');
   assert.equal(procs.filter((p) => isAlive(p)).map((p) => p.pid), [], 'recorded processes still alive');
   const routes = (await runText('ip', ['-4', 'route', 'show', 'table', 'all'])).split('\n').filter((l) => l.includes('playlab0'));
   assert.equal(routes, [], 'routes through the lab bridge left');
