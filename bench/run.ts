@@ -275,6 +275,8 @@ async function convergedRuns(lab: LabProfile): Promise<void> {
     await stopAgent();
     const c = await measured('idempotent-cold', i, 'play', () => play(PLAY_SITE), NAMES, 'converged');
     if (!c.void) (results.playColdRunMs ??= []).push(c.runMs!);
+    // The agent that run started connects to the hosts after it: not during the next measurement.
+    await new Promise((res) => setTimeout(res, 1_500));
     // Without the agent at all (--persist 0), against the same cold Ansible run.
     await measured('idempotent-direct', i, 'play', () => play(PLAY_SITE, { env: { PLAY_PERSIST: '0' } }), NAMES, 'converged');
     series_('idempotent-direct').ansible[i] = series_('idempotent-cold').ansible[i] ?? null;
@@ -354,6 +356,7 @@ async function scale(n: number): Promise<void> {
   for (let i = 0; i < 3; i++) {
     await stopAgent();
     await measured(`${key}-cold`, i, 'play', () => play(args, { env, sampleMs: 25 }), names, 'converged');
+    await new Promise((res) => setTimeout(res, 1_500));
     await measured(key, i, 'play', () => play(args, { env, sampleMs: 25 }), names, 'converged');
     await measured(`${key}-forks5`, i, 'ansible', () => ansible(a, 'scale.yml', 5, [], 25), names, 'converged');
     await measured(key, i, 'ansible', () => ansible(a, 'scale.yml', n, [], 25), names, 'converged');

@@ -7,7 +7,7 @@ import { UsageError } from '../core/errors.ts';
 import { DEFAULT_PERSIST_S } from '../cli/args.ts';
 import { AgentClient } from './client.ts';
 import { agentDir, AgentUnavailable, socketPath } from './location.ts';
-import type { AgentStatus } from './protocol.ts';
+import type { AgentStatus, WireSshOptions } from './protocol.ts';
 import { AgentRunning, serveAgent } from './server.ts';
 
 /**
@@ -22,7 +22,7 @@ import { AgentRunning, serveAgent } from './server.ts';
 export async function runAgentCli(argv: readonly string[], out: (s: string) => void, env: Readonly<Record<string, string | undefined>> = process.env): Promise<number> {
   let v;
   try {
-    v = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: { json: { type: 'boolean' }, persist: { type: 'string' } } });
+    v = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: { json: { type: 'boolean' }, persist: { type: 'string' }, 'keep-stdin': { type: 'boolean' } } });
   } catch (e) {
     throw new UsageError(`${(e as Error).message}\nUsage: play agent status [--json] | stop`);
   }
@@ -37,6 +37,8 @@ export async function runAgentCli(argv: readonly string[], out: (s: string) => v
         const agent = await serveAgent({ dir, persistMs: persist * 1000 });
         process.once('SIGTERM', () => void agent.stop());
         process.once('SIGINT', () => void agent.stop());
+        // The run that started us hands over the hosts it connected to, one JSON line each.
+        if (v.values['keep-stdin']) void readAll(process.stdin).then((text) => agent.keep(text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as WireSshOptions)), () => undefined);
         await agent.done;
       } catch (e) {
         // A concurrent run started one first: that one serves.
@@ -72,6 +74,16 @@ export async function runAgentCli(argv: readonly string[], out: (s: string) => v
     default:
       throw new UsageError(command === undefined ? 'play agent: status, stop or serve?' : `play agent: unknown command "${command}" (status, stop, serve)`);
   }
+}
+
+function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (c: string) => { text += c; });
+    stream.on('end', () => resolve(text));
+    stream.on('error', reject);
+  });
 }
 
 function describe(s: AgentStatus, socket: string): string {

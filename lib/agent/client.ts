@@ -32,7 +32,15 @@ export interface AgentClientOptions {
 export interface StartedAgent {
   /** Resolves with a reason if the agent ends before it listens. */
   readonly ended: Promise<string>;
+  /**
+   * Give the agent connections to open and keep, through its standard input
+   * (read once it is up: the run does not wait for it), and close that input.
+   */
+  handOver(options: readonly SshOptions[]): void;
 }
+
+/** More than a pipe holds would have to wait for the agent to read it: not worth a run's time. */
+const HAND_OVER_MAX_BYTES = 60_000;
 
 /** A request before it is given its id. */
 type RequestBody = Request extends infer R ? R extends Request ? Omit<R, 'id'> : never : never;
@@ -79,12 +87,26 @@ export class AgentClient {
    * ```
    */
   static async open(o: AgentClientOptions): Promise<AgentClient> {
+    return (await AgentClient.find(o.dir)) ?? AgentClient.start(o);
+  }
+
+  /** The agent in `dir` if one answers now; undefined if none runs. Never starts one. */
+  static async find(dir: string): Promise<AgentClient | undefined> {
+    ensurePrivateDir(dir);
+    const sock = await dial(socketPath(dir));
+    return sock && new AgentClient(sock);
+  }
+
+  /**
+   * Start an agent in `o.dir` and reach it once it listens. Rejects with
+   * {@link AgentUnavailable} if it cannot start, ends first, or `o.signal` aborts the wait.
+   */
+  static async start(o: AgentClientOptions): Promise<AgentClient> {
     ensurePrivateDir(o.dir);
     const path = socketPath(o.dir);
-    const first = await dial(path);
-    if (first) return new AgentClient(first);
     if (o.start === false) throw new AgentUnavailable(`no agent is running (${path})`);
     const started = (o.start ?? startAgentProcess)(o.dir, o.persistMs);
+    started.handOver([]);
     let ended: string | undefined;
     void started.ended.then((why) => { ended = why; });
     const deadline = Date.now() + (o.startTimeoutMs ?? 5_000);
@@ -193,14 +215,26 @@ function toWireOptions(o: SshOptions): WireSshOptions {
  * `play agent serve` as a detached process of its own, so it outlives this
  * run; its output goes nowhere (it has nothing to say: `play agent status`
  * asks it).
+ *
+ * @example
+ * ```ts
+ * import { startAgentProcess } from './client.ts';
+ * const agent = startAgentProcess('/run/user/1000/play', 60_000);
+ * agent.handOver([{ host: 'LB1', address: '10.0.0.11' }]);
+ * ```
  */
-function startAgentProcess(dir: string, persistMs: number): StartedAgent {
+export function startAgentProcess(dir: string, persistMs: number): StartedAgent {
   const bin = fileURLToPath(new URL('../../bin/play.js', import.meta.url));
-  const child = spawn(process.execPath, [bin, 'agent', 'serve', '--persist', String(persistMs / 1000)], {
-    detached: true, stdio: 'ignore', cwd: '/', env: { ...process.env, PLAY_AGENT_DIR: dir },
+  const child = spawn(process.execPath, [bin, 'agent', 'serve', '--persist', String(persistMs / 1000), '--keep-stdin'], {
+    detached: true, stdio: ['pipe', 'ignore', 'ignore'], cwd: '/', env: { ...process.env, PLAY_AGENT_DIR: dir },
   });
   child.unref();
+  child.stdin!.on('error', () => undefined);
   return {
+    handOver: (options) => {
+      const text = options.map((o) => `${JSON.stringify(toWireOptions(o))}\n`).join('');
+      child.stdin!.end(Buffer.byteLength(text) <= HAND_OVER_MAX_BYTES ? text : '');
+    },
     ended: new Promise((resolve) => {
       child.once('error', (e) => resolve(`cannot start the agent: ${e.message}`));
       child.once('exit', (code, signal) => resolve(`the agent exited before listening (${signal ?? `exit ${code}`})`));

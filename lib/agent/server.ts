@@ -32,6 +32,8 @@ export interface AgentServerOptions {
 
 export interface AgentServer {
   readonly socket: string;
+  /** Open and keep connections for runs to come (a run that connected by itself hands its hosts over). */
+  keep(options: readonly WireSshOptions[]): void;
   /** Resolves once the agent has closed its connections and its socket. */
   readonly done: Promise<void>;
   stop(): Promise<void>;
@@ -203,7 +205,11 @@ export async function serveAgent(o: AgentServerOptions): Promise<AgentServer> {
 
   await listen(server, socket);
   armIdle();
-  return { socket, done, stop };
+  const keep = (list: readonly WireSshOptions[]) => {
+    for (const w of list) openFor(w).catch(() => undefined);
+    armIdle();
+  };
+  return { socket, done, stop, keep };
 }
 
 function reply(sock: Socket, r: Reply): void {

@@ -15,6 +15,8 @@ export interface ConnectSettings {
   commandTimeoutMs: number;
   /** Connect through the connection agent (kept connections); absent: connect directly. */
   agent?: AgentClient;
+  /** Told of every host connected to directly (not through the agent), once logged in. */
+  connected?: (o: SshOptions) => void;
 }
 
 /**
@@ -41,6 +43,9 @@ export function makeConnector(s: ConnectSettings, lab: LabProfile | undefined = 
       become: host.become,
       becomePassword: host.becomePassword,
     };
-    return s.agent ? s.agent.transport(options) : (await import('../transport/ssh.ts')).connectSsh(options);
+    if (s.agent) return s.agent.transport(options);
+    const t = await (await import('../transport/ssh.ts')).connectSsh(options);
+    s.connected?.(options);
+    return t;
   };
 }

@@ -11,6 +11,7 @@ import { loadBoth, loadInventory, resolveFile } from './load.ts';
 import { controllerHost } from '../dsl/inventory.ts';
 import type { Connector } from '../engine/connections.ts';
 import type { AgentClient } from '../agent/client.ts';
+import type { SshOptions } from '../transport/ssh.ts';
 
 /** Where the CLI writes, and how it connects: real defaults, injected by specs. */
 export interface CliIo {
@@ -73,17 +74,15 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
 async function run(a: RunArgs, io: CliIo): Promise<number> {
   const playbookFile = resolveFile(a.playbook, 'playbooks');
   const inventoryFile = resolveFile(a.inventory, 'inventory');
-  // Reached (or started) now, so a new agent boots while the playbook loads;
-  // a run that goes no further stops waiting for it (an agent nobody uses leaves by itself).
-  const wait = new AbortController();
-  const agent = a.persist > 0 && !io.connector && !a.listHosts && !a.listTasks ? reachAgent(a.persist, wait.signal) : undefined;
+  // Looked for while the playbook loads.
+  const agent = a.persist > 0 && !io.connector && !a.listHosts && !a.listTasks ? reachAgent() : undefined;
   let compiled: Compiled, inventory, playbook;
   try {
     ({ inventory, playbook } = await loadBoth(playbookFile, inventoryFile));
     compiled = compile(playbook, inventory, { limit: a.limit, roles: a.roles, tags: a.tags }, { playbook: playbookFile, inventory: inventoryFile });
     if (compiled.problems.length) throw new ValidationError(compiled.problems);
   } catch (e) {
-    wait.abort();
+    void agent?.then((r) => { if ('client' in r) r.client.close(); });
     throw e;
   }
   if (a.listHosts || a.listTasks) { io.out(redact(listing(compiled, a.listTasks))); return 0; }
@@ -96,23 +95,38 @@ async function run(a: RunArgs, io: CliIo): Promise<number> {
 
   const reached = await agent;
   if (reached && 'unavailable' in reached) reporter.warning(`connecting without the connection agent: ${reached.unavailable}`);
+  const direct: SshOptions[] = [];
   const connector = io.connector ?? makeConnector({
     acceptNewHostKeys: a.acceptNewHostKeys, connectTimeoutMs: a.connectTimeout * 1000, commandTimeoutMs: a.commandTimeout * 1000,
     agent: reached && 'client' in reached ? reached.client : undefined,
+    connected: (o) => direct.push(o),
   });
   const recap = await runPlays(compiled.plays, {
     playbook: playbook.name, check: a.check, diff: a.diff, forks: a.forks, forceHandlers: a.forceHandlers,
     connect: connector, reporter, signal: io.signal ?? interruptSignal(io), allHosts: [...inventory.hosts, controllerHost(inventory)],
   });
+  // No agent ran: one starts now, as this run ends (not while it runs, on
+  // the same cores), and connects to this run's hosts for the next run.
+  if (reached && 'absent' in reached && direct.length > 0) {
+    const { startAgentProcess } = await import('../agent/client.ts');
+    startAgentProcess(reached.absent, a.persist * 1000).handOver(direct);
+  }
   return exitCode(recap);
 }
 
-/** The agent, or why there is none; never throws (the run then connects by itself). */
-async function reachAgent(persistS: number, signal: AbortSignal): Promise<{ client: AgentClient } | { unavailable: string }> {
+/**
+ * The running agent; else the directory a new one will serve (this run
+ * connects by itself: waiting for an agent to boot would cost more than it
+ * saves); else why there can be none. Never throws: without an agent the
+ * run connects by itself.
+ */
+async function reachAgent(): Promise<{ client: AgentClient } | { absent: string } | { unavailable: string }> {
   const { AgentClient } = await import('../agent/client.ts');
   const { agentDir } = await import('../agent/location.ts');
   try {
-    return { client: await AgentClient.open({ dir: agentDir(), persistMs: persistS * 1000, signal }) };
+    const dir = agentDir();
+    const running = await AgentClient.find(dir);
+    return running ? { client: running } : { absent: dir };
   } catch (e) {
     if (e instanceof PlayError) return { unavailable: e.message };
     throw e;

@@ -13,7 +13,7 @@ import { tempDir } from '../transport/ssh-server.ts';
 
 const Agent = suite('agent: on the lab');
 
-Agent('a re-run reuses the kept connections; a rebuilt lab gets new ones; `play agent stop` ends the agent', async () => {
+Agent('a first run starts the agent and hands it its hosts; a re-run reuses them; a rebuilt lab gets new ones; `play agent stop` ends the agent', async () => {
   const dir = tempDir('play-agent-lab-');
   const env = { PLAY_PERSIST: '60', PLAY_AGENT_DIR: join(dir.path, 'agent') };
   const check = async () => {
@@ -22,12 +22,21 @@ Agent('a re-run reuses the kept connections; a rebuilt lab gets new ones; `play 
     for (const [host, h] of Object.entries(recapOf(r.stdout))) assert.is(h.failed + h.unreachable, 0, host);
   };
   const status = async (): Promise<AgentStatus & { running: boolean }> => JSON.parse((await playCli(['agent', 'status', '--json'], { env })).stdout);
+  // A run that found no agent starts one as it ends and hands it its hosts: wait until it has them.
+  const handedOver = async (): Promise<AgentStatus & { running: boolean }> => {
+    for (let i = 0; i < 50; i++) {
+      const s = await status();
+      if (s.running && s.connections.length === 4 && s.connections.every((c) => c.open)) return s;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return status();
+  };
   const runsByHost = (s: AgentStatus) => Object.fromEntries(s.connections.map((c) => [c.host, [c.runs, c.open]]));
   let pid: number | undefined;
   try {
     await freshLab();
     await check();
-    const s1 = await status();
+    const s1 = await handedOver();
     pid = s1.pid;
     assert.equal(runsByHost(s1), { LB1: [1, true], LB2: [1, true], RS1: [1, true], RS2: [1, true] });
 

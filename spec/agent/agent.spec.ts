@@ -11,6 +11,7 @@ import * as assert from 'uvu/assert';
 import { AgentClient } from '../../lib/agent/client.ts';
 import { AgentUnavailable, socketPath } from '../../lib/agent/location.ts';
 import { serveAgent, type AgentServer } from '../../lib/agent/server.ts';
+import type { WireSshOptions } from '../../lib/agent/protocol.ts';
 import { ConnectError, HostKeyError, TransportError } from '../../lib/core/errors.ts';
 import { connectSsh, type SshOptions } from '../../lib/transport/ssh.ts';
 import { closedPort, keyPair, startRelay, startSshServer, tempDir, type TestServer } from '../transport/ssh-server.ts';
@@ -90,6 +91,26 @@ Reuse('a second run reuses the first run\'s connection: one login in all', async
     assert.is(w.server.connections, 1);
     const status = await w.clients[1]!.status();
     assert.equal(status.connections.map((c) => [c.host, c.runs, c.commands, c.open]), [['web1', 2, 2, true]]);
+  } finally {
+    await dispose(w);
+  }
+});
+
+Reuse('a run that connected by itself hands its hosts over as it ends: the next run finds them connected', async () => {
+  const w = await world();
+  try {
+    // As a run sends them: its HOME and SSH_AUTH_SOCK are part of what makes a connection the same.
+    const env = { HOME: process.env.HOME, SSH_AUTH_SOCK: process.env.SSH_AUTH_SOCK };
+    w.agent.keep([{ ...w.opts(), env }, { ...w.opts({ user: 'other' }), env }] as WireSshOptions[]);
+    const c = await w.client();
+    let status = await c.status();
+    for (let i = 0; i < 100 && status.connections.filter((x) => x.open).length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      status = await c.status();
+    }
+    assert.equal(status.connections.map((x) => [x.user, x.open, x.commands]).sort(), [['other', true, 0], ['tester', true, 0]]);
+    assert.is((await (await c.transport(w.opts())).run('echo kept')).stdout, 'kept\n');
+    assert.is(w.server.connections, 2, 'the handed-over connection was reused');
   } finally {
     await dispose(w);
   }
