@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { UsageError } from '../core/errors.ts';
 import { DEFAULT_PERSIST_S } from '../cli/args.ts';
 import { AgentClient } from './client.ts';
-import { agentDir, AgentUnavailable, socketPath } from './location.ts';
+import { agentDir, socketPath } from './location.ts';
 import type { AgentStatus, WireSshOptions } from './protocol.ts';
 import { AgentRunning, serveAgent } from './server.ts';
 
@@ -49,11 +49,8 @@ export async function runAgentCli(argv: readonly string[], out: (s: string) => v
     }
     case 'status':
     case 'stop': {
-      let client: AgentClient;
-      try {
-        client = await AgentClient.open({ dir, persistMs: 0, start: false });
-      } catch (e) {
-        if (!(e instanceof AgentUnavailable)) throw e;
+      const client = await AgentClient.find(dir);
+      if (!client) {
         out(v.values.json ? `${JSON.stringify({ running: false })}\n` : `no agent is running (${socketPath(dir)})\n`);
         return 0;
       }

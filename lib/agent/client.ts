@@ -17,16 +17,10 @@ export interface AgentClientOptions {
   dir: string;
   /** How long a started agent keeps connections after the last run. */
   persistMs: number;
-  /**
-   * Start an agent when none answers; false: use one only if it is already
-   * running. @default start `play agent serve` as a detached process
-   */
-  start?: false | ((dir: string, persistMs: number) => StartedAgent);
-  /** How long a started agent may take to listen. @default 5_000 */
-  startTimeoutMs?: number;
-  /** Stop waiting for a started agent (the run ended before it needed one). */
-  signal?: AbortSignal;
 }
+
+/** How long a started agent may take to listen. */
+const START_TIMEOUT_MS = 5_000;
 
 /** A just-started agent, watched only until it listens. */
 export interface StartedAgent {
@@ -99,18 +93,17 @@ export class AgentClient {
 
   /**
    * Start an agent in `o.dir` and reach it once it listens. Rejects with
-   * {@link AgentUnavailable} if it cannot start, ends first, or `o.signal` aborts the wait.
+   * {@link AgentUnavailable} if it cannot start or ends first.
    */
   static async start(o: AgentClientOptions): Promise<AgentClient> {
     ensurePrivateDir(o.dir);
     const path = socketPath(o.dir);
-    if (o.start === false) throw new AgentUnavailable(`no agent is running (${path})`);
-    const started = (o.start ?? startAgentProcess)(o.dir, o.persistMs);
+    const started = startAgentProcess(o.dir, o.persistMs);
     started.handOver([]);
     let ended: string | undefined;
     void started.ended.then((why) => { ended = why; });
-    const deadline = Date.now() + (o.startTimeoutMs ?? 5_000);
-    while (Date.now() < deadline && !o.signal?.aborted) {
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 10));
       const sock = await dial(path);
       if (sock) return new AgentClient(sock);
@@ -118,7 +111,7 @@ export class AgentClient {
       // a concurrent run has ended, and the other one is the answer.
       if (ended !== undefined) break;
     }
-    throw new AgentUnavailable(ended ?? `the agent did not start within ${(o.startTimeoutMs ?? 5_000) / 1000} s`);
+    throw new AgentUnavailable(ended ?? `the agent did not start within ${START_TIMEOUT_MS / 1000} s`);
   }
 
   /** A transport to one host over a connection the agent keeps (opened now if it has none). */

@@ -55,7 +55,7 @@ export interface AgentStatus {
 
 /** What each request's reply carries when it succeeds. */
 export interface ReplyValues {
-  connect: { conn: number; reused: boolean };
+  connect: { conn: number };
   run: RunResult;
   status: AgentStatus;
   stop: null;

@@ -44,6 +44,7 @@ const ALIVE_MS = 1_000;
 
 interface Kept {
   readonly id: number;
+  readonly key: string;
   readonly options: SshOptions;
   readonly conn: Promise<SshConnection>;
   runs: number;
@@ -75,7 +76,7 @@ export async function serveAgent(o: AgentServerOptions): Promise<AgentServer> {
   let stopping: Promise<void> | undefined;
 
   const drop = (k: Kept) => {
-    if (byKey.get(keyOf(k.options)) === k) byKey.delete(keyOf(k.options));
+    if (byKey.get(k.key) === k) byKey.delete(k.key);
     byId.delete(k.id);
     void k.conn.then((c) => c.close(), () => undefined);
   };
@@ -91,7 +92,7 @@ export async function serveAgent(o: AgentServerOptions): Promise<AgentServer> {
     return undefined;
   };
 
-  const openFor = async (w: WireSshOptions): Promise<{ conn: number; reused: boolean }> => {
+  const openFor = async (w: WireSshOptions): Promise<{ conn: number }> => {
     const options = fromWireOptions(w);
     const key = keyOf(options);
     const kept = byKey.get(key);
@@ -99,14 +100,14 @@ export async function serveAgent(o: AgentServerOptions): Promise<AgentServer> {
       if (await reusable(kept, options)) {
         kept.runs++;
         kept.lastUsed = Date.now();
-        return { conn: kept.id, reused: true };
+        return { conn: kept.id };
       }
       // Another run may have replaced it meanwhile; only drop our own stale one.
       if (byKey.get(key) === kept) drop(kept);
       const again = byKey.get(key);
       if (again) return openFor(w);
     }
-    const k: Kept = { id: nextId++, options, conn: connect(options), runs: 1, lastUsed: Date.now() };
+    const k: Kept = { id: nextId++, key, options, conn: connect(options), runs: 1, lastUsed: Date.now() };
     byKey.set(key, k);
     byId.set(k.id, k);
     try {
@@ -115,7 +116,7 @@ export async function serveAgent(o: AgentServerOptions): Promise<AgentServer> {
       drop(k);
       throw e;
     }
-    return { conn: k.id, reused: false };
+    return { conn: k.id };
   };
 
   const status = async (): Promise<AgentStatus> => ({

@@ -47,7 +47,8 @@ async function world(persistMs = 30_000, unusedMs?: number): Promise<World> {
     server, dir, agentDir, knownHostsFile, agent, clients,
     opts: (extra = {}) => ({ host: 'web1', address: '127.0.0.1', port: server.port, user: 'tester', identityFile, knownHostsFile, connectTimeoutMs: 5_000, ...extra }),
     client: async () => {
-      const c = await AgentClient.open({ dir: agentDir, persistMs, start: false });
+      const c = await AgentClient.find(agentDir);
+      if (!c) throw new Error(`no agent in ${agentDir}`);
       clients.push(c);
       return c;
     },
@@ -168,39 +169,29 @@ Stale('a host key no longer in known_hosts is not reused: the run gets the HostK
   }
 });
 
-Stale('a connection cut since the last run is replaced by a new one', async () => {
-  const w = await world();
-  const relay = await startRelay(w.server.port);
-  try {
-    const opts = w.opts({ port: relay.port });
-    writeFileSync(w.knownHostsFile, khLine(relay.port, hostKey));
-    await (await (await w.client()).transport(opts)).run('true');
-    relay.cut();
-    const t = await (await w.client()).transport(opts);
-    assert.equal(await t.run('echo again'), { code: 0, stdout: 'again\n', stderr: '' });
-    assert.is(w.server.connections, 2);
-  } finally {
-    await relay.close();
-    await dispose(w);
-  }
-});
-
-Stale('a silently dead connection (no reset, no answer) is replaced once the keepalive goes unanswered', async () => {
-  const w = await world();
-  const relay = await startRelay(w.server.port);
-  try {
-    const opts = w.opts({ port: relay.port });
-    writeFileSync(w.knownHostsFile, khLine(relay.port, hostKey));
-    await (await (await w.client()).transport(opts)).run('true');
-    relay.freeze();
-    const t = await (await w.client()).transport(opts);
-    assert.equal(await t.run('echo again'), { code: 0, stdout: 'again\n', stderr: '' });
-    assert.is(w.server.connections, 2);
-  } finally {
-    await relay.close();
-    await dispose(w);
-  }
-});
+// How a kept connection can have died since the last run.
+const deaths: Array<[string, 'cut' | 'freeze']> = [
+  ['a connection cut since the last run is replaced by a new one', 'cut'],
+  ['a silently dead connection (no reset, no answer) is replaced once the keepalive goes unanswered', 'freeze'],
+];
+for (const [what, death] of deaths) {
+  Stale(what, async () => {
+    const w = await world();
+    const relay = await startRelay(w.server.port);
+    try {
+      const opts = w.opts({ port: relay.port });
+      writeFileSync(w.knownHostsFile, khLine(relay.port, hostKey));
+      await (await (await w.client()).transport(opts)).run('true');
+      relay[death]();
+      const t = await (await w.client()).transport(opts);
+      assert.equal(await t.run('echo again'), { code: 0, stdout: 'again\n', stderr: '' });
+      assert.is(w.server.connections, 2);
+    } finally {
+      await relay.close();
+      await dispose(w);
+    }
+  });
+}
 
 // ------------------------------------------------- the same answers as alone
 
@@ -298,7 +289,7 @@ Life('a directory other users can enter is refused, before any socket is made', 
   const dir = tempDir('play-agent-');
   try {
     chmodSync(dir.path, 0o755);
-    const e = await rejection(AgentClient.open({ dir: dir.path, persistMs: 1_000, start: false }));
+    const e = await rejection(AgentClient.find(dir.path));
     assert.instance(e, AgentUnavailable);
     assert.match(e.message, /open to other users \(mode 755\)/);
     const e2 = await rejection(serveAgent({ dir: dir.path, persistMs: 1_000 }));
