@@ -1,18 +1,27 @@
 /**
- * The whole seed: directors, then real servers, then verification from the
+ * The whole seed, safe to run on a live cluster: real servers first (a new
+ * one is fully configured before any director sends it traffic), one at a
+ * time; then the directors one at a time, BACKUPs first, the MASTER last;
+ * after each host a health gate waits until the cluster serves as it should
+ * again, and stops the rollout if it does not. Then verification from the
  * controller. `play site -i inventory --role realserver` runs one role.
  */
 import { definePlaybook } from 'play';
-import { director } from '../roles/director/index.ts';
+import { director, directorOrder } from '../roles/director/index.ts';
 import type { LvsVars } from '../roles/lvs/cluster.ts';
+import { clusterHealthy } from '../roles/lvs/gate.ts';
 import { realserver } from '../roles/realserver/index.ts';
-import { verify } from '../roles/verify/index.ts';
+import { topologyOf, verify } from '../roles/verify/index.ts';
+import type { RoleContext } from 'play';
+
+const gate = ({ vars, inventory }: RoleContext<LvsVars>) => [clusterHealthy({ topology: topologyOf(vars, inventory.hosts), tags: ['always'] })];
 
 export default definePlaybook<LvsVars>({
   name: 'lvs-keepalived',
   plays: [
-    { name: 'directors', hosts: 'directors', roles: [director] },
-    { name: 'real servers', hosts: 'realservers', roles: [realserver] },
+    { name: 'cluster healthy before the rollout', hosts: 'controller', tasks: gate },
+    { name: 'real servers', hosts: 'realservers', serial: 1, roles: [realserver], postTasks: gate },
+    { name: 'directors', hosts: 'directors', serial: 1, order: directorOrder, roles: [director], postTasks: gate },
     { name: 'verify', hosts: 'controller', roles: [verify] },
   ],
 });

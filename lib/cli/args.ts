@@ -25,7 +25,7 @@ export interface RunArgs {
 }
 
 export type Parsed =
-  | { kind: 'help' } | { kind: 'version' } | { kind: 'lab'; argv: string[] } | { kind: 'agent'; argv: string[] } | { kind: 'run'; args: RunArgs };
+  | { kind: 'help' } | { kind: 'version' } | { kind: 'lab'; argv: string[] } | { kind: 'agent'; argv: string[] } | { kind: 'probe'; argv: string[] } | { kind: 'run'; args: RunArgs };
 
 /** Default for --persist: Ansible's ControlPersist default. */
 export const DEFAULT_PERSIST_S = 60;
@@ -39,6 +39,7 @@ Usage:
   play <playbook> -i <inventory> [options]
   play lab up [-i inventory] [--ipvs] | down | status | ssh HOST [command…]
   play agent status [--json] | stop
+  play probe URL [--every MS] [--timeout MS] [--for S] [-- COMMAND…]
 
 A bare name resolves as given, else under playbooks/ (playbook) or inventory/
 (inventory), with or without .ts: \`play site -i inventory\`.
@@ -73,6 +74,7 @@ Exit codes: 0 all good; 1 usage, playbook or inventory error (nothing contacted)
 export function parseCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env): Parsed {
   if (argv[0] === 'lab') return { kind: 'lab', argv: argv.slice(1) };
   if (argv[0] === 'agent') return { kind: 'agent', argv: argv.slice(1) };
+  if (argv[0] === 'probe') return { kind: 'probe', argv: argv.slice(1) };
   let v;
   try {
     v = parseArgs({

@@ -56,6 +56,10 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
         out: (line) => io.out(line.endsWith('\n') ? line : `${line}\n`),
       });
     }
+    if (parsed.kind === 'probe') {
+      const { runProbeCli } = await import('../probe/cli.ts');
+      return await runProbeCli(parsed.argv, io.out);
+    }
     if (parsed.kind === 'agent') {
       const { runAgentCli } = await import('../agent/cli.ts');
       return await runAgentCli(parsed.argv, io.out);
@@ -136,10 +140,14 @@ async function reachAgent(): Promise<{ client: AgentClient } | { absent: string 
 function listing(c: Compiled, tasks: boolean): string {
   const lines: string[] = [];
   for (const play of c.plays) {
-    lines.push(`play "${play.name}" (${play.work.length} host(s))`);
-    for (const w of play.work) {
-      lines.push(`  ${w.host.name}${w.host.local ? '' : ` ${w.host.address}`}`);
-      if (tasks) for (const t of w.tasks) lines.push(`    ${t.role ? `${t.role}: ` : ''}${t.task.name}${t.task.options.tags?.length ? `  [${t.task.options.tags.join(', ')}]` : ''}`);
+    const rolling = play.batches.length > 1;
+    lines.push(`play "${play.name}" (${play.work.length} host(s)${rolling ? `, in ${play.batches.length} batches` : ''})`);
+    for (const [i, batch] of play.batches.entries()) {
+      if (rolling) lines.push(`  batch ${i + 1}/${play.batches.length}: ${batch.map((w) => w.host.name).join(', ')}`);
+      for (const w of batch) {
+        lines.push(`${rolling ? '    ' : '  '}${w.host.name}${w.host.local ? '' : ` ${w.host.address}`}`);
+        if (tasks) for (const t of w.tasks) lines.push(`${rolling ? '      ' : '    '}${t.phase === 'pre' ? 'pre: ' : t.phase === 'post' ? 'post: ' : ''}${t.role ? `${t.role}: ` : ''}${t.task.name}${t.task.options.tags?.length ? `  [${t.task.options.tags.join(', ')}]` : ''}`);
+      }
     }
   }
   return `${lines.join('\n')}\n`;

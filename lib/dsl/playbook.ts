@@ -1,5 +1,20 @@
+import type { HostView } from '../core/host.ts';
 import type { Role, RoleContext } from './role.ts';
 import type { Task } from '../core/task.ts';
+
+/**
+ * Hosts per rolling batch: a count, a share of the play's hosts (`'30%'`),
+ * or a list of those whose last entry repeats (`[1, '50%']`: one host
+ * first, as a canary, then half of them at a time) — Ansible's `serial`.
+ */
+export type Serial = number | `${number}%` | readonly (number | `${number}%`)[];
+
+/**
+ * The order a play takes its hosts in (and so cuts its batches): Ansible's
+ * `order` names, or a function that sorts the play's hosts (it may not add
+ * or drop any).
+ */
+export type HostOrder<V> = 'inventory' | 'reverse_inventory' | 'sorted' | 'reverse_sorted' | ((hosts: readonly HostView<V>[]) => readonly HostView<V>[]);
 
 /**
  * One play: a set of hosts and what to run on them. Plays are barriers:
@@ -9,9 +24,36 @@ export interface Play<V> {
   name: string;
   /** Group names, host names, or `'controller'` (the machine running play). */
   hosts: string | readonly string[];
+  /**
+   * Roll through the hosts in batches: each batch finishes (tasks, handlers,
+   * post tasks) before the next starts, and a batch with failures stops the
+   * run (see `maxFailPercentage`). @default every host at once
+   */
+  serial?: Serial;
+  /**
+   * Share of a batch's hosts that may fail (or be unreachable) and the run
+   * still goes on to the next batch; more than this stops it, and the recap
+   * names the hosts not reached. @default 0 with `serial` (any failure
+   * stops the rollout), no limit without it
+   */
+  maxFailPercentage?: number;
+  /** The order hosts are taken in, and batched. @default 'inventory' */
+  order?: HostOrder<V>;
+  /**
+   * Tasks before the roles' tasks, in every batch (e.g. a health gate: is
+   * the cluster healthy before this batch is touched?). Their notified
+   * handlers run before the roles start.
+   */
+  preTasks?: (ctx: RoleContext<V>) => Task[];
   roles?: readonly Role<V>[];
   /** Tasks after the roles' tasks. */
   tasks?: (ctx: RoleContext<V>) => Task[];
+  /**
+   * Tasks after the handlers the roles and tasks notified, in every batch
+   * (e.g. a health gate: wait until the cluster is healthy again before the
+   * next batch).
+   */
+  postTasks?: (ctx: RoleContext<V>) => Task[];
   handlers?: (ctx: RoleContext<V>) => Task[];
 }
 
@@ -30,7 +72,11 @@ export interface Playbook<V> {
  * const hello = defineRole<{}>({ name: 'hello', tasks: () => [command({ cmd: 'true', changedWhen: () => false })] });
  * export default definePlaybook<{}>({
  *   name: 'hello',
- *   plays: [{ name: 'say hello', hosts: 'all', roles: [hello] }],
+ *   plays: [
+ *     { name: 'say hello', hosts: 'all', roles: [hello] },
+ *     // One host first as a canary, then a third of them at a time; one failure stops the rollout.
+ *     { name: 'rolling', hosts: 'all', serial: [1, '33%'], maxFailPercentage: 0, roles: [hello] },
+ *   ],
  * });
  * ```
  */

@@ -4,12 +4,21 @@ import type { Task } from '../core/task.ts';
 import type { Inventory } from '../dsl/inventory.ts';
 import type { Playbook } from '../dsl/playbook.ts';
 import type { Role, RoleContext } from '../dsl/role.ts';
+import { batchStops, maxFailProblem, orderHosts, serialProblem, splitBatches } from './batches.ts';
 import { selectHosts } from './select-hosts.ts';
+
+/**
+ * Where a task sits in its play: pre tasks, then the roles' and the play's
+ * tasks, then post tasks. Notified handlers run at the end of each phase.
+ */
+export type Phase = 'pre' | 'main' | 'post';
 
 /** A task placed in its role. */
 export interface PlacedTask {
   task: Task;
   role?: string;
+  /** @default 'main' */
+  phase?: Phase;
 }
 
 /** What one host runs in one play. */
@@ -22,7 +31,18 @@ export interface HostWork {
 
 export interface CompiledPlay {
   name: string;
+  /** Every host's work, in the play's order. */
   work: HostWork[];
+  /** The same work cut into rolling batches (one batch without `serial`). */
+  batches: HostWork[][];
+  /** Does a batch with failures stop the run? Set with `serial` or `maxFailPercentage`. */
+  stopsOnFailure: boolean;
+  maxFailPercentage?: number;
+}
+
+/** Does this batch's outcome stop the run? */
+export function stopsAfter(play: CompiledPlay, failed: number, size: number): boolean {
+  return play.stopsOnFailure && batchStops(failed, size, play.maxFailPercentage);
 }
 
 /** What the user selected on the command line. */
@@ -77,8 +97,18 @@ export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = 
 
   for (const play of pb.plays) {
     const patterns = typeof play.hosts === 'string' ? [play.hosts] : play.hosts;
-    const { hosts, unknown } = selectHosts(inv, patterns);
-    unknown.forEach((u) => problems.push({ file, field: `play "${play.name}" hosts`, message: `unknown host or group "${u}"` }));
+    const selected = selectHosts(inv, patterns);
+    selected.unknown.forEach((u) => problems.push({ file, field: `play "${play.name}" hosts`, message: `unknown host or group "${u}"` }));
+    const serialWrong = serialProblem(play.serial);
+    if (serialWrong) problems.push({ file, field: `play "${play.name}" serial`, message: serialWrong });
+    const maxFailWrong = maxFailProblem(play.maxFailPercentage);
+    if (maxFailWrong) problems.push({ file, field: `play "${play.name}" maxFailPercentage`, message: maxFailWrong });
+    let hosts = selected.hosts;
+    try {
+      hosts = orderHosts(selected.hosts, play.order);
+    } catch (e) {
+      problems.push({ file, field: `play "${play.name}" order`, message: e instanceof Error ? e.message : String(e) });
+    }
     const roles: readonly Role<V>[] = (play.roles ?? []).filter((r) => !sel.roles?.length || sel.roles.includes(r.name));
     // --role runs the selected roles alone: a play with none of them, and plays' loose tasks, are left out.
     if (sel.roles?.length && roles.length === 0) continue;
@@ -88,6 +118,8 @@ export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = 
       const ctx: RoleContext<V> = { host, vars: host.vars, inventory: inv };
       const tasks: PlacedTask[] = [];
       const handlers: PlacedTask[] = [];
+      // Pre and post tasks guard the play (health gates): they run with --role too.
+      if (play.preTasks) tasks.push(...safe(() => play.preTasks!(ctx), `play "${play.name}" preTasks`, host.name, problems, file).map((task) => ({ task, phase: 'pre' as const })));
       for (const role of roles) {
         for (const vp of safe(() => role.validate?.(ctx) ?? [], `role ${role.name}`, host.name, problems, file)) {
           if (vp.warning) warnings.push(`host ${host.name}: role ${role.name}: ${vp.field}: ${vp.message}`);
@@ -98,6 +130,7 @@ export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = 
         handlers.push(...safe(() => role.handlers?.(ctx) ?? [], `role ${role.name}`, host.name, problems, file).map((task) => ({ task, role: role.name })));
       }
       if (!sel.roles?.length && play.tasks) tasks.push(...safe(() => play.tasks!(ctx), `play "${play.name}"`, host.name, problems, file).map((task) => ({ task })));
+      if (play.postTasks) tasks.push(...safe(() => play.postTasks!(ctx), `play "${play.name}" postTasks`, host.name, problems, file).map((task) => ({ task, phase: 'post' as const })));
       if (play.handlers) handlers.push(...safe(() => play.handlers!(ctx), `play "${play.name}"`, host.name, problems, file).map((task) => ({ task })));
 
       for (const { task } of [...tasks, ...handlers]) {
@@ -109,10 +142,14 @@ export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = 
           if (!handlerNames.has(n)) problems.push({ file, host: host.name, task: task.name, field: 'notify', message: `no handler named "${n}" (handlers: ${[...handlerNames].join(', ') || 'none'})` });
         }
       }
-      const selected = sel.tags?.length ? tasks.filter(({ task }) => (task.options.tags ?? []).some((t) => t === 'always' || sel.tags!.includes(t))) : tasks;
-      work.push({ host, tasks: selected, handlers });
+      const picked = sel.tags?.length ? tasks.filter(({ task }) => (task.options.tags ?? []).some((t) => t === 'always' || sel.tags!.includes(t))) : tasks;
+      work.push({ host, tasks: picked, handlers });
     }
-    plays.push({ name: play.name, work });
+    const rolling = play.serial !== undefined && !serialWrong;
+    plays.push({
+      name: play.name, work, batches: splitBatches(work, rolling ? play.serial : undefined),
+      stopsOnFailure: rolling || (play.maxFailPercentage !== undefined && !maxFailWrong), maxFailPercentage: maxFailWrong ? undefined : play.maxFailPercentage,
+    });
   }
   return { plays, problems, warnings };
 }

@@ -27,7 +27,7 @@ export async function runHost(work: HostWork, state: HostState, transport: Trans
     ...(task.facts?.(work.host) ?? []),
     ...(state.wantDiff ? task.diffFacts?.(work.host) ?? [] : []),
   ]);
-  let end: HostEnd = 'ok';
+  let end = 'ok' as HostEnd;
   const notified = new Set<string>();
   try {
     await state.cache.load(facts);
@@ -35,8 +35,29 @@ export async function runHost(work: HostWork, state: HostState, transport: Trans
     // A fact batch that fails is re-read per task, where the failure gets a task name.
     state.cache.invalidate();
   }
+  // Handlers notified in a phase run when it ends: a post task (a health
+  // gate) sees the restarts the roles asked for.
+  const flush = async (): Promise<HostEnd | undefined> => {
+    for (const placed of work.handlers) {
+      if (!notified.has(placed.task.name)) continue;
+      if (o.stopped()) return 'interrupted';
+      const { result, lost } = await runTask(placed, state, transport, { check: o.check, play: o.play, handler: true });
+      o.report(result);
+      if (lost) return 'unreachable';
+      if (result.status === 'failed') end = 'failed';
+    }
+    notified.clear();
+    return undefined;
+  };
+  let phase = work.tasks[0]?.phase ?? 'main';
   for (const placed of work.tasks) {
     if (o.stopped()) { end = 'interrupted'; break; }
+    if ((placed.phase ?? 'main') !== phase) {
+      phase = placed.phase ?? 'main';
+      const stop = await flush();
+      if (stop) return stop;
+      if (end === 'failed') break;
+    }
     const { result, lost } = await runTask(placed, state, transport, { check: o.check, play: o.play });
     o.report(result);
     if (placed.task.options.register) state.results[placed.task.options.register] = result;
@@ -45,13 +66,5 @@ export async function runHost(work: HostWork, state: HostState, transport: Trans
     if (result.status === 'failed' && !placed.task.options.ignoreErrors) { end = 'failed'; break; }
   }
   if (end === 'interrupted' || (end === 'failed' && !o.forceHandlers)) return end;
-  for (const placed of work.handlers) {
-    if (!notified.has(placed.task.name)) continue;
-    if (o.stopped()) return 'interrupted';
-    const { result, lost } = await runTask(placed, state, transport, { check: o.check, play: o.play, handler: true });
-    o.report(result);
-    if (lost) return 'unreachable';
-    if (result.status === 'failed') end = 'failed';
-  }
-  return end;
+  return (await flush()) ?? end;
 }

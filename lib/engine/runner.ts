@@ -2,7 +2,7 @@ import type { HostView } from '../core/host.ts';
 import { emptyRecap, type HostRecap, type TaskResult } from '../core/result.ts';
 import type { HostReader } from '../core/task.ts';
 import type { Reporter, RunRecap } from '../report/reporter.ts';
-import type { CompiledPlay } from './compile.ts';
+import { stopsAfter, type CompiledPlay } from './compile.ts';
 import { Connections, type Connector } from './connections.ts';
 import { FactCache } from './fact-cache.ts';
 import { mapLimit } from './limit.ts';
@@ -38,6 +38,8 @@ export async function runPlays(plays: readonly CompiledPlay[], o: RunnerOptions)
   const out = new Set<string>();
   const states = new Map<string, HostState>();
   const runPending = { pending: 0 };
+  const notReached: Array<{ host: string; play: string; reason: string }> = [];
+  let halted: string | undefined;
   const stopped = () => o.signal?.aborted ?? false;
 
   const record = (r: TaskResult) => {
@@ -55,6 +57,31 @@ export async function runPlays(plays: readonly CompiledPlay[], o: RunnerOptions)
   };
 
   const allNames = [...new Set(plays.flatMap((p) => p.work.map((w) => w.host.name)))];
+  const runOne = async (play: CompiledPlay, w: CompiledPlay['work'][number]) => {
+    const hostStart = Date.now();
+    recap[w.host.name] ??= emptyRecap();
+    let transport;
+    try {
+      transport = await connections.get(w.host);
+    } catch (e) {
+      out.add(w.host.name);
+      record({
+        host: w.host.name, play: play.name, task: 'connect', kind: 'connect', status: 'unreachable', changes: [], notes: [],
+        error: e instanceof Error ? e.message : String(e), durationMs: Date.now() - hostStart, commands: 0,
+      });
+      return 'unreachable' as const;
+    }
+    let state = states.get(w.host.name);
+    if (!state) {
+      state = { host: w.host, cache: new FactCache(transport), pending: [], run: runPending, results: {}, wantDiff: o.diff, reader };
+      states.set(w.host.name, state);
+    }
+    const end = await runHost(w, state, transport, { check: o.check, play: play.name, forceHandlers: o.forceHandlers, report: record, stopped });
+    if (end === 'unreachable' || end === 'failed') out.add(w.host.name);
+    recap[w.host.name]!.durationMs += Date.now() - hostStart;
+    return end;
+  };
+
   o.reporter.runStart({ playbook: o.playbook, check: o.check, hosts: allNames });
   try {
     // Connect to every host of every play at once: connection setup dominates
@@ -62,32 +89,31 @@ export async function runPlays(plays: readonly CompiledPlay[], o: RunnerOptions)
     for (const play of plays) play.work.forEach((w) => void connections.get(w.host).catch(() => undefined));
     for (const play of plays) {
       if (stopped()) break;
-      const work = play.work.filter((w) => !out.has(w.host.name));
-      o.reporter.playStart({ play: play.name, hosts: work.map((w) => w.host.name) });
-      await mapLimit(work, o.forks, async (w) => {
-        if (stopped()) return;
-        const hostStart = Date.now();
-        recap[w.host.name] ??= emptyRecap();
-        let transport;
-        try {
-          transport = await connections.get(w.host);
-        } catch (e) {
-          out.add(w.host.name);
-          record({
-            host: w.host.name, play: play.name, task: 'connect', kind: 'connect', status: 'unreachable', changes: [], notes: [],
-            error: e instanceof Error ? e.message : String(e), durationMs: Date.now() - hostStart, commands: 0,
-          });
-          return;
+      if (halted) {
+        for (const w of play.work) if (!out.has(w.host.name)) notReached.push({ host: w.host.name, play: play.name, reason: halted });
+        continue;
+      }
+      for (const [i, batch] of play.batches.entries()) {
+        if (stopped()) break;
+        const work = batch.filter((w) => !out.has(w.host.name));
+        if (work.length === 0) continue;
+        if (halted) {
+          for (const w of work) notReached.push({ host: w.host.name, play: play.name, reason: halted });
+          continue;
         }
-        let state = states.get(w.host.name);
-        if (!state) {
-          state = { host: w.host, cache: new FactCache(transport), pending: [], run: runPending, results: {}, wantDiff: o.diff, reader };
-          states.set(w.host.name, state);
+        const rolling = play.batches.length > 1 ? { index: i + 1, count: play.batches.length } : undefined;
+        o.reporter.playStart({ play: play.name, hosts: work.map((w) => w.host.name), batch: rolling });
+        let failed = 0;
+        await mapLimit(work, o.forks, async (w) => {
+          if (stopped()) return;
+          const end = await runOne(play, w);
+          if (end === 'unreachable' || end === 'failed') failed++;
+        });
+        if (stopsAfter(play, failed, work.length)) {
+          const which = rolling ? `batch ${rolling.index}/${rolling.count}` : 'its hosts';
+          halted = `play "${play.name}" stopped after ${which}: ${failed} of ${work.length} host(s) failed${play.maxFailPercentage ? ` (more than ${play.maxFailPercentage} %)` : ''}`;
         }
-        const end = await runHost(w, state, transport, { check: o.check, play: play.name, forceHandlers: o.forceHandlers, report: record, stopped });
-        if (end === 'unreachable' || end === 'failed') out.add(w.host.name);
-        recap[w.host.name]!.durationMs += Date.now() - hostStart;
-      });
+      }
     }
   } finally {
     const counts = await connections.counts();
@@ -95,7 +121,7 @@ export async function runPlays(plays: readonly CompiledPlay[], o: RunnerOptions)
     for (const [h, n] of Object.entries(counts)) if (recap[h] || n > 0) (recap[h] ??= emptyRecap()).commands = n;
     await connections.closeAll();
   }
-  const result: RunRecap = { hosts: recap, durationMs: Date.now() - started, check: o.check, interrupted: stopped() };
+  const result: RunRecap = { hosts: recap, durationMs: Date.now() - started, check: o.check, interrupted: stopped(), notReached };
   o.reporter.recap(result);
   return result;
 }

@@ -2,7 +2,7 @@ import { Chalk, type ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
 import { clip, redact } from '../core/secret.ts';
 import type { Status, TaskResult } from '../core/result.ts';
-import type { CommandEvent, Reporter, RunRecap } from './reporter.ts';
+import type { CommandEvent, PlayStart, Reporter, RunRecap } from './reporter.ts';
 import { unifiedDiff } from './unified-diff.ts';
 
 export interface ConsoleOptions {
@@ -42,9 +42,9 @@ export class ConsoleReporter implements Reporter {
     this.line(this.c.bold(`${e.check ? 'CHECK (nothing will be changed)' : 'RUN'} ${e.playbook} on ${e.hosts.length} host(s)`));
   }
 
-  playStart(e: { play: string; hosts: readonly string[] }): void {
+  playStart(e: PlayStart): void {
     this.line();
-    this.line(this.c.bold(`PLAY [${e.play}] ${e.hosts.join(', ')}`));
+    this.line(this.c.bold(`PLAY [${e.play}]${e.batch ? ` batch ${e.batch.index}/${e.batch.count}:` : ''} ${e.hosts.join(', ')}`));
   }
 
   taskResult(r: TaskResult): void {
@@ -105,6 +105,11 @@ export class ConsoleReporter implements Reporter {
       }
     } else {
       this.line(r.check ? 'Nothing would change.' : 'Nothing changed.');
+    }
+    const missed = r.notReached ?? [];
+    if (missed.length) {
+      this.line(this.c.red(`Not reached: ${[...new Set(missed.map((m) => m.host))].join(', ')}`));
+      for (const reason of new Set(missed.map((m) => m.reason))) this.line(this.c.red(`  ${reason}`));
     }
     this.line(this.c.dim(`${(r.durationMs / 1000).toFixed(2)} s`));
   }

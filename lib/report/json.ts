@@ -1,6 +1,6 @@
 import { redactDeep } from '../core/secret.ts';
 import type { TaskResult } from '../core/result.ts';
-import type { CommandEvent, Reporter, RunRecap } from './reporter.ts';
+import type { CommandEvent, PlayStart, Reporter, RunRecap } from './reporter.ts';
 
 /**
  * One JSON object per line, for machines. The last line is always
@@ -16,7 +16,7 @@ export class JsonReporter implements Reporter {
   runStart(e: { playbook: string; check: boolean; hosts: readonly string[] }): void {
     this.emit({ event: 'run_start', ...e });
   }
-  playStart(e: { play: string; hosts: readonly string[] }): void {
+  playStart(e: PlayStart): void {
     this.emit({ event: 'play_start', ...e });
   }
   taskResult(r: TaskResult): void {
@@ -30,7 +30,7 @@ export class JsonReporter implements Reporter {
   }
   recap(r: RunRecap): void {
     const hosts = Object.fromEntries(Object.entries(r.hosts).map(([h, x]) => [h, { ok: x.ok, changed: x.changed, failed: x.failed, skipped: x.skipped, unreachable: x.unreachable }]));
-    this.emit({ event: 'summary', durationMs: r.durationMs, check: r.check, interrupted: r.interrupted, changes: Object.fromEntries(Object.entries(r.hosts).map(([h, x]) => [h, x.changes])), commands: Object.fromEntries(Object.entries(r.hosts).map(([h, x]) => [h, x.commands])) });
+    this.emit({ event: 'summary', durationMs: r.durationMs, check: r.check, interrupted: r.interrupted, notReached: r.notReached ?? [], changes: Object.fromEntries(Object.entries(r.hosts).map(([h, x]) => [h, x.changes])), commands: Object.fromEntries(Object.entries(r.hosts).map(([h, x]) => [h, x.commands])) });
     this.emit({ recap: hosts });
   }
 }

@@ -16,6 +16,16 @@ export interface RunRecap {
   durationMs: number;
   check: boolean;
   interrupted: boolean;
+  /** Hosts a stopped rollout never reached, per play, and why it stopped. */
+  notReached?: ReadonlyArray<{ host: string; play: string; reason: string }>;
+}
+
+/** A play starting, or one rolling batch of it (`serial`). */
+export interface PlayStart {
+  play: string;
+  hosts: readonly string[];
+  /** Set when the play rolls: this batch's number (from 1) and how many there are. */
+  batch?: { index: number; count: number };
 }
 
 /**
@@ -24,7 +34,7 @@ export interface RunRecap {
  */
 export interface Reporter {
   runStart(e: { playbook: string; check: boolean; hosts: readonly string[] }): void;
-  playStart(e: { play: string; hosts: readonly string[] }): void;
+  playStart(e: PlayStart): void;
   taskResult(r: TaskResult): void;
   command?(e: CommandEvent): void;
   warning(message: string): void;

@@ -1,11 +1,20 @@
 import { defineRole } from '../../lib/dsl/role.ts';
-import { apt, service, template } from '../../lib/tasks/index.ts';
+import { apt, service } from '../../lib/tasks/index.ts';
+import { keepalivedConfig } from './keepalived-config.ts';
 import { masterOf, validateCluster, type LvsCluster, type LvsVars } from '../lvs/cluster.ts';
 import type { Inventory } from '../../lib/dsl/inventory.ts';
+import type { HostView } from '../../lib/core/host.ts';
 import { interfacePresent } from './interface-present.ts';
 
 /** Where keepalived reads its configuration. */
 export const KEEPALIVED_CONF = '/etc/keepalived/keepalived.conf';
+/**
+ * keepalived's track file for planned handovers: its number is subtracted
+ * from the director's priority (the template's `track_file`, weight -1).
+ */
+export const HANDOVER_FILE = '/etc/keepalived/play-handover';
+/** Written to {@link HANDOVER_FILE} to give the VIP away: the largest offset keepalived takes without entering FAULT. */
+export const HANDOVER_OFFSET = 253;
 
 /** The template's variables for one director, derived from the cluster. */
 export function keepalivedVars(c: LvsCluster, hostName: string, inv: Inventory<LvsVars>) {
@@ -17,6 +26,8 @@ export function keepalivedVars(c: LvsCluster, hostName: string, inv: Inventory<L
     routerId,
     state: hostName === master ? 'MASTER' : 'BACKUP',
     priority: c.directors[hostName]?.priority ?? 0,
+    syncDaemon: Object.keys(c.directors).length > 1,
+    handoverFile: HANDOVER_FILE,
     persistence: c.persistenceTimeout ?? 0,
     checkPort: c.healthCheck.port ?? c.port,
     realServers: Object.entries(c.realServers).map(([name, rs]) => ({
@@ -27,21 +38,29 @@ export function keepalivedVars(c: LvsCluster, hostName: string, inv: Inventory<L
 
 /**
  * The LVS director: keepalived (VRRP for the VIP, IPVS virtual server with
- * health checks) and ipvsadm. The highest-priority director is MASTER. The
- * config is validated with `keepalived --config-test` before it replaces
- * the old one, and keepalived restarts only when the config changed.
+ * health checks) and ipvsadm. The highest-priority director is MASTER. A
+ * changed config is validated with `keepalived --config-test`, written
+ * atomically and taken by a **reload**, confirmed live (see
+ * {@link keepalivedConfig}: restarts only where keepalived cannot reload,
+ * removed real servers drained first, shared VRRP settings changed BACKUPs
+ * first). Run it one director at a time, BACKUPs first
+ * ({@link directorOrder}), with a health gate between them, as
+ * `playbooks/site.ts` does.
  *
  * @example
  * ```ts
  * import { definePlaybook } from 'play';
- * import { director } from './index.ts';
+ * import { director, directorOrder } from './index.ts';
  * import type { LvsVars } from '../lvs/cluster.ts';
- * export default definePlaybook<LvsVars>({ name: 'directors', plays: [{ name: 'directors', hosts: 'directors', roles: [director] }] });
+ * export default definePlaybook<LvsVars>({
+ *   name: 'directors',
+ *   plays: [{ name: 'directors', hosts: 'directors', serial: 1, order: directorOrder, roles: [director] }],
+ * });
  * ```
  */
 export const director = defineRole<LvsVars>({
   name: 'director',
-  description: 'keepalived (VRRP + IPVS virtual server) and ipvsadm on each director',
+  description: 'keepalived (VRRP + IPVS virtual server) and ipvsadm on each director, changed by reload',
   validate: ({ vars, host, inventory }) => {
     const problems = validateCluster(vars.cluster, inventory);
     if (vars.cluster?.directors && !vars.cluster.directors[host.name]) {
@@ -52,16 +71,23 @@ export const director = defineRole<LvsVars>({
   tasks: ({ vars, host, inventory }) => [
     interfacePresent({ name: vars.cluster.interface }),
     apt({ name: ['keepalived', 'ipvsadm'], state: 'present' }),
-    template({
+    keepalivedConfig({
       src: new URL('./templates/keepalived.conf.njk', import.meta.url),
       dest: KEEPALIVED_CONF,
       vars: keepalivedVars(vars.cluster, host.name, inventory),
-      mode: '0640',
-      owner: 'root',
-      validate: 'keepalived --config-test -f %s',
-      notify: 'restart keepalived',
+      master: masterOf(vars.cluster),
+      peers: Object.keys(vars.cluster.directors).filter((n) => n !== host.name),
     }),
-    service({ name: 'keepalived', state: 'started', enabled: true }),
+    service({ name: 'keepalived', enabled: true }),
   ],
-  handlers: () => [service({ title: 'restart keepalived', name: 'keepalived', state: 'restarted' })],
 });
+
+/**
+ * The order a rolling change takes the directors in: BACKUPs first, lowest
+ * priority first, the MASTER last, so the VIP moves at most once, and only
+ * if the MASTER itself fails. Priorities come from each host's `cluster`.
+ */
+export function directorOrder<V extends LvsVars>(hosts: readonly HostView<V>[]): HostView<V>[] {
+  const prio = (h: HostView<V>) => h.vars.cluster?.directors?.[h.name]?.priority ?? 0;
+  return [...hosts].sort((a, b) => prio(a) - prio(b));
+}

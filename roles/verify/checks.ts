@@ -3,7 +3,7 @@ import { quote, sh } from '../../lib/core/shell.ts';
 import type { HostReader } from '../../lib/core/task.ts';
 import type { LvsCluster } from '../lvs/cluster.ts';
 import { ARP_SYSCTLS } from '../realserver/index.ts';
-import { judgeSpread, parseIpvsadm, parseLabels } from './parse.ts';
+import { connDeltas, judgeDeltas, parseIpvsadm, parseLabels } from './parse.ts';
 
 /** One verified fact: what we expected, what we saw. */
 export interface CheckRow {
@@ -118,9 +118,20 @@ export async function balancingChecks(t: Topology, reader: (h: string) => Promis
   // Health checks add real servers a few seconds after keepalived starts.
   const reals = await settle(async () => { const x = await readIpvs(master); return x.ok ? listed(x.out) : []; }, (l) => l.join(' ') === want.join(' '), settleMs);
   const rows: CheckRow[] = [{ check: 'IPVS service lists real servers', host: t.master, expected: want.join(' '), seen: reals.join(' ') || 'none', pass: reals.join(' ') === want.join(' ') ? 'yes' : 'no' }];
+  // Judged from the director's own counters, not from the order of our
+  // answers: on a cluster with other clients, their requests take turns in
+  // the same rotation as ours.
+  const stats = async () => (await master.run('ipvsadm -Ln --stats --exact 2>/dev/null')).stdout;
+  const before = await stats();
   const loop = `for i in $(seq 1 ${requests}); do printf '#%s\\n' "$(curl -s -m 3 http://${c.vip}:${c.port}/ 2>/dev/null | grep -o '<h1>[^<]*</h1>')"; done`;
   const labels = parseLabels((await self.run(loop)).stdout);
-  const spread = judgeSpread(labels, t.realServers.map((r) => r.label), c.scheduler);
-  rows.push({ check: `${requests} requests to VIP (${c.scheduler})`, host: 'controller', expected: c.scheduler === 'rr' ? 'alternating' : 'every real server', seen: spread.seen, pass: spread.pass ? 'yes' : 'no' });
+  const deltas = connDeltas(before, await stats(), c.vip, c.port);
+  const table = parseIpvsadm((await readIpvs(master)).ok ? (await master.run('ipvsadm -Ln')).stdout : '').find((s) => s.address === c.vip && s.port === c.port);
+  const weights = new Map((table?.reals ?? []).map((x) => [`${x.address}:${x.port}`, x.weight] as const));
+  const names = new Map(t.realServers.map((r) => [`${r.address}:${c.port}`, r.label]));
+  const answered = labels.filter((l) => t.realServers.some((r) => r.label === l)).length;
+  const pass = answered === requests && judgeDeltas(deltas, weights, c.scheduler);
+  const seen = `${answered}/${requests} answered; new connections ${[...weights.keys()].map((k) => `${names.get(k) ?? k} +${deltas.get(k) ?? 0}${weights.get(k) === 0 ? ' (weight 0)' : ''}`).join(', ')}`;
+  rows.push({ check: `${requests} requests to VIP (${c.scheduler})`, host: t.master, expected: c.scheduler === 'rr' ? 'all answered; IPVS spreads evenly' : 'all answered; every weighted real server used', seen, pass: pass ? 'yes' : 'no' });
   return rows;
 }

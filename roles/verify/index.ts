@@ -8,7 +8,7 @@ import { balancingChecks, directorChecks, realServerChecks, table, type Topology
 /** Parameters of {@link lvsChecks}. */
 export interface LvsChecksParams {
   topology: Topology;
-  /** Requests sent to the VIP to judge the spread. @default 6 */
+  /** Requests sent to the VIP to judge the spread. @default 10 */
   requests?: number;
   /** How long to wait for VRRP and health checks to settle, ms. @default 20000 */
   settleMs?: number;
@@ -35,7 +35,7 @@ export const lvsChecks = defineTask<LvsChecksParams>({
     const settleMs = p.settleMs ?? 20_000;
     const self = await ctx.reader(ctx.host.name);
     const [d, r] = await Promise.all([directorChecks(p.topology, ctx.reader, settleMs), realServerChecks(p.topology, ctx.reader)]);
-    const b = await balancingChecks(p.topology, ctx.reader, self, p.requests ?? 6, settleMs);
+    const b = await balancingChecks(p.topology, ctx.reader, self, p.requests ?? 10, settleMs);
     const rows = [...d, ...r, ...b];
     const failed = rows.filter((x) => x.pass === 'no');
     const skipped = rows.filter((x) => x.pass === 'skipped');

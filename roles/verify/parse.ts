@@ -36,19 +36,35 @@ export function parseLabels(out: string): string[] {
   return out.split('\n').filter((l) => l.startsWith('#')).map((l) => /<h1>([^<]*)<\/h1>/.exec(l)?.[1] ?? '');
 }
 
+/** New connections per real server (ADDR:PORT) of one service between two `ipvsadm -Ln --stats --exact` readings. */
+export function connDeltas(before: string, after: string, vip: string, port: number): Map<string, number> {
+  const conns = (out: string) => {
+    const m = new Map<string, number>();
+    let inService = false;
+    for (const line of out.split('\n')) {
+      const svc = /^(TCP|UDP|FWM)\s+(\S+):(\d+)/.exec(line.trim());
+      if (svc) { inService = svc[2] === vip && Number(svc[3]) === port; continue; }
+      const real = /^->\s+(\S+:\d+)\s+(\d+)/.exec(line.trim());
+      if (real && inService) m.set(real[1]!, Number(real[2]));
+    }
+    return m;
+  };
+  const a = conns(before), b = conns(after);
+  return new Map([...b].map(([k, v]) => [k, v - (a.get(k) ?? 0)]));
+}
+
 /**
- * Does a sequence of answers look like the scheduler at work? rr: every
- * server answers, counts differ by at most one and no server answers twice
- * in a row. Other schedulers: every server answers at least once.
+ * Does the director's own count of new connections look like the scheduler
+ * at work, whoever else sends requests meanwhile? Every real server with a
+ * weight got some, none with weight 0 got any; rr also spreads them evenly
+ * (within one per server: IPVS rotates over all clients' connections).
  */
-export function judgeSpread(labels: readonly string[], expected: readonly string[], scheduler: string): { pass: boolean; seen: string } {
-  const counts = new Map(expected.map((e) => [e, 0]));
-  for (const l of labels) counts.set(l, (counts.get(l) ?? 0) + 1);
-  const seen = `${labels.map((l) => l || 'FAIL').join(' ')}`;
-  const all = expected.every((e) => (counts.get(e) ?? 0) > 0) && labels.every((l) => expected.includes(l));
-  if (!all) return { pass: false, seen };
-  if (scheduler !== 'rr' || expected.length < 2) return { pass: true, seen };
-  const n = expected.map((e) => counts.get(e)!);
-  const alternating = labels.every((l, i) => i === 0 || l !== labels[i - 1]);
-  return { pass: alternating && Math.max(...n) - Math.min(...n) <= 1, seen };
+export function judgeDeltas(deltas: ReadonlyMap<string, number>, weights: ReadonlyMap<string, number>, scheduler: string): boolean {
+  const live = [...weights].filter(([, w]) => w > 0).map(([k]) => k);
+  if (live.length === 0) return false;
+  if (!live.every((k) => (deltas.get(k) ?? 0) > 0)) return false;
+  if ([...weights].some(([k, w]) => w === 0 && (deltas.get(k) ?? 0) > 0)) return false;
+  if (scheduler !== 'rr') return true;
+  const n = live.map((k) => deltas.get(k) ?? 0);
+  return Math.max(...n) - Math.min(...n) <= 1;
 }

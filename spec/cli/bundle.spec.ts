@@ -66,7 +66,7 @@ const runs: Array<{ what: string; args: () => string[]; code: number; out?: RegE
   {
     what: 'the seed: roles, templates found beside them through import.meta.url',
     args: () => ['site.ts', '-i', 'inventory.ts', '--list-tasks'], code: 0,
-    out: [/LB1 192\.168\.56\.101\n {4}director: interface enp0s8 exists\n {4}director: apt keepalived, ipvsadm/, /controller\n {4}verify: verify LVS cluster/],
+    out: [/LB1 192\.168\.56\.101\n {6}director: interface enp0s8 exists\n {6}director: apt keepalived, ipvsadm/, /controller\n {4}verify: verify LVS cluster/],
   },
   {
     what: 'a syntax error: the file, its line and column (in characters)',

@@ -121,7 +121,7 @@ Cli('the real bin/play.js (its own TypeScript loader) loads the seed playbook an
   const repo = fileURLToPath(new URL('../../', import.meta.url));
   const out = await new Promise<string>((resolve, reject) => execFile(process.execPath, [`${repo}bin/play.js`, 'site.ts', '-i', 'inventory.ts', '--list-tasks'], { cwd: repo, env: { ...process.env, PLAY_LAB: '0' } },
     (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))));
-  assert.match(out, /LB1 192\.168\.56\.101\n {4}director: interface enp0s8 exists\n {4}director: apt keepalived, ipvsadm/);
+  assert.match(out, /LB1 192\.168\.56\.101\n {6}director: interface enp0s8 exists\n {6}director: apt keepalived, ipvsadm/);
   assert.match(out, /controller\n {4}verify: verify LVS cluster/);
 });
 

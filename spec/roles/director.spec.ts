@@ -34,6 +34,7 @@ Director('one inventory value changes exactly one line of the config', () => {
   const after = render(c, 'LB1').split('\n');
   const changed = after.filter((l, i) => l !== before[i]);
   assert.equal(changed, ['    advert_int 2']);
+  assert.is(after.length, before.length);
 });
 
 Director('persistence appears only when set', () => {
@@ -46,9 +47,13 @@ Director('site.ts compiles against the seed inventory: tasks per host, warnings,
   const c = compile(site, seed);
   assert.equal(c.problems, []);
   const tasks = (host: string) => c.plays.flatMap((p) => p.work.filter((w) => w.host.name === host).flatMap((w) => w.tasks.map((t) => t.task.kind)));
-  assert.equal(tasks('LB1'), ['interface', 'apt', 'template', 'service']);
-  assert.equal(tasks('RS1'), ['apt', 'template', 'sysctl', 'sysctl', 'sysctl', 'sysctl', 'template', 'service', 'ufw', 'service']);
-  assert.equal(tasks('controller'), ['verify']);
+  assert.equal(tasks('LB1'), ['interface', 'apt', 'keepalived', 'service', 'gate']);
+  assert.equal(tasks('RS1'), ['apt', 'template', 'sysctl', 'sysctl', 'sysctl', 'sysctl', 'template', 'service', 'ufw', 'service', 'gate']);
+  assert.equal(tasks('controller'), ['gate', 'verify']);
+  // Rolling: real servers one at a time, then directors BACKUP first, MASTER last.
+  const batches = (play: string) => c.plays.find((p) => p.name === play)!.batches.map((b) => b.map((w) => w.host.name).join(','));
+  assert.equal(batches('real servers'), ['RS1', 'RS2']);
+  assert.equal(batches('directors'), ['LB2', 'LB1']);
 });
 
 Director('a bad cluster is rejected before any connection with every problem', () => {

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { judgeSpread, parseIpvsadm, parseLabels } from '../../roles/verify/parse.ts';
+import { connDeltas, judgeDeltas, parseIpvsadm, parseLabels } from '../../roles/verify/parse.ts';
 
 const Parse = suite('verify parsers');
 
@@ -36,17 +36,38 @@ Parse('labels from the request loop, failed requests empty', () => {
   assert.equal(parseLabels('#<h1>RS1</h1>\n#<h1>RS2</h1>\n#\n'), ['RS1', 'RS2', '']);
 });
 
-const spread: Array<[string[], string, boolean]> = [
-  [['RS1', 'RS2', 'RS1', 'RS2', 'RS1', 'RS2'], 'rr', true],
-  [['RS1', 'RS1', 'RS2', 'RS2', 'RS1', 'RS2'], 'rr', false],
-  [['RS1', 'RS1', 'RS1', 'RS1'], 'rr', false],
-  [['RS1', 'RS2', '', 'RS2'], 'rr', false],
-  [['RS1', 'RS1', 'RS2'], 'wlc', true],
-  [['RS1', 'RS1'], 'wlc', false],
+const stats = (a: number, b: number, other = 0) => `IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes
+  -> RemoteAddress:Port
+TCP  192.168.56.200:80                  ${a + b}      0        0        0        0
+  -> 192.168.56.103:80                  ${a}      0        0        0        0
+  -> 192.168.56.104:80                  ${b}      0        0        0        0
+TCP  192.168.56.201:80                  ${other}      0        0        0        0
+  -> 192.168.56.103:80                  ${other}      0        0        0        0
+`;
+
+Parse('new connections per real server between two readings, for one service only', () => {
+  const d = connDeltas(stats(10, 20, 5), stats(16, 25, 99), '192.168.56.200', 80);
+  assert.equal([...d], [['192.168.56.103:80', 6], ['192.168.56.104:80', 5]]);
+});
+
+const RS1 = '192.168.56.103:80', RS2 = '192.168.56.104:80';
+// deltas, weights, scheduler → pass: judged on the director's counters, so other clients' requests do not matter.
+const spread: Array<[[number, number], [number, number], string, boolean]> = [
+  [[6, 5], [1, 1], 'rr', true],
+  [[5, 5], [1, 1], 'rr', true],
+  [[8, 3], [1, 1], 'rr', false],
+  [[10, 0], [1, 1], 'rr', false],
+  [[10, 0], [1, 0], 'rr', true],
+  [[9, 1], [1, 0], 'rr', false],
+  [[7, 3], [2, 1], 'wrr', true],
+  [[10, 0], [2, 1], 'wrr', false],
+  [[0, 0], [0, 0], 'rr', false],
+  [[4, 9], [1, 1], 'wlc', true],
 ];
-for (const [labels, sched, pass] of spread) {
-  Parse(`spread ${labels.join(',')} under ${sched} → ${pass ? 'pass' : 'fail'}`, () => {
-    assert.is(judgeSpread(labels, ['RS1', 'RS2'], sched).pass, pass);
+for (const [[a, b], [wa, wb], sched, pass] of spread) {
+  Parse(`new connections ${a}/${b} with weights ${wa}/${wb} under ${sched} → ${pass ? 'pass' : 'fail'}`, () => {
+    assert.is(judgeDeltas(new Map([[RS1, a], [RS2, b]]), new Map([[RS1, wa], [RS2, wb]]), sched), pass);
   });
 }
 

@@ -9,7 +9,9 @@ export class RecordingReporter implements Reporter {
   recapSeen?: RunRecap;
 
   runStart(e: { playbook: string }): void { this.events.push(`run ${e.playbook}`); }
-  playStart(e: { play: string; hosts: readonly string[] }): void { this.events.push(`play ${e.play} [${e.hosts.join(',')}]`); }
+  playStart(e: { play: string; hosts: readonly string[]; batch?: { index: number; count: number } }): void {
+    this.events.push(`play ${e.play}${e.batch ? ` ${e.batch.index}/${e.batch.count}` : ''} [${e.hosts.join(',')}]`);
+  }
   taskResult(r: TaskResult): void {
     this.results.push(r);
     this.events.push(`${r.host} ${r.status} ${r.task}`);

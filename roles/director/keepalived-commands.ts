@@ -1,0 +1,93 @@
+import { fact } from '../../lib/core/fact.ts';
+import { quote, sh } from '../../lib/core/shell.ts';
+import { systemctlCommand } from '../../lib/tasks/service-commands.ts';
+import type { KaConfig, KaRealServer, KaVirtualServer } from './keepalived-parse.ts';
+
+/**
+ * Shell for applying a keepalived config to a running director, each
+ * command confirming its own result on the host (no extra round trip).
+ */
+
+const JOURNAL = 'journalctl -u keepalived -n 20 --no-pager >&2';
+const IPVS_FLAG: Record<string, string> = { DR: '-g', NAT: '-m', TUN: '-i' };
+const protoFlag = (vs: KaVirtualServer) => (vs.protocol === 'UDP' ? '-u' : '-t');
+
+/**
+ * Exit 0 when every virtual server's live IPVS entry has the config's
+ * scheduler and each listed real server the config's weight (or 0: drained),
+ * and no real server the config dropped is still listed.
+ */
+export function ipvsMatches(c: KaConfig): string {
+  return c.virtualServers.map((vs) => {
+    const want = vs.reals.map((r) => `${r.address}:${r.port}=${r.weight}`).join(' ');
+    // Service line: "TCP  VIP:PORT rr"; real lines: "-> ADDR:PORT Route WEIGHT ACTIVE INACT".
+    const awk = `BEGIN{n=split(w,a," ");for(i=1;i<=n;i++){split(a[i],kv,"=");want[kv[1]]=kv[2]}}
+$1 ~ /^(TCP|UDP)$/ {seen=1; if ($3 != s) bad=1}
+$1=="->" && $2 != "RemoteAddress:Port" {if (!($2 in want)) bad=1; else if ($4 != want[$2] && $4 != 0) bad=1}
+END{exit (bad || !seen)}`;
+    return sh`ipvsadm -Ln ${protoFlag(vs)} ${`${vs.address}:${vs.port}`} 2>/dev/null | awk -v w=${want} -v s=${vs.scheduler} ${awk}`;
+  }).join(' && ') || 'true';
+}
+
+/** Poll `cond` every 0.2 s for up to `seconds`; on timeout print `why` and fail. */
+function waitFor(cond: string, seconds: number, why: string): string {
+  const polls = Math.ceil(seconds * 5);
+  return `n=0; until ${cond}; do n=$((n+1)); if [ "$n" -ge ${polls} ]; then echo ${quote(why)} >&2; exit 1; fi; sleep 0.2; done`;
+}
+
+/**
+ * `systemctl reload keepalived` (SIGHUP), then proof that the new config is
+ * live: keepalived logged "Reload complete" after our mark, it is the same
+ * process (a reload, not a restart), and where IPVS exists the table shows
+ * the new scheduler and weights.
+ */
+export function reloadCommand(after: KaConfig, seconds = 20): string {
+  return [
+    `cur=$(journalctl -u keepalived -n 0 --show-cursor --no-pager 2>/dev/null | sed -n 's/^-- cursor: //p')`,
+    'pid=$(systemctl show -p MainPID --value keepalived)',
+    `systemctl reload keepalived || { rc=$?; ${JOURNAL}; exit "$rc"; }`,
+    `if [ -n "$cur" ]; then ${waitFor(`journalctl -u keepalived --after-cursor "$cur" --no-pager 2>/dev/null | grep -q 'Reload complete'`, seconds, `keepalived did not report "Reload complete" within ${seconds} s`)}; else sleep 1; fi`,
+    `if [ "$(systemctl show -p MainPID --value keepalived)" != "$pid" ] || [ "$(systemctl is-active keepalived)" != active ]; then echo "keepalived is not the same running process after the reload" >&2; ${JOURNAL}; exit 1; fi`,
+    `if ipvsadm -Ln >/dev/null 2>&1; then ${waitFor(`{ ${ipvsMatches(after)}; }`, 10, 'the IPVS table does not show the new config 10 s after the reload')}; fi`,
+  ].join('\n');
+}
+
+/**
+ * Take a real server out of IPVS gently before keepalived forgets it:
+ * weight 0 (no new connections), then wait until its active connections
+ * end. Fails when they do not end in time: removing it then would cut them.
+ */
+export function drainCommand(vs: KaVirtualServer, real: KaRealServer, forwarding: string, seconds: number): string {
+  const service = `${vs.address}:${vs.port}`;
+  const dest = `${real.address}:${real.port}`;
+  const active = sh`ipvsadm -Ln ${protoFlag(vs)} ${service} 2>/dev/null | awk -v d=${dest} '$1=="->" && $2==d {print $5}'`;
+  return [
+    `a=$(${active})`,
+    // Not in the table (no IPVS, or its health check already removed it): nothing to drain.
+    'if [ -z "$a" ]; then exit 0; fi',
+    sh`ipvsadm -e ${protoFlag(vs)} ${service} -r ${dest} ${IPVS_FLAG[forwarding] ?? '-g'} -w 0`,
+    waitFor(`[ "$(${active})" = 0 ] || [ -z "$(${active})" ]`, seconds, `${dest} still has active connections ${seconds} s after weight 0; not removing it`),
+  ].join('\n');
+}
+
+/**
+ * Marks a BACKUP that stopped keepalived for new shared VRRP settings, so
+ * that it starts again only once the MASTER runs them. In /run: a reboot
+ * forgets it, as it forgets that keepalived was stopped.
+ */
+export const LEFT_MARK = '/run/play/keepalived-left-vrrp';
+
+/** Did this director leave VRRP for new shared settings? */
+export const leftVrrp = fact('keepalived:left-vrrp', `test -e ${LEFT_MARK} && echo yes || echo no`, (out) => out.trim() === 'yes');
+
+/** Stop keepalived (confirmed) and leave the mark. */
+export function leaveCommand(): string {
+  return [`mkdir -p /run/play && : > ${LEFT_MARK}`, systemctlCommand('keepalived', 'stop')].join('\n');
+}
+
+/** Start keepalived (confirmed) and remove the mark; with `onlyIfLeft`, only on a director that left. */
+export function rejoinCommand(onlyIfLeft = false): string {
+  const body = `( ${systemctlCommand('keepalived', 'start')}
+) && rm -f ${LEFT_MARK}`;
+  return onlyIfLeft ? `if [ -e ${LEFT_MARK} ]; then ${body}; fi` : body;
+}

@@ -1,0 +1,132 @@
+import { changes, noop, type Change } from '../../lib/core/change.ts';
+import { defineTask } from '../../lib/core/define-task.ts';
+import { TaskError } from '../../lib/core/errors.ts';
+import { fileText } from '../../lib/tasks/file-facts.ts';
+import { fileFacts, planFile } from '../../lib/tasks/file-plan.ts';
+import { renderTemplate } from '../../lib/tasks/render-template.ts';
+import { systemctlCommand } from '../../lib/tasks/service-commands.ts';
+import { serviceState } from '../../lib/tasks/service-facts.ts';
+import { sh } from '../../lib/core/shell.ts';
+import { drainCommand, leaveCommand, leftVrrp, rejoinCommand, reloadCommand } from './keepalived-commands.ts';
+import { parseKeepalived, removedReals, rolloutOf, sharedOf } from './keepalived-parse.ts';
+
+/** Parameters of {@link keepalivedConfig}. */
+export interface KeepalivedConfigParams {
+  /** The keepalived.conf template (nunjucks), e.g. `new URL('./templates/keepalived.conf.njk', import.meta.url)`. */
+  src: string | URL;
+  /** Variables for the template. */
+  vars: Readonly<Record<string, unknown>>;
+  /** @default '/etc/keepalived/keepalived.conf' */
+  dest?: string;
+  /**
+   * The cluster's MASTER (inventory name): it takes a change of the VRRP
+   * settings all directors share by reload, after the BACKUPs left VRRP,
+   * and then starts them again.
+   */
+  master: string;
+  /** The other directors (inventory names). */
+  peers: readonly string[];
+  /** Seconds a removed real server may take to finish its connections. @default 30 */
+  drainSeconds?: number;
+}
+
+const DEST = '/etc/keepalived/keepalived.conf';
+
+/**
+ * keepalived.conf, rolled out without dropping a request. The new file is
+ * written atomically (checked with `keepalived --config-test` first); a
+ * running keepalived then takes it by **reload** (SIGHUP: the VIP and the
+ * IPVS table stay, new weights and real servers apply at once), confirmed
+ * live on the host. Real servers the new config drops are drained first
+ * (weight 0, until their connections end). A restart happens only for the
+ * settings keepalived cannot change on reload (net_namespace, instance,
+ * tmp_config_directory). When a VRRP setting every director must share
+ * changes (advert_int, virtual_router_id, authentication, the VIPs), a
+ * BACKUP leaves VRRP (keepalived stopped) until the MASTER runs the new
+ * settings — directors that disagree ignore each other and both take the
+ * VIP — and the next run of this task on it (the site playbook's last
+ * director play) starts it again. A stopped keepalived is started.
+ *
+ * @example
+ * ```ts
+ * import { keepalivedConfig } from './keepalived-config.ts';
+ * const conf = keepalivedConfig({
+ *   src: new URL('./templates/keepalived.conf.njk', import.meta.url),
+ *   vars: { routerId: 'LVS_MASTER' },
+ *   master: 'LB1',
+ *   peers: ['LB2'],
+ * });
+ * ```
+ */
+export const keepalivedConfig = defineTask<KeepalivedConfigParams>({
+  kind: 'keepalived',
+  keys: ['src', 'vars', 'dest', 'master', 'peers', 'drainSeconds'],
+  required: ['src', 'vars', 'master', 'peers'],
+  name: (p) => `keepalived config ${p.dest ?? DEST}`,
+  check: (p, host) => {
+    const r = renderTemplate(p.src, { ...host.vars, ...p.vars });
+    return r.ok ? [] : [{ field: 'src', message: r.message }];
+  },
+  facts: (p) => [...fileFacts(p.dest ?? DEST), fileText(p.dest ?? DEST), serviceState('keepalived', 'keepalived'), leftVrrp],
+  plan: async (p, ctx) => {
+    const dest = p.dest ?? DEST;
+    const task = `keepalived config ${dest}`;
+    const r = renderTemplate(p.src, { ...ctx.host.vars, ...p.vars });
+    if (!r.ok) throw new TaskError(ctx.host.name, task, r.message);
+    const [old, st] = await Promise.all([ctx.fact(fileText(dest)), ctx.fact(serviceState('keepalived', 'keepalived'))]);
+    const file = await planFile(ctx, { path: dest, state: 'file', content: r.text, mode: '0640', owner: 'root', validate: 'keepalived --config-test -f %s' }, { task, before: old });
+    const running = st.init === 'systemd' ? ['active', 'reloading'].includes(st.active) : st.running;
+    const installed = st.init === 'systemd' ? st.load !== 'not-found' : st.script;
+    const predicted = installed ? undefined : 'keepalived is not installed yet, expected from an earlier change';
+    const start = (why = ''): Change => ({ summary: `start keepalived${why}`, exec: systemctlCommand('keepalived', 'start'), predicted });
+
+    const isMaster = ctx.host.name === p.master;
+    const left = (await ctx.fact(leftVrrp)) && !isMaster;
+    if (file.changes.length === 0) {
+      if (running) return noop(...file.notes, 'keepalived runs this config');
+      if (!left) return changes([start(' (its config is up to date)')], file.notes);
+      // It left VRRP for new shared settings: back only once the MASTER runs them.
+      const m = await ctx.reader(p.master);
+      const mine = sharedOf(parseKeepalived(r.text));
+      const theirs = await m.run(sh`systemctl is-active keepalived 2>/dev/null; cat ${dest} 2>/dev/null`);
+      const [state = '', ...conf] = theirs.stdout.split('\n');
+      if (state.trim() === 'active' && sharedOf(parseKeepalived(conf.join('\n'))) === mine) {
+        return changes([{ summary: `start keepalived: it left VRRP for new shared settings, which ${p.master} (MASTER) now runs`, exec: rejoinCommand() }], file.notes);
+      }
+      return noop(...file.notes, `keepalived stays stopped: it left VRRP for new shared settings that ${p.master} (MASTER) does not run yet`);
+    }
+    if (!running) return changes([...file.changes, start()]);
+
+    // Only the mode or owner drifted: keepalived reads the same text, nothing to reload.
+    if (old === r.text) return file;
+    const before = parseKeepalived(old);
+    const after = parseKeepalived(r.text);
+    const out: Change[] = [];
+    const forwarding = after.virtualServers[0]?.forwarding ?? 'DR';
+    for (const { vs, real } of removedReals(before, after)) {
+      out.push({ summary: `drain ${real.address}:${real.port} from ${vs.address}:${vs.port} (weight 0, its connections end) before removing it`, exec: drainCommand(vs, real, forwarding, p.drainSeconds ?? 30) });
+    }
+    out.push(...file.changes);
+    const how = rolloutOf(before, after);
+    if (how.kind === 'restart') out.push({ summary: `restart keepalived: ${how.why}`, exec: systemctlCommand('keepalived', 'restart') });
+    else if (how.kind === 'shared' && !isMaster) {
+      out.push({
+        summary: `stop keepalived until ${p.master} (MASTER) runs the new VRRP settings (${how.what.join(', ')}): directors that disagree both take the VIP`,
+        exec: leaveCommand(),
+      });
+    } else {
+      out.push({ summary: `reload keepalived${how.kind === 'shared' ? ` (new VRRP settings: ${how.what.join(', ')})` : ''}; confirm the new config is live`, exec: reloadCommand(after) });
+      if (how.kind === 'shared' && isMaster) {
+        for (const peer of p.peers) {
+          out.push({
+            summary: `start keepalived on ${peer} if it left VRRP for these settings`,
+            exec: `# on ${peer}:\n${rejoinCommand()}`,
+            apply: async (io) => (await io.reader(peer)).run(rejoinCommand(true)),
+            failMessage: (res) => `could not start keepalived on ${peer} again: ${(res.stderr || res.stdout).trim()}`,
+          });
+        }
+      }
+    }
+    return changes(out, file.notes);
+  },
+});

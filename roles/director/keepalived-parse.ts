@@ -1,0 +1,169 @@
+/**
+ * Just enough of keepalived.conf to roll a change out safely: the VRRP
+ * settings every director must share, and each virtual server's real
+ * servers with their weights. Comments (`!`, `#`) and unknown blocks are
+ * skipped; this reads configs play wrote, and old hand-written ones.
+ */
+
+/** A block or a statement: `name args… { children }`. */
+interface Node {
+  words: string[];
+  children?: Node[];
+}
+
+function tokens(text: string): string[] {
+  const out: string[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/[!#].*$/, '');
+    for (const t of line.match(/"[^"]*"|[{}]|[^\s{}]+/g) ?? []) out.push(t);
+    out.push('\n');
+  }
+  return out;
+}
+
+function parseNodes(ts: string[], i = 0): { nodes: Node[]; next: number } {
+  const nodes: Node[] = [];
+  let words: string[] = [];
+  const flush = () => { if (words.length) nodes.push({ words }); words = []; };
+  while (i < ts.length) {
+    const t = ts[i++]!;
+    if (t === '\n') flush();
+    else if (t === '{') {
+      const inner = parseNodes(ts, i);
+      nodes.push({ words, children: inner.nodes });
+      words = [];
+      i = inner.next;
+    } else if (t === '}') { flush(); return { nodes, next: i }; }
+    else words.push(t);
+  }
+  flush();
+  return { nodes, next: i };
+}
+
+const first = (ns: Node[] | undefined, name: string) => ns?.find((n) => n.words[0] === name);
+const value = (ns: Node[] | undefined, name: string) => first(ns, name)?.words[1];
+
+/** One real server of a virtual server. */
+export interface KaRealServer {
+  address: string;
+  port: number;
+  weight: number;
+}
+
+/** One virtual server. */
+export interface KaVirtualServer {
+  address: string;
+  port: number;
+  protocol: string;
+  scheduler: string;
+  forwarding: string;
+  reals: KaRealServer[];
+}
+
+/** One VRRP instance: the fields that must agree across directors, and this director's own. */
+export interface KaVrrpInstance {
+  name: string;
+  state?: string;
+  interface?: string;
+  priority?: number;
+  /**
+   * Directors whose values differ here ignore each other's adverts (VRRPv2
+   * drops an advert with another interval, another router id is another
+   * router, another password fails authentication) and each takes the VIP.
+   */
+  shared: { advertInt?: string; virtualRouterId?: string; authType?: string; authPass?: string; vips: string[] };
+}
+
+/** What the rollout needs to know of a keepalived.conf. */
+export interface KaConfig {
+  globals: Record<string, string>;
+  instances: KaVrrpInstance[];
+  virtualServers: KaVirtualServer[];
+  /** Top-level and global_defs keywords present (for the restart-only rules). */
+  keywords: string[];
+}
+
+/** Parse keepalived.conf text (never throws: an unreadable config is an empty one). */
+export function parseKeepalived(text: string): KaConfig {
+  const { nodes } = parseNodes(tokens(text));
+  const globalsNode = first(nodes, 'global_defs')?.children ?? [];
+  const globals = Object.fromEntries(globalsNode.map((n) => [n.words[0]!, n.words.slice(1).join(' ')]));
+  const instances = nodes.filter((n) => n.words[0] === 'vrrp_instance').map((n): KaVrrpInstance => {
+    const c = n.children ?? [];
+    const auth = first(c, 'authentication')?.children;
+    const vips = (first(c, 'virtual_ipaddress')?.children ?? []).map((x) => x.words[0]!.split('/')[0]!).sort();
+    return {
+      name: n.words[1] ?? '',
+      state: value(c, 'state'),
+      interface: value(c, 'interface'),
+      priority: value(c, 'priority') === undefined ? undefined : Number(value(c, 'priority')),
+      shared: { advertInt: value(c, 'advert_int'), virtualRouterId: value(c, 'virtual_router_id'), authType: value(auth, 'auth_type'), authPass: value(auth, 'auth_pass'), vips },
+    };
+  });
+  const virtualServers = nodes.filter((n) => n.words[0] === 'virtual_server').map((n): KaVirtualServer => {
+    const c = n.children ?? [];
+    return {
+      address: n.words[1] ?? '',
+      port: Number(n.words[2] ?? 0),
+      protocol: value(c, 'protocol') ?? 'TCP',
+      scheduler: value(c, 'lb_algo') ?? '',
+      forwarding: value(c, 'lb_kind') ?? 'NAT',
+      reals: c.filter((x) => x.words[0] === 'real_server').map((r) => ({
+        address: r.words[1] ?? '', port: Number(r.words[2] ?? 0), weight: Number(value(r.children, 'weight') ?? 1),
+      })),
+    };
+  });
+  return { globals, instances, virtualServers, keywords: [...nodes.map((n) => n.words[0]!), ...globalsNode.map((n) => n.words[0]!)] };
+}
+
+/** Settings keepalived cannot change on a reload (keepalived.conf(5): "cannot be changed on a configuration reload"). */
+export const RESTART_ONLY = ['net_namespace', 'instance', 'tmp_config_directory'] as const;
+
+/** How a config change must reach a running keepalived. */
+export type Rollout =
+  | { kind: 'reload' }
+  | { kind: 'restart'; why: string }
+  /** A VRRP setting every director must share changes: see {@link sharedChanges}. */
+  | { kind: 'shared'; what: string[] };
+
+/** The VRRP settings that differ between two configs, as "advert_int 1 → 2". */
+export function sharedChanges(before: KaConfig, after: KaConfig): string[] {
+  const out: string[] = [];
+  const names: Record<keyof KaVrrpInstance['shared'], string> = { advertInt: 'advert_int', virtualRouterId: 'virtual_router_id', authType: 'auth_type', authPass: 'auth_pass', vips: 'virtual_ipaddress' };
+  for (const a of after.instances) {
+    const b = before.instances.find((x) => x.name === a.name);
+    if (!b) continue;
+    for (const k of Object.keys(names) as Array<keyof typeof names>) {
+      const x = String(b.shared[k] ?? ''), y = String(a.shared[k] ?? '');
+      // The password is a secret: say that it changes, not what it is.
+      if (x !== y) out.push(k === 'authPass' ? `${a.name} auth_pass changes` : `${a.name} ${names[k]} ${x || '(none)'} → ${y || '(none)'}`);
+    }
+  }
+  return out;
+}
+
+/** The shared VRRP settings of a config as one comparable string. */
+export function sharedOf(c: KaConfig): string {
+  return JSON.stringify(c.instances.map((i) => [i.name, i.shared]));
+}
+
+/** Decide how a running keepalived takes the new config. */
+export function rolloutOf(before: KaConfig, after: KaConfig): Rollout {
+  for (const k of RESTART_ONLY) {
+    const was = before.globals[k] ?? (before.keywords.includes(k) ? '(set)' : undefined);
+    const now = after.globals[k] ?? (after.keywords.includes(k) ? '(set)' : undefined);
+    if (was !== now) return { kind: 'restart', why: `${k} changes, and keepalived cannot change it on a reload` };
+  }
+  const shared = sharedChanges(before, after);
+  return shared.length ? { kind: 'shared', what: shared } : { kind: 'reload' };
+}
+
+/** Real servers of `before` that `after` no longer has, per virtual server. */
+export function removedReals(before: KaConfig, after: KaConfig): Array<{ vs: KaVirtualServer; real: KaRealServer }> {
+  const out: Array<{ vs: KaVirtualServer; real: KaRealServer }> = [];
+  for (const vs of before.virtualServers) {
+    const now = after.virtualServers.find((x) => x.address === vs.address && x.port === vs.port && x.protocol === vs.protocol);
+    for (const r of vs.reals) if (!now?.reals.some((x) => x.address === r.address && x.port === r.port)) out.push({ vs, real: r });
+  }
+  return out;
+}
