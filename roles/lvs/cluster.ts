@@ -61,9 +61,13 @@ export interface LvsVars {
   cluster: LvsCluster;
 }
 
-/** Groups derived from the cluster, so membership is declared once. */
-export function lvsGroups(c: LvsCluster): Record<'directors' | 'realservers', { hosts: string[] }> {
-  return { directors: { hosts: Object.keys(c.directors) }, realservers: { hosts: Object.keys(c.realServers) } };
+/**
+ * Groups derived from the cluster, so membership is declared once:
+ * `directors`, `realservers`, and `master` (the highest-priority director,
+ * which `play handover` and `play handback` act on).
+ */
+export function lvsGroups(c: LvsCluster): Record<'directors' | 'realservers' | 'master', { hosts: string[] }> {
+  return { directors: { hosts: Object.keys(c.directors) }, realservers: { hosts: Object.keys(c.realServers) }, master: { hosts: [masterOf(c)].filter(Boolean) } };
 }
 
 /** The MASTER: the director with the highest priority. */

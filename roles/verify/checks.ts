@@ -121,11 +121,13 @@ export async function balancingChecks(t: Topology, reader: (h: string) => Promis
   // Judged from the director's own counters, not from the order of our
   // answers: on a cluster with other clients, their requests take turns in
   // the same rotation as ours.
-  const stats = async () => (await master.run('ipvsadm -Ln --stats --exact 2>/dev/null')).stdout;
+  // The kernel folds its per-CPU counters into these every 2 s (IPVS's
+  // estimator): the second reading waits for that.
+  const stats = async (wait = '') => (await master.run(`${wait}ipvsadm -Ln --stats --exact 2>/dev/null`)).stdout;
   const before = await stats();
   const loop = `for i in $(seq 1 ${requests}); do printf '#%s\\n' "$(curl -s -m 3 http://${c.vip}:${c.port}/ 2>/dev/null | grep -o '<h1>[^<]*</h1>')"; done`;
   const labels = parseLabels((await self.run(loop)).stdout);
-  const deltas = connDeltas(before, await stats(), c.vip, c.port);
+  const deltas = connDeltas(before, await stats('sleep 2.5; '), c.vip, c.port);
   const table = parseIpvsadm((await readIpvs(master)).ok ? (await master.run('ipvsadm -Ln')).stdout : '').find((s) => s.address === c.vip && s.port === c.port);
   const weights = new Map((table?.reals ?? []).map((x) => [`${x.address}:${x.port}`, x.weight] as const));
   const names = new Map(t.realServers.map((r) => [`${r.address}:${c.port}`, r.label]));

@@ -2,7 +2,12 @@
  * The seed's LVS-DR for real: directors are qemu VMs on Debian's kernel
  * (IPVS), real servers are containers. Requests to the VIP alternate
  * between RS1 and RS2; stopping nginx on RS1 makes keepalived's TCP_CHECK
- * remove it, so every request goes to RS2 until nginx is back.
+ * remove it, so every request goes to RS2 until nginx is back. Then the
+ * live operations, each under an HTTP probe from the controller (a GET
+ * every 50 ms, 2 s timeout) whose failed requests are counted: a config
+ * rollout, the advert-interval change (both directors polled for the VIP),
+ * drain and return of RS1, adding RS3 and removing it, a planned handover
+ * with a long download across it, and the failover drill.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -10,7 +15,8 @@ import type { Transport } from '../../lib/core/transport.ts';
 import { localTransport } from '../../lib/transport/local.ts';
 import { parseIpvsadm, parseLabels } from '../../roles/verify/parse.ts';
 import { settle } from '../../roles/verify/checks.ts';
-import { connectLab, eventsOf, freshLab, labDown, playCli } from '../support/lab.ts';
+import { connectLab, eventsOf, freshLab, labDown, playCli, recapOf, underProbe } from '../support/lab.ts';
+import withRs3 from '../fixtures/inventory/live-rs3.ts';
 
 const VIP = '192.168.56.200';
 const Ipvs = suite('site.ts with IPVS (--ipvs lab)');
@@ -29,9 +35,10 @@ async function reals(): Promise<string[]> {
 }
 
 Ipvs('lab up with IPVS directors', async () => {
-  const lab = await freshLab({ ipvs: true });
+  // RS3 waits, unconfigured, for the add/remove scenario.
+  const lab = await freshLab({ ipvs: true, inventory: withRs3 });
   assert.equal(lab.hosts.filter((h) => h.kind === 'vm').map((h) => h.name), ['LB1', 'LB2']);
-  for (const h of ['LB1', 'LB2', 'RS1']) conns.set(h, await connectLab(h, lab));
+  for (const h of ['LB1', 'LB2', 'RS1', 'RS2', 'RS3']) conns.set(h, await connectLab(h, lab));
 });
 
 Ipvs('site.ts converges and verify passes with real round robin', async () => {
@@ -39,7 +46,7 @@ Ipvs('site.ts converges and verify passes with real round robin', async () => {
   assert.is(r.code, 0, r.stderr + r.stdout.slice(-4000));
   const rows: string[][] = eventsOf(r.stdout).find((e) => e.host === 'controller')!.table.rows;
   const ipvsRow = rows.find((x) => x[0] === 'IPVS service lists real servers')!;
-  const rrRow = rows.find((x) => x[0]!.startsWith('6 requests to VIP'))!;
+  const rrRow = rows.find((x) => x[0]!.startsWith('10 requests to VIP'))!;
   assert.is(ipvsRow[4], 'yes', JSON.stringify(rows));
   assert.is(rrRow[4], 'yes', JSON.stringify(rows));
   console.log(`      verify saw: ${rrRow[3]}`);
@@ -70,13 +77,109 @@ Ipvs('nginx stopped on RS1: the health check removes it, every request goes to R
   assert.equal([...new Set(await ask(6))].sort(), ['RS1', 'RS2']);
 });
 
-Ipvs('the failover drill keeps serving HTTP through the VIP', async () => {
-  const r = await playCli(['failover', '-i', 'inventory', '--json'], { timeoutMs: 300_000 });
+/** Real servers (address → weight) in a director's IPVS table for the VIP. */
+async function weights(director: string): Promise<Record<string, number>> {
+  const out = (await conns.get(director)!.run('ipvsadm -Ln')).stdout;
+  return Object.fromEntries((parseIpvsadm(out).find((s) => s.address === VIP)?.reals ?? []).map((r) => [r.address, r.weight]));
+}
+const holders = async () => (await Promise.all(['LB1', 'LB2'].map(async (d) => ((await conns.get(d)!.run('ip -o -4 addr show dev enp0s8')).stdout.includes(` ${VIP}/`) ? [d] : [])))).flat();
+
+/** `play ARGS` under the probe: asserts exit 0 and no failed request; returns the run and the probe. */
+async function live(what: string, args: string[], o: { watchVip?: boolean } = {}) {
+  let most = 0;
+  let watching = !!o.watchVip;
+  const watcher = (async () => { while (watching) most = Math.max(most, (await holders()).length); })();
+  const { result: r, probe } = await underProbe(VIP, () => playCli([...args, '--json'], { timeoutMs: 900_000 }));
+  watching = false;
+  await watcher;
+  console.log(`      ${what}: ${probe.sent} requests, ${probe.failed} failed, longest gap ${probe.longestGapMs} ms${o.watchVip ? `; most directors holding the VIP at once: ${most}` : ''}`);
+  assert.is(r.code, 0, r.stderr + r.stdout.slice(-4000));
+  assert.is(probe.failed, 0, `${what}: ${JSON.stringify(probe.failures.slice(0, 5))}`);
+  if (o.watchVip) assert.is(most, 1, 'never two directors holding the VIP');
+  return { r, probe };
+}
+const changedTasks = (stdout: string) => eventsOf(stdout).filter((e) => e.status === 'changed').map((e) => `${e.host} ${e.task}`);
+
+Ipvs('a config rollout (delayLoop, a weight) by reload drops no request; live after; a re-run changes nothing', async () => {
+  const { r } = await live('rollout', ['site', '-i', 'rollout-example']);
+  assert.equal(changedTasks(r.stdout).sort(), ['LB1 keepalived config /etc/keepalived/keepalived.conf', 'LB2 keepalived config /etc/keepalived/keepalived.conf']);
+  const summaries = eventsOf(r.stdout).filter((e) => e.kind === 'keepalived').flatMap((e) => e.changes.map((c: any) => c.summary));
+  assert.ok(summaries.every((x: string) => !/restart/.test(x)), summaries.join('\n'));
+  for (const d of ['LB1', 'LB2']) assert.is((await weights(d))['192.168.56.103'], 2, `${d} runs weight 2`);
+  const again = await live('re-run', ['site', '-i', 'rollout-example']);
+  assert.ok(Object.values(recapOf(again.r.stdout)).every((h) => h.changed === 0), JSON.stringify(recapOf(again.r.stdout)));
+  await live('rollout back', ['site', '-i', 'inventory']);
+});
+
+Ipvs('the advert-interval change: BACKUP leaves, MASTER reloads, BACKUP rejoins; never two VIP holders', async () => {
+  const { r } = await live('advert_int 1 → 2', ['site', '-i', 'spec/fixtures/inventory/advert2.ts'], { watchVip: true });
+  const lb2 = eventsOf(r.stdout).find((e) => e.host === 'LB2' && e.kind === 'keepalived')!;
+  assert.ok(lb2.changes.some((c: any) => /^stop keepalived until LB1/.test(c.summary)), JSON.stringify(lb2.changes));
+  for (const d of ['LB1', 'LB2']) {
+    assert.match((await conns.get(d)!.run('grep advert_int /etc/keepalived/keepalived.conf')).stdout, /advert_int 2/);
+    assert.is((await conns.get(d)!.run('systemctl is-active keepalived')).stdout.trim(), 'active', `${d} runs keepalived again`);
+  }
+  await live('advert_int 2 → 1', ['site', '-i', 'inventory'], { watchVip: true });
+});
+
+Ipvs('drain RS1 (weight 0, connections end, nginx stopped) and return it: no request fails', async () => {
+  await live('drain RS1', ['drain', '-i', 'inventory', '-l', 'RS1']);
+  for (const d of ['LB1', 'LB2']) assert.ok([0, undefined].includes((await weights(d))['192.168.56.103']), `${d}: RS1 out of service`);
+  const refused = await playCli(['drain', '-i', 'inventory', '-l', 'RS2', '--json']);
+  assert.is(refused.code, 2, 'the last real server in service is not drained');
+  assert.match(refused.stdout, /last real server in service/);
+  await live('undrain RS1', ['undrain', '-i', 'inventory', '-l', 'RS1']);
+  for (const d of ['LB1', 'LB2']) assert.is((await weights(d))['192.168.56.103'], 1, `${d}: RS1 back with weight 1`);
+});
+
+Ipvs('add RS3 (configured before any director sends it traffic), then remove it (drained first): no request fails', async () => {
+  const { r, probe } = await live('add RS3', ['site', '-i', 'spec/fixtures/inventory/live-rs3.ts']);
+  const order = eventsOf(r.stdout).filter((e) => e.status === 'changed').map((e) => e.host);
+  assert.ok(order.indexOf('RS3') >= 0 && order.indexOf('RS3') < order.indexOf('LB2'), `RS3 before the directors: ${order.join(' ')}`);
+  for (const d of ['LB1', 'LB2']) assert.is((await weights(d))['192.168.56.105'], 1, `${d} sends RS3 traffic`);
+  const after = await underProbe(VIP, async () => new Promise((res) => setTimeout(res, 3000)));
+  assert.ok((after.probe.answeredBy.RS3 ?? 0) > 0, JSON.stringify(after.probe.answeredBy));
+  void probe;
+  await live('drain RS3', ['drain', '-i', 'spec/fixtures/inventory/live-rs3.ts', '-l', 'RS3']);
+  await live('remove RS3', ['site', '-i', 'inventory']);
+  for (const d of ['LB1', 'LB2']) assert.not.ok('192.168.56.105' in (await weights(d)), `${d} forgot RS3`);
+});
+
+/** A 3 MB download from the VIP, read slowly (about 25 s): its HTTP code and bytes. */
+async function longDownload(): Promise<{ code: string; bytes: number }> {
+  const r = await controller.run(`curl -s -o /dev/null --limit-rate 120k -m 120 -w '%{http_code} %{size_download}' http://${VIP}/big.bin`);
+  const [code = '', bytes = '0'] = r.stdout.trim().split(' ');
+  return { code, bytes: Number(bytes) };
+}
+const BIG = 3 * 1024 * 1024;
+
+Ipvs('planned handover and back: no request fails, and a long download survives it (lvs_sync_daemon)', async () => {
+  for (const h of ['RS1', 'RS2']) await conns.get(h)!.run(`head -c ${BIG} /dev/zero > /var/www/html/big.bin`);
+  const download = longDownload();
+  await new Promise((res) => setTimeout(res, 3000));
+  await live('handover', ['handover', '-i', 'inventory'], { watchVip: true });
+  assert.equal(await holders(), ['LB2']);
+  await new Promise((res) => setTimeout(res, 4000));
+  await live('handback', ['handback', '-i', 'inventory'], { watchVip: true });
+  assert.equal(await holders(), ['LB1']);
+  const d = await download;
+  console.log(`      download across the handover: HTTP ${d.code}, ${d.bytes} of ${BIG} bytes`);
+  assert.equal(d, { code: '200', bytes: BIG });
+});
+
+Ipvs('the failover drill: HTTP served meanwhile (share, longest gap), and a long download survives it', async () => {
+  const download = longDownload();
+  await new Promise((res) => setTimeout(res, 2000));
+  const { result: r, probe } = await underProbe(VIP, () => playCli(['failover', '-i', 'inventory', '--json'], { timeoutMs: 300_000 }));
   assert.is(r.code, 0, r.stderr + r.stdout.slice(-3000));
   const rows: string[][] = eventsOf(r.stdout).find((e) => e.kind === 'failover')!.table.rows;
   const http = rows.find((x) => x[0] === 'HTTP to VIP during drill')!;
   assert.is(http[4], 'yes', JSON.stringify(rows));
   console.log(`      ${rows.map((x) => `${x[0]}: ${x[3]}`).join('; ')}`);
+  console.log(`      probe during the drill: ${probe.sent} requests, ${probe.failed} failed (${((100 * (probe.sent - probe.failed)) / probe.sent).toFixed(1)} % served), longest gap ${probe.longestGapMs} ms`);
+  const d = await download;
+  console.log(`      download across the drill: HTTP ${d.code}, ${d.bytes} of ${BIG} bytes`);
+  assert.equal(d, { code: '200', bytes: BIG });
 });
 
 Ipvs.after(async () => {

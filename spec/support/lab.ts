@@ -6,6 +6,8 @@ import { labDown, labUp, readLabProfile, type LabProfile } from '../../lib/lab/i
 import { labHostsFromInventory } from '../../lib/cli/lab-hosts.ts';
 import { connectSsh } from '../../lib/transport/ssh.ts';
 import seed from '../../inventory/inventory.ts';
+import type { Inventory } from '../../lib/dsl/inventory.ts';
+import { probeHttp, type ProbeReport } from '../../lib/probe/http-probe.ts';
 
 const run = promisify(execFile);
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -21,10 +23,10 @@ export async function assertRoutedToLab(p: LabProfile, addresses: readonly strin
   }
 }
 
-/** A fresh lab of the seed's hosts (any old one is removed first). */
-export async function freshLab(o: { ipvs?: boolean } = {}): Promise<LabProfile> {
+/** A fresh lab of the seed's hosts, or another inventory's (any old one is removed first). */
+export async function freshLab(o: { ipvs?: boolean; inventory?: Inventory<unknown> } = {}): Promise<LabProfile> {
   await labDown();
-  const p = await labUp({ hosts: labHostsFromInventory(seed), ipvs: o.ipvs, log: (l) => process.env.PLAY_SPEC_VERBOSE && console.log(`    lab: ${l}`) });
+  const p = await labUp({ hosts: labHostsFromInventory(o.inventory ?? seed), ipvs: o.ipvs, log: (l) => process.env.PLAY_SPEC_VERBOSE && console.log(`    lab: ${l}`) });
   await assertRoutedToLab(p, [...p.hosts.map((h) => h.address), seed.vars.cluster.vip]);
   return p;
 }
@@ -73,4 +75,21 @@ export async function snapshot(t: Transport): Promise<string> {
     `systemctl list-units --type=service --state=running --no-legend --plain 2>/dev/null | awk '{print $1}' | sort`,
   ].join('; '));
   return r.stdout;
+}
+
+/**
+ * Run `fn` under the HTTP probe against the lab's VIP (a GET every 50 ms,
+ * 2 s client timeout, never longer than 15 min), after checking the VIP
+ * routes to the lab bridge.
+ */
+export async function underProbe<T>(vip: string, fn: () => Promise<T>): Promise<{ result: T; probe: ProbeReport }> {
+  await assertRoutedToLab(readLabProfile()!, [vip]);
+  const stop = new AbortController();
+  const report = probeHttp({ url: `http://${vip}/`, everyMs: 50, timeoutMs: 2000, maxMs: 900_000, signal: stop.signal });
+  try {
+    return { result: await fn(), probe: await (stop.abort(), report) };
+  } finally {
+    stop.abort();
+    await report;
+  }
 }

@@ -1,0 +1,24 @@
+/**
+ * Planned director maintenance, step 1: `play handover -i inventory`. The
+ * MASTER lowers its own priority through keepalived's track file (no
+ * config change, no restart): the BACKUP preempts and takes the VIP while
+ * the MASTER still holds it, so no request waits for a failover. Waits until
+ * the BACKUP alone holds the VIP. `play handback -i inventory` undoes it.
+ * The offset survives a restart or reboot of the MASTER, until handback.
+ */
+import { definePlaybook, file, type RoleContext } from 'play';
+import { HANDOVER_FILE, HANDOVER_OFFSET } from '../roles/director/index.ts';
+import type { LvsVars } from '../roles/lvs/cluster.ts';
+import { clusterHealthy } from '../roles/lvs/gate.ts';
+import { topologyOf } from '../roles/verify/index.ts';
+
+export const handoverPlay = (offset: number, name: string) => definePlaybook<LvsVars>({
+  name,
+  plays: [{
+    name, hosts: 'master',
+    tasks: () => [file({ path: HANDOVER_FILE, content: `${offset}\n`, mode: '0644', owner: 'root' })],
+    postTasks: ({ vars, inventory }: RoleContext<LvsVars>) => [clusterHealthy({ topology: topologyOf(vars, inventory.hosts), boundMs: 30_000 })],
+  }],
+});
+
+export default handoverPlay(HANDOVER_OFFSET, 'handover');
