@@ -22,7 +22,7 @@ Cluster('the seed inventory is valid and LB1 is MASTER', () => {
   assert.equal(problems(() => {}), []);
   assert.is(masterOf(seed.vars.cluster), 'LB1');
   assert.equal(seed.problems, []);
-  assert.equal([...seed.groups.entries()], [['directors', ['LB1', 'LB2']], ['realservers', ['RS1', 'RS2']]]);
+  assert.equal([...seed.groups.entries()], [['directors', ['LB1', 'LB2']], ['realservers', ['RS1', 'RS2']], ['master', ['LB1']]]);
 });
 
 // Each case: a mistake, and the field its problem must name.
