@@ -1,5 +1,6 @@
 /**
- * The whole seed, safe to run on a live cluster: real servers first (a new
+ * The whole seed, safe to run on a live cluster: every host's packages at
+ * once (safe in parallel), then real servers (a new
  * one is fully configured before any director sends it traffic), one at a
  * time; then the directors one at a time, BACKUPs first, the MASTER last;
  * after each host a health gate waits until the cluster serves as it should
@@ -10,6 +11,7 @@ import { definePlaybook } from 'play';
 import { director, directorOrder } from '../roles/director/index.ts';
 import type { LvsVars } from '../roles/lvs/cluster.ts';
 import { clusterHealthy } from '../roles/lvs/gate.ts';
+import { lvsPackages } from '../roles/lvs/packages.ts';
 import { realserver } from '../roles/realserver/index.ts';
 import { topologyOf, verify } from '../roles/verify/index.ts';
 import type { RoleContext } from 'play';
@@ -20,6 +22,7 @@ export default definePlaybook<LvsVars>({
   name: 'lvs-keepalived',
   plays: [
     { name: 'cluster healthy before the rollout', hosts: 'controller', tasks: gate },
+    { name: 'packages', hosts: ['directors', 'realservers'], roles: [lvsPackages] },
     { name: 'real servers', hosts: 'realservers', serial: 1, roles: [realserver], postTasks: gate },
     { name: 'directors', hosts: 'directors', serial: 1, order: directorOrder, roles: [director], postTasks: gate },
     { name: 'verify', hosts: 'controller', roles: [verify] },

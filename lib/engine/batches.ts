@@ -51,8 +51,10 @@ export function splitBatches<T>(items: readonly T[], serial: Serial | undefined)
 export function orderHosts<V>(hosts: readonly HostView<V>[], order: HostOrder<V> | undefined): HostView<V>[] {
   if (order === undefined || order === 'inventory') return [...hosts];
   if (order === 'reverse_inventory') return [...hosts].reverse();
-  if (order === 'sorted') return [...hosts].sort((a, b) => a.name.localeCompare(b.name));
-  if (order === 'reverse_sorted') return [...hosts].sort((a, b) => b.name.localeCompare(a.name));
+  // Code-point order, as Ansible's sorted(): the same on every machine, whatever its locale.
+  const byName = (a: HostView<V>, b: HostView<V>) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  if (order === 'sorted') return [...hosts].sort(byName);
+  if (order === 'reverse_sorted') return [...hosts].sort((a, b) => byName(b, a));
   const sorted = order(hosts);
   // An ordering function may sort, never add or drop hosts.
   const names = (l: readonly HostView<V>[]) => l.map((h) => h.name).sort().join(',');

@@ -2,6 +2,7 @@ import { defineRole } from '../../lib/dsl/role.ts';
 import { apt, command, service, sysctl, template } from '../../lib/tasks/index.ts';
 import { validateCluster, type LvsVars } from '../lvs/cluster.ts';
 import { ufwAllow } from './ufw-allow.ts';
+import { LVS_PACKAGES } from '../lvs/packages.ts';
 
 /** The unit that owns the VIP on lo. */
 export const VIP_UNIT = 'lvs-vip';
@@ -39,7 +40,7 @@ export const realserver = defineRole<LvsVars>({
     return problems;
   },
   tasks: ({ vars: { cluster: c }, host }) => [
-    apt({ name: 'nginx', state: 'present' }),
+    apt({ name: [...LVS_PACKAGES.realserver], state: 'present' }),
     template({
       src: new URL('./templates/index.html.njk', import.meta.url),
       dest: '/var/www/html/index.html',

@@ -44,7 +44,7 @@ Ipvs('lab up with IPVS directors', async () => {
 Ipvs('site.ts converges and verify passes with real round robin', async () => {
   const r = await playCli(['site', '-i', 'inventory', '--json'], { timeoutMs: 900_000 });
   assert.is(r.code, 0, r.stderr + r.stdout.slice(-4000));
-  const rows: string[][] = eventsOf(r.stdout).find((e) => e.host === 'controller')!.table.rows;
+  const rows: string[][] = eventsOf(r.stdout).find((e) => e.kind === 'verify')!.table.rows;
   const ipvsRow = rows.find((x) => x[0] === 'IPVS service lists real servers')!;
   const rrRow = rows.find((x) => x[0]!.startsWith('10 requests to VIP'))!;
   assert.is(ipvsRow[4], 'yes', JSON.stringify(rows));

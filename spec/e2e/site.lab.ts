@@ -36,7 +36,7 @@ Site('--check on a fresh lab lists the changes and leaves every host byte-identi
     // keepalived's service task comes before keepalived exists: predicted, not failed.
     const svc = eventsOf(r.stdout).find((e) => e.host === 'LB1' && e.kind === 'service');
     assert.ok(svc?.changes.some((c: any) => c.predicted), JSON.stringify(svc));
-    const verify = eventsOf(r.stdout).find((e) => e.host === 'controller');
+    const verify = eventsOf(r.stdout).find((e) => e.kind === 'verify');
     assert.is(verify?.status, 'skipped', JSON.stringify(verify));
   }
   assert.equal(await snapshots(), before);
@@ -47,7 +47,7 @@ Site('a real run converges and verify passes', async () => {
   assert.is(r.code, 0, r.stderr + r.stdout.slice(-4000));
   const recap = recapOf(r.stdout);
   for (const h of HOSTS) assert.ok(recap[h]!.changed > 0, h);
-  const verify = eventsOf(r.stdout).find((e) => e.host === 'controller')!;
+  const verify = eventsOf(r.stdout).find((e) => e.kind === 'verify')!;
   assert.is(verify.status, 'ok', JSON.stringify(verify));
   const rows: string[][] = verify.table.rows;
   assert.ok(rows.some((row) => row[0] === 'VIP 192.168.56.200 holder' && row[3] === 'LB1' && row[4] === 'yes'), JSON.stringify(rows));
