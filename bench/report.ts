@@ -21,6 +21,8 @@ export interface Results {
   playRunMs?: number[];
   /** The same, in each cold idempotent run (no agent yet). */
   playColdRunMs?: number[];
+  /** Per rollout run: play's time in its health gates, ms. */
+  playGateMs?: number[];
   voids: Array<{ series: string; tool: string; problem: string; tail: string }>;
   identical?: Record<string, string[]>;
   roundTrips?: { play: Record<string, number>; ansible: Record<string, number> };
@@ -75,6 +77,8 @@ export function markdown(r: Results): string {
   out.push(row('idempotent re-run, cold (no agent; no masters)', r.series['idempotent-cold'], '≥ 20×'));
   out.push(row('idempotent re-run, play `--persist 0` (no agent at all); Ansible cold', r.series['idempotent-direct'], ''));
   out.push(row('`--check`, converged, warm', r.series.check, '≥ 20×'));
+  out.push(row('config rollout (delayLoop, a weight), one host at a time, health wait after each; serial: 1 in Ansible', r.series.rollout, 'play no slower'));
+  out.push(row('…and back to the seed\'s config', r.series['rollout-back'], ''));
   if (f) {
     out.push(`| floor: ${f.hosts} parallel cold \`ssh HOST true\` (OpenSSH) | ${s(floorMs)} | | | |`);
     out.push(`| play ÷ floor: idempotent, check | ${x(idem / floorMs)}, ${x(check / floorMs)} | | | ≤ 3× |`);
@@ -100,6 +104,11 @@ export function markdown(r: Results): string {
   if (r.playRunMs?.length) {
     const cold = median(ok(r.series['idempotent-cold']?.play ?? []));
     out.push(`- play's idempotent run: warm ${s(idem)} wall, of which ${s(median(r.playRunMs))} from reaching the agent to the recap; cold ${s(cold)}, of which ${s(median(r.playColdRunMs ?? []))} from connecting (through a new agent) to the recap; the rest is start-up: \`play site --list-hosts\` (load play and the playbook, validate, render the templates, contact nothing) takes ${f ? s(median(f.playListHosts)) : '–'}, \`node -e 0\` alone ${f ? s(median(f.nodeStart)) : '–'}.`);
+  }
+  if (r.playGateMs?.length) {
+    const roll = median(ok(r.series.rollout?.play ?? []));
+    const gates = median(r.playGateMs);
+    out.push(`- play's rollout: ${s(roll)}, of which ${s(gates)} in its health gates (a gate after each of 4 hosts, and one before); without them ${s(roll - gates)}, against an idempotent run of ${s(idem)} plus two director configs written, reloaded and confirmed live.`);
   }
   if (f) {
     out.push(`- Floor, ${f.hosts} hosts in parallel, connect + \`true\` + close: OpenSSH ${s(floorMs)}; play's SSH stack in a fresh Node process ${s(median(f.playProcess))}, inside a running one ${s(median(f.playInProcess))}. One more command on an open connection: OpenSSH (ControlMaster) ${median(f.opensshMux).toFixed(0)} ms, play ${median(f.playMux).toFixed(0)} ms.`);

@@ -12,7 +12,10 @@
  *    `SSH: EXEC` lines at -vvv).
  * 4. The floor: N parallel bare connections running `true`, through OpenSSH
  *    and through play's SSH stack; one more command on an open connection.
- * 5. Scale: sshd-only labs of 4, 20, 50 hosts, a small play (one template,
+ * 5. A config change rolled out and back on the converged lab, one host at
+ *    a time with a health wait after each (play's site.ts; Ansible's site.yml,
+ *    serial: 1), interleaved.
+ * 6. Scale: sshd-only labs of 4, 20, 50 hosts, a small play (one template,
  *    one sysctl, one command), play and Ansible at forks 5 and forks = hosts,
  *    with the controller's peak RSS.
  *
@@ -296,6 +299,32 @@ async function convergedRuns(lab: LabProfile): Promise<void> {
   await closeMasters(a, addresses);
 }
 
+/**
+ * One config change rolled out on the converged seed cluster and back
+ * (delayLoop 3 → 4, RS1's weight 1 → 2): both tools one host at a time,
+ * BACKUP first, keepalived reloaded, a health wait after each host. play's
+ * time in its health gates is recorded, to compare the rollout with a plain
+ * run plus its waits.
+ */
+async function rolloutRuns(lab: LabProfile): Promise<void> {
+  const a = ansibleSetup(join(tmp, 'rollout'), lab, SEED_HOSTS);
+  const directors = SEED_HOSTS.filter((h) => h.groups.includes('directors')).map((h) => h.name);
+  const playRollout = ['site', '-i', 'rollout-example', ...PLAY_SITE.slice(3)];
+  const ansibleRollout = ['-e', 'bench_delay_loop=4', '-e', 'bench_rs1_weight=2'];
+  log(`rollout of one config change and back, one director at a time: ${PAIRS} pairs`);
+  for (let i = 0; i < PAIRS; i++) {
+    const p = await measured('rollout', i, 'play', () => play(playRollout), directors, 'changed');
+    if (!p.void) {
+      const gates = p.stdout.split('\n').filter((l) => l.includes('"kind":"gate"')).map((l) => (JSON.parse(l) as { durationMs: number }).durationMs);
+      (results.playGateMs ??= []).push(gates.reduce((x, y) => x + y, 0));
+    }
+    await measured('rollout-back', i, 'play', () => play(PLAY_SITE), directors, 'changed');
+    await measured('rollout', i, 'ansible', () => ansible(a, 'site.yml', SEED_HOSTS.length, ansibleRollout), directors, 'changed');
+    await measured('rollout-back', i, 'ansible', () => ansible(a, 'site.yml', SEED_HOSTS.length), directors, 'changed');
+  }
+  await closeMasters(a, SEED_HOSTS.map((h) => h.address));
+}
+
 async function floor(lab: LabProfile): Promise<void> {
   log('floor: bare connections running `true`');
   const hosts = SEED_HOSTS;
@@ -384,6 +413,7 @@ try {
   if (!opt['skip-seed']) {
     const lab = opt['skip-first'] ? await settled(await freshLab()) : await firstRuns();
     await convergedRuns(lab);
+    await rolloutRuns(lab);
     await floor(lab);
   }
   for (const n of SCALE) await scale(n);

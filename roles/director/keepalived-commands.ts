@@ -91,3 +91,13 @@ export function rejoinCommand(onlyIfLeft = false): string {
 ) && rm -f ${LEFT_MARK}`;
   return onlyIfLeft ? `if [ -e ${LEFT_MARK} ]; then ${body}; fi` : body;
 }
+
+/**
+ * Does this kernel have IPVS (loaded, a module to load, or built in)? A
+ * config for a kernel without it leaves out what needs it: keepalived's
+ * VRRP process dies on `lvs_sync_daemon` there (seen on the container lab).
+ */
+export const ipvsKernel = fact('kernel:ipvs', [
+  'k=/lib/modules/"$(uname -r)"',
+  `if [ -e /proc/net/ip_vs ] || ls "$k"/kernel/net/netfilter/ipvs/ip_vs.ko* >/dev/null 2>&1 || grep -qs '/ip_vs.ko' "$k"/modules.builtin; then echo yes; else echo no; fi`,
+].join('; '), (out) => out.trim() === 'yes');

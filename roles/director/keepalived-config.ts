@@ -7,14 +7,14 @@ import { renderTemplate } from '../../lib/tasks/render-template.ts';
 import { systemctlCommand } from '../../lib/tasks/service-commands.ts';
 import { serviceState } from '../../lib/tasks/service-facts.ts';
 import { sh } from '../../lib/core/shell.ts';
-import { drainCommand, leaveCommand, leftVrrp, rejoinCommand, reloadCommand } from './keepalived-commands.ts';
+import { drainCommand, ipvsKernel, leaveCommand, leftVrrp, rejoinCommand, reloadCommand } from './keepalived-commands.ts';
 import { parseKeepalived, removedReals, rolloutOf, sharedOf } from './keepalived-parse.ts';
 
 /** Parameters of {@link keepalivedConfig}. */
 export interface KeepalivedConfigParams {
   /** The keepalived.conf template (nunjucks), e.g. `new URL('./templates/keepalived.conf.njk', import.meta.url)`. */
   src: string | URL;
-  /** Variables for the template. */
+  /** Variables for the template; `ipvsKernel` (does the host's kernel have IPVS?) is added from the host. */
   vars: Readonly<Record<string, unknown>>;
   /** @default '/etc/keepalived/keepalived.conf' */
   dest?: string;
@@ -64,14 +64,15 @@ export const keepalivedConfig = defineTask<KeepalivedConfigParams>({
   required: ['src', 'vars', 'master', 'peers'],
   name: (p) => `keepalived config ${p.dest ?? DEST}`,
   check: (p, host) => {
-    const r = renderTemplate(p.src, { ...host.vars, ...p.vars });
+    const r = renderTemplate(p.src, { ...host.vars, ...p.vars, ipvsKernel: true });
     return r.ok ? [] : [{ field: 'src', message: r.message }];
   },
-  facts: (p) => [...fileFacts(p.dest ?? DEST), fileText(p.dest ?? DEST), serviceState('keepalived', 'keepalived'), leftVrrp],
+  facts: (p) => [...fileFacts(p.dest ?? DEST), fileText(p.dest ?? DEST), serviceState('keepalived', 'keepalived'), leftVrrp, ipvsKernel],
   plan: async (p, ctx) => {
     const dest = p.dest ?? DEST;
     const task = `keepalived config ${dest}`;
-    const r = renderTemplate(p.src, { ...ctx.host.vars, ...p.vars });
+    // The template sees whether this host's kernel has IPVS (`ipvsKernel`).
+    const r = renderTemplate(p.src, { ...ctx.host.vars, ...p.vars, ipvsKernel: await ctx.fact(ipvsKernel) });
     if (!r.ok) throw new TaskError(ctx.host.name, task, r.message);
     const [old, st] = await Promise.all([ctx.fact(fileText(dest)), ctx.fact(serviceState('keepalived', 'keepalived'))]);
     const file = await planFile(ctx, { path: dest, state: 'file', content: r.text, mode: '0640', owner: 'root', validate: 'keepalived --config-test -f %s' }, { task, before: old });

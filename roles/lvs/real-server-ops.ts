@@ -29,6 +29,14 @@ async function entries(t: Topology, host: string, ctx: Pick<PlanContext, 'reader
   }));
 }
 
+type Entry = Awaited<ReturnType<typeof entries>>[number];
+
+/** Set this real server's IPVS weight on one director (made there, through its reader). */
+function weightChange(t: Topology, e: Entry, to: number): Change {
+  const cmd = sh`ipvsadm -e -t ${`${t.cluster.vip}:${t.cluster.port}`} -r ${e.dest} ${FLAG[t.cluster.forwarding] ?? '-g'} -w ${to}`;
+  return { summary: `weight ${e.weight} → ${to} for ${e.dest} on ${e.director}`, exec: `# on ${e.director}: ${cmd}`, apply: async () => e.reader.run(cmd) };
+}
+
 function activeOf(ipvs: string, dest: string): number {
   const line = ipvs.split('\n').find((l) => l.trim().startsWith(`-> ${dest} `));
   return Number(line?.trim().split(/\s+/)[4] ?? 0);
@@ -68,10 +76,7 @@ export const drainRealServer = defineTask<DrainParams>({
     for (const e of es) {
       if (e.weight === undefined) continue;
       if (e.weight > 0 && e.othersServing === 0) throw new TaskError(ctx.host.name, 'drain from every director', `${ctx.host.name} is the last real server in service on ${e.director}; draining it would stop the service`);
-      if (e.weight > 0) {
-        const cmd = sh`ipvsadm -e -t ${`${t.cluster.vip}:${t.cluster.port}`} -r ${e.dest} ${FLAG[t.cluster.forwarding] ?? '-g'} -w 0`;
-        out.push({ summary: `weight ${e.weight} → 0 for ${e.dest} on ${e.director}`, exec: `# on ${e.director}: ${cmd}`, apply: async () => e.reader.run(cmd) });
-      }
+      if (e.weight > 0) out.push(weightChange(t, e, 0));
     }
     out.push({
       summary: `wait until ${ctx.host.name} has no active connection on ${es.map((e) => e.director).join(', ')}`,
@@ -123,10 +128,7 @@ export const realServerInService = defineTask<InServiceParams>({
     const absent = es.filter((e) => e.weight === undefined);
     if (absent.length && ctx.pending.length > 0) return { changes: [], notes: [], table: table(rows), skip: 'check mode: the service this waits for was not started' };
     if (absent.length) throw new TaskError(ctx.host.name, 'in service on every director', `${ctx.host.name} is not back in ${absent.map((e) => e.director).join(', ')}'s IPVS table after ${bound / 1000} s (is its service up?)`, { table: table(rows) });
-    const out: Change[] = es.filter((e) => e.weight === 0 && weight > 0).map((e) => {
-      const cmd = sh`ipvsadm -e -t ${`${t.cluster.vip}:${t.cluster.port}`} -r ${e.dest} ${FLAG[t.cluster.forwarding] ?? '-g'} -w ${weight}`;
-      return { summary: `weight 0 → ${weight} for ${e.dest} on ${e.director}`, exec: `# on ${e.director}: ${cmd}`, apply: async () => e.reader.run(cmd) };
-    });
+    const out: Change[] = es.filter((e) => e.weight === 0 && weight > 0).map((e) => weightChange(t, e, weight));
     return out.length ? { ...changes(out), table: table(rows) } : { ...noop(`${ctx.host.name} is in service on ${es.map((e) => e.director).join(', ') || 'no director with IPVS'}`), table: table(rows) };
   },
 });

@@ -157,10 +157,14 @@ Ipvs('planned handover and back: no request fails, and a long download survives 
   for (const h of ['RS1', 'RS2']) await conns.get(h)!.run(`head -c ${BIG} /dev/zero > /var/www/html/big.bin`);
   const download = longDownload();
   await new Promise((res) => setTimeout(res, 3000));
-  await live('handover', ['handover', '-i', 'inventory'], { watchVip: true });
-  assert.equal(await holders(), ['LB2']);
-  await new Promise((res) => setTimeout(res, 4000));
-  await live('handback', ['handback', '-i', 'inventory'], { watchVip: true });
+  try {
+    await live('handover', ['handover', '-i', 'inventory'], { watchVip: true });
+    assert.equal(await holders(), ['LB2']);
+    await new Promise((res) => setTimeout(res, 4000));
+  } finally {
+    // Whatever failed above, the MASTER gets the VIP back for the scenarios after this one.
+    await live('handback', ['handback', '-i', 'inventory'], { watchVip: true });
+  }
   assert.equal(await holders(), ['LB1']);
   const d = await download;
   console.log(`      download across the handover: HTTP ${d.code}, ${d.bytes} of ${BIG} bytes`);

@@ -1,16 +1,14 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConnectError } from '../../lib/core/errors.ts';
 import type { HostView } from '../../lib/core/host.ts';
 import { compile, type Selection } from '../../lib/engine/compile.ts';
-import { runPlays } from '../../lib/engine/runner.ts';
 import { defineInventory } from '../../lib/dsl/inventory.ts';
 import { definePlaybook, type Play } from '../../lib/dsl/playbook.ts';
 import { defineRole } from '../../lib/dsl/role.ts';
 import { command } from '../../lib/tasks/command.ts';
 import { pathExists } from '../../lib/tasks/path-facts.ts';
-import { FakeTransport, type Scripted } from '../support/fake-transport.ts';
-import { RecordingReporter } from '../support/recording-reporter.ts';
+import type { Scripted } from '../support/fake-transport.ts';
+import { runOnFakes, type FakeRunOptions } from '../support/fake-run.ts';
 
 type Vars = { motd: string };
 const inventory = () => defineInventory<Vars>({
@@ -23,24 +21,7 @@ const inventory = () => defineInventory<Vars>({
 });
 
 /** Run a playbook against fake hosts; `script(host)` gives each host's answers. */
-async function play(plays: Play<Vars>[], script: (h: HostView) => Scripted[] | 'unreachable', o: { check?: boolean; sel?: Selection; forceHandlers?: boolean; signal?: AbortSignal } = {}) {
-  const inv = inventory();
-  const c = compile(definePlaybook<Vars>({ name: 'pb', plays }), inv, o.sel);
-  assert.equal(c.problems, []);
-  const hosts = new Map<string, FakeTransport>();
-  const reporter = new RecordingReporter();
-  const recap = await runPlays(c.plays, {
-    playbook: 'pb', check: o.check ?? false, diff: false, forks: 10, forceHandlers: o.forceHandlers ?? false, reporter, allHosts: inv.hosts, signal: o.signal,
-    connect: async (h) => {
-      const s = script(h);
-      if (s === 'unreachable') throw new ConnectError(h.name, 'connect ECONNREFUSED');
-      const t = new FakeTransport(h.name, s);
-      hosts.set(h.name, t);
-      return t;
-    },
-  });
-  return { reporter, recap, hosts };
-}
+const play = (plays: Play<Vars>[], script: (h: HostView) => Scripted[] | 'unreachable', o: FakeRunOptions = {}) => runOnFakes(inventory(), plays, script, o);
 
 const run = (cmd: string, o: object = {}) => command({ cmd, title: cmd, ...o });
 const ok = (cmd: string, extra: Partial<Scripted> = {}): Scripted => ({ cmd, ...extra });

@@ -1,16 +1,14 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConnectError } from '../../lib/core/errors.ts';
 import type { HostView } from '../../lib/core/host.ts';
 import { maxFailProblem, orderHosts, serialProblem, splitBatches } from '../../lib/engine/batches.ts';
 import { compile } from '../../lib/engine/compile.ts';
-import { runPlays } from '../../lib/engine/runner.ts';
 import { defineInventory } from '../../lib/dsl/inventory.ts';
 import { definePlaybook, type HostOrder, type Play, type Serial } from '../../lib/dsl/playbook.ts';
 import { defineRole } from '../../lib/dsl/role.ts';
 import { command } from '../../lib/tasks/command.ts';
-import { FakeTransport, type Scripted } from '../support/fake-transport.ts';
-import { RecordingReporter } from '../support/recording-reporter.ts';
+import type { Scripted } from '../support/fake-transport.ts';
+import { runOnFakes } from '../support/fake-run.ts';
 
 // ---------------------------------------------------------------- batches
 
@@ -143,21 +141,7 @@ for (const [name, play, field, message] of problemTable) {
 
 /** Run plays against fake hosts; `script(host)` gives each host's answers. */
 async function play(plays: Play<Vars>[], script: (h: HostView) => Scripted[] | 'unreachable', o: { check?: boolean } = {}) {
-  const inv = inventory();
-  const c = compile(definePlaybook<Vars>({ name: 'pb', plays }), inv);
-  assert.equal(c.problems, []);
-  const hosts = new Map<string, FakeTransport>();
-  const reporter = new RecordingReporter();
-  const recap = await runPlays(c.plays, {
-    playbook: 'pb', check: o.check ?? false, diff: false, forks: 10, forceHandlers: false, reporter, allHosts: inv.hosts,
-    connect: async (h) => {
-      const s = script(h);
-      if (s === 'unreachable') throw new ConnectError(h.name, 'connect ECONNREFUSED');
-      const t = new FakeTransport(h.name, s);
-      hosts.set(h.name, t);
-      return t;
-    },
-  });
+  const { reporter, recap, hosts } = await runOnFakes(inventory(), plays, script, o);
   /** Commands each host ran, fact batches left out. */
   const applied = (h: string) => hosts.get(h)?.applied ?? [];
   const notReached = (recap.notReached ?? []).map((n) => `${n.host} ${n.play}`);

@@ -12,7 +12,7 @@ import site from '../../playbooks/site.ts';
 const golden = (h: string) => readFileSync(new URL(`./fixtures/keepalived-${h}.conf`, import.meta.url), 'utf8');
 const render = (c: LvsCluster, h: string) => {
   const inv = defineInventory<LvsVars>({ ...seed.def, vars: { cluster: c }, groups: lvsGroups(c) });
-  const r = renderTemplate(new URL('../../roles/director/templates/keepalived.conf.njk', import.meta.url), keepalivedVars(c, h, inv));
+  const r = renderTemplate(new URL('../../roles/director/templates/keepalived.conf.njk', import.meta.url), { ...keepalivedVars(c, h, inv), ipvsKernel: true });
   if (!r.ok) throw new Error(r.message);
   return r.text;
 };
@@ -35,6 +35,14 @@ Director('one inventory value changes exactly one line of the config', () => {
   const changed = after.filter((l, i) => l !== before[i]);
   assert.equal(changed, ['    advert_int 2']);
   assert.is(after.length, before.length);
+});
+
+Director('lvs_sync_daemon only where the kernel has IPVS (keepalived\'s VRRP process dies on it without)', () => {
+  const inv = defineInventory<LvsVars>({ ...seed.def, vars: { cluster: seed.vars.cluster }, groups: lvsGroups(seed.vars.cluster) });
+  const r = renderTemplate(new URL('../../roles/director/templates/keepalived.conf.njk', import.meta.url), { ...keepalivedVars(seed.vars.cluster, 'LB1', inv), ipvsKernel: false });
+  assert.ok(r.ok);
+  assert.not.match(r.ok ? r.text : '', /lvs_sync_daemon/);
+  assert.match(golden('LB1'), /lvs_sync_daemon enp0s8 VI_1/);
 });
 
 Director('persistence appears only when set', () => {
