@@ -22,7 +22,13 @@ export const HANDOVER_FILE = '/etc/keepalived/play-handover';
  * to the stopped server (measured: 16 of 601 requests failed after
  * removing a real server).
  */
-export const IPVS_SYSCTLS = [['net.ipv4.vs.expire_nodest_conn', '1']] as const;
+export const IPVS_SYSCTLS = [
+  ['net.ipv4.vs.expire_nodest_conn', '1'],
+  // Replicate a connection to the BACKUPs at its first packet, not its
+  // third: one opened just before a handover is then known to the director
+  // that takes the VIP (else that director's own TCP stack answers RST).
+  ['net.ipv4.vs.sync_threshold', '1 50'],
+] as const;
 /** Where the IPVS settings persist; ip_vs is loaded at boot before systemd-sysctl reads it. */
 export const IPVS_SYSCTL_FILE = '/etc/sysctl.d/90-lvs-director.conf';
 

@@ -42,7 +42,7 @@ Director('lvs_sync_daemon only where the kernel has IPVS (keepalived\'s VRRP pro
   const r = renderTemplate(new URL('../../roles/director/templates/keepalived.conf.njk', import.meta.url), { ...keepalivedVars(seed.vars.cluster, 'LB1', inv), ipvsKernel: false });
   assert.ok(r.ok);
   assert.not.match(r.ok ? r.text : '', /lvs_sync_daemon/);
-  assert.match(golden('LB1'), /lvs_sync_daemon enp0s8 VI_1/);
+  assert.match(golden('LB1'), /lvs_sync_daemon enp0s8 VI_1 maxlen 100/);
 });
 
 Director('persistence appears only when set', () => {
@@ -55,7 +55,7 @@ Director('site.ts compiles against the seed inventory: tasks per host, warnings,
   const c = compile(site, seed);
   assert.equal(c.problems, []);
   const tasks = (host: string) => c.plays.flatMap((p) => p.work.filter((w) => w.host.name === host).flatMap((w) => w.tasks.map((t) => t.task.kind)));
-  assert.equal(tasks('LB1'), ['apt', 'interface', 'apt', 'keepalived', 'service', 'file', 'command', 'sysctl', 'gate']);
+  assert.equal(tasks('LB1'), ['apt', 'interface', 'apt', 'keepalived', 'service', 'file', 'command', 'sysctl', 'sysctl', 'gate']);
   assert.equal(tasks('RS1'), ['apt', 'apt', 'template', 'sysctl', 'sysctl', 'sysctl', 'sysctl', 'template', 'service', 'ufw', 'service', 'gate']);
   assert.equal(tasks('controller'), ['gate', 'verify']);
   // Rolling: real servers one at a time, then directors BACKUP first, MASTER last.

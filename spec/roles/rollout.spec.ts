@@ -19,7 +19,7 @@ Rollout('the seed config parses: shared VRRP settings, the virtual server and it
   assert.equal(c.virtualServers.map((v) => [v.address, v.port, v.scheduler, v.forwarding, v.reals.map((r) => `${r.address}:${r.port}=${r.weight}`)]), [
     ['192.168.56.200', 80, 'rr', 'DR', ['192.168.56.103:80=1', '192.168.56.104:80=1']],
   ]);
-  assert.is(c.globals.lvs_sync_daemon, 'enp0s8 VI_1');
+  assert.is(c.globals.lvs_sync_daemon, 'enp0s8 VI_1 maxlen 100');
 });
 
 // edit of the seed config → how it must reach a running keepalived

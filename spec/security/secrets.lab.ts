@@ -75,7 +75,7 @@ Secrets('--check --diff and --check --diff -v over a drifted auth_pass line: the
     assertNoSecret(`--check --diff ${extra.join(' ')}`, r);
     if (extra.includes('--json')) {
       // JSON carries the diff as data: before and after texts.
-      const diff = eventsOf(r.stdout).find((e) => e.host === 'LB1' && e.kind === 'template')?.changes[0]?.diff;
+      const diff = eventsOf(r.stdout).find((e) => e.host === 'LB1' && e.kind === 'keepalived')?.changes.find((c: any) => c.diff)?.diff;
       assert.match(diff?.before ?? '', /auth_pass drifted\n/, JSON.stringify(diff));
       assert.match(diff?.after ?? '', /auth_pass \*{8}\n/, JSON.stringify(diff));
     } else {
