@@ -23,7 +23,8 @@
  * has no counterpart of the verify role, so the ratios compare like with like.
  *
  * Options: --pairs N (default 5), --scale 4,20,50 (or none), --skip-first,
- * --skip-seed (scale only), --no-readme. Results: bench/results/latest.{json,md}; the table also goes
+ * --skip-seed (scale only), --no-readme, --out NAME (default latest). Results:
+ * bench/results/NAME.{json,md}; the table of a full run (`latest`) also goes
  * into README.md between the bench markers.
  */
 import { holdLabLock } from '../spec/support/lab-lock.ts';
@@ -56,6 +57,7 @@ const { values: opt } = parseArgs({
     'skip-first': { type: 'boolean', default: false },
     'no-readme': { type: 'boolean', default: false },
     'skip-seed': { type: 'boolean', default: false },
+    out: { type: 'string', default: 'latest' },
   },
 });
 const PAIRS = Number(opt.pairs);
@@ -429,10 +431,10 @@ try {
   const dir = join(repo, 'bench/results');
   mkdirSync(dir, { recursive: true });
   const md = markdown(results);
-  writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(join(dir, 'latest.md'), md);
-  if (!opt['no-readme'] && !results.error) updateReadme(md);
-  log(`results in bench/results/latest.{json,md} after ${results.durationS} s`);
+  writeFileSync(join(dir, `${opt.out}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(dir, `${opt.out}.md`), md);
+  if (!opt['no-readme'] && !results.error && opt.out === 'latest') updateReadme(md);
+  log(`results in bench/results/${opt.out}.{json,md} after ${results.durationS} s`);
   process.stdout.write(`\n${md}`);
 }
 

@@ -10,7 +10,8 @@ import type { KaConfig, KaRealServer, KaVirtualServer } from './keepalived-parse
 
 const JOURNAL = 'journalctl -u keepalived -n 20 --no-pager >&2';
 const IPVS_FLAG: Record<string, string> = { DR: '-g', NAT: '-m', TUN: '-i' };
-const protoFlag = (vs: KaVirtualServer) => (vs.protocol === 'UDP' ? '-u' : '-t');
+/** `-t VIP:PORT` (or `-u`): the flag is ours, the address is quoted. */
+const serviceArg = (vs: KaVirtualServer) => `${vs.protocol === 'UDP' ? '-u' : '-t'} ${quote(`${vs.address}:${vs.port}`)}`;
 
 /**
  * Exit 0 when every virtual server's live IPVS entry has the config's
@@ -25,7 +26,7 @@ export function ipvsMatches(c: KaConfig): string {
 $1 ~ /^(TCP|UDP)$/ {seen=1; if ($3 != s) bad=1}
 $1=="->" && $2 != "RemoteAddress:Port" {if (!($2 in want)) bad=1; else if ($4 != want[$2] && $4 != 0) bad=1}
 END{exit (bad || !seen)}`;
-    return sh`ipvsadm -Ln ${protoFlag(vs)} ${`${vs.address}:${vs.port}`} 2>/dev/null | awk -v w=${want} -v s=${vs.scheduler} ${awk}`;
+    return `ipvsadm -Ln ${serviceArg(vs)} 2>/dev/null | ${sh`awk -v w=${want} -v s=${vs.scheduler} ${awk}`}`;
   }).join(' && ') || 'true';
 }
 
@@ -58,14 +59,13 @@ export function reloadCommand(after: KaConfig, seconds = 20): string {
  * end. Fails when they do not end in time: removing it then would cut them.
  */
 export function drainCommand(vs: KaVirtualServer, real: KaRealServer, forwarding: string, seconds: number): string {
-  const service = `${vs.address}:${vs.port}`;
   const dest = `${real.address}:${real.port}`;
-  const active = sh`ipvsadm -Ln ${protoFlag(vs)} ${service} 2>/dev/null | awk -v d=${dest} '$1=="->" && $2==d {print $5}'`;
+  const active = `ipvsadm -Ln ${serviceArg(vs)} 2>/dev/null | ${sh`awk -v d=${dest}`} '$1=="->" && $2==d {print $5}'`;
   return [
     `a=$(${active})`,
     // Not in the table (no IPVS, or its health check already removed it): nothing to drain.
     'if [ -z "$a" ]; then exit 0; fi',
-    sh`ipvsadm -e ${protoFlag(vs)} ${service} -r ${dest} ${IPVS_FLAG[forwarding] ?? '-g'} -w 0`,
+    `ipvsadm -e ${serviceArg(vs)} -r ${quote(dest)} ${IPVS_FLAG[forwarding] ?? '-g'} -w 0`,
     waitFor(`[ "$(${active})" = 0 ] || [ -z "$(${active})" ]`, seconds, `${dest} still has active connections ${seconds} s after weight 0; not removing it`),
   ].join('\n');
 }

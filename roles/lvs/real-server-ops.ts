@@ -33,7 +33,7 @@ type Entry = Awaited<ReturnType<typeof entries>>[number];
 
 /** Set this real server's IPVS weight on one director (made there, through its reader). */
 function weightChange(t: Topology, e: Entry, to: number): Change {
-  const cmd = sh`ipvsadm -e -t ${`${t.cluster.vip}:${t.cluster.port}`} -r ${e.dest} ${FLAG[t.cluster.forwarding] ?? '-g'} -w ${to}`;
+  const cmd = `ipvsadm -e -t ${sh`${`${t.cluster.vip}:${t.cluster.port}`} -r ${e.dest}`} ${FLAG[t.cluster.forwarding] ?? '-g'} -w ${Math.trunc(to)}`;
   return { summary: `weight ${e.weight} → ${to} for ${e.dest} on ${e.director}`, exec: `# on ${e.director}: ${cmd}`, apply: async () => e.reader.run(cmd) };
 }
 
@@ -81,7 +81,6 @@ export const drainRealServer = defineTask<DrainParams>({
     out.push({
       summary: `wait until ${ctx.host.name} has no active connection on ${es.map((e) => e.director).join(', ')}`,
       exec: `# wait for active connections to end`,
-      readOnly: false,
       apply: async () => {
         const left = await settle(async () => (await entries(t, ctx.host.name, ctx)).filter((e) => e.running && e.active > 0), (l) => l.length === 0, p.boundMs ?? 60_000, 500);
         return left.length === 0 ? { code: 0, stdout: '', stderr: '' } : { code: 1, stdout: '', stderr: `still active after ${(p.boundMs ?? 60_000) / 1000} s: ${left.map((e) => `${e.director} ${e.active}`).join(', ')}` };
