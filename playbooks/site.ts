@@ -16,12 +16,14 @@ import { realserver } from '../roles/realserver/index.ts';
 import { topologyOf, verify } from '../roles/verify/index.ts';
 import type { RoleContext } from 'play';
 
-const gate = ({ vars, inventory }: RoleContext<LvsVars>) => [clusterHealthy({ topology: topologyOf(vars, inventory.hosts), tags: ['always'] })];
+const check = ({ vars, inventory }: RoleContext<LvsVars>) => [clusterHealthy({ topology: topologyOf(vars, inventory.hosts), tags: ['always'] })];
+// After a host whose run changed nothing, the cluster is as the last gate saw it.
+const gate = ({ vars, inventory }: RoleContext<LvsVars>) => [clusterHealthy({ topology: topologyOf(vars, inventory.hosts), tags: ['always'], when: ({ changed }) => changed })];
 
 export default definePlaybook<LvsVars>({
   name: 'lvs-keepalived',
   plays: [
-    { name: 'cluster healthy before the rollout', hosts: 'controller', tasks: gate },
+    { name: 'cluster healthy before the rollout', hosts: 'controller', tasks: check },
     { name: 'packages', hosts: ['directors', 'realservers'], roles: [lvsPackages] },
     { name: 'real servers', hosts: 'realservers', serial: 1, roles: [realserver], postTasks: gate },
     { name: 'directors', hosts: 'directors', serial: 1, order: directorOrder, roles: [director], postTasks: gate },

@@ -10,6 +10,12 @@ export interface WhenContext<V = any> {
   host: HostView<V>;
   vars: Readonly<V>;
   results: Readonly<Record<string, TaskResult>>;
+  /**
+   * Did an earlier task (or handler) of this play change something on this
+   * host (in check mode: would it)? A health gate after a batch that changed
+   * nothing has nothing to wait for: `when: ({ changed }) => changed`.
+   */
+  changed: boolean;
 }
 
 /** Options every task accepts, next to its own parameters. */

@@ -29,6 +29,7 @@ export async function runHost(work: HostWork, state: HostState, transport: Trans
   ]);
   let end = 'ok' as HostEnd;
   const notified = new Set<string>();
+  let changed = false;
   try {
     await state.cache.load(facts);
   } catch {
@@ -41,8 +42,9 @@ export async function runHost(work: HostWork, state: HostState, transport: Trans
     for (const placed of work.handlers) {
       if (!notified.has(placed.task.name)) continue;
       if (o.stopped()) return 'interrupted';
-      const { result, lost } = await runTask(placed, state, transport, { check: o.check, play: o.play, handler: true });
+      const { result, lost } = await runTask(placed, state, transport, { check: o.check, play: o.play, handler: true, changedBefore: changed });
       o.report(result);
+      if (result.status === 'changed') changed = true;
       if (lost) return 'unreachable';
       if (result.status === 'failed') end = 'failed';
     }
@@ -58,10 +60,13 @@ export async function runHost(work: HostWork, state: HostState, transport: Trans
       if (stop) return stop;
       if (end === 'failed') break;
     }
-    const { result, lost } = await runTask(placed, state, transport, { check: o.check, play: o.play });
+    const { result, lost } = await runTask(placed, state, transport, { check: o.check, play: o.play, changedBefore: changed });
     o.report(result);
     if (placed.task.options.register) state.results[placed.task.options.register] = result;
-    if (result.status === 'changed') notifyList(placed.task).forEach((n) => notified.add(n));
+    if (result.status === 'changed') {
+      changed = true;
+      notifyList(placed.task).forEach((n) => notified.add(n));
+    }
     if (lost) return 'unreachable';
     if (result.status === 'failed' && !placed.task.options.ignoreErrors) { end = 'failed'; break; }
   }

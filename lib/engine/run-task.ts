@@ -9,6 +9,8 @@ export interface TaskRunOptions {
   check: boolean;
   play: string;
   handler?: boolean;
+  /** An earlier task of this play changed something on this host (for `when`). */
+  changedBefore?: boolean;
 }
 
 /** Why a host stopped: a task failed, or the host was lost. */
@@ -39,7 +41,7 @@ export async function runTask(placed: PlacedTask, state: HostState, transport: T
   if (when) {
     let go: boolean;
     try {
-      go = when({ host: state.host, vars: state.host.vars, results: state.results });
+      go = when({ host: state.host, vars: state.host.vars, results: state.results, changed: o.changedBefore ?? false });
     } catch (e) {
       return { result: finish('failed', { error: `host ${state.host.name}: task "${task.name}": when threw: ${message(e)}` }), lost: false };
     }

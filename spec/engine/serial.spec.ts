@@ -189,6 +189,12 @@ Runner('a handler notified by an unchanged task does not run before the post tas
   assert.equal(reporter.of('A'), ['changed drain', 'ok conf', 'changed health']);
 });
 
+Runner('`when: ({ changed })`: a gate runs only after a host that changed something', async () => {
+  const role = defineRole<Vars>({ name: 'r', tasks: ({ host }) => [run('conf', { changedWhen: () => host.name === 'B' })] });
+  const { reporter } = await play([rolling({ preTasks: undefined, roles: [role], postTasks: () => [run('health', { when: ({ changed }: { changed: boolean }) => changed })] })], () => everything);
+  assert.equal(['A', 'B', 'C'].map((h) => reporter.of(h)), [['ok conf', 'skipped health'], ['changed conf', 'changed health'], ['ok conf', 'skipped health']]);
+});
+
 Runner('a failed pre task (a health gate) skips the roles, the handlers and the post tasks', async () => {
   const { reporter, applied } = await play([rolling({ hosts: 'A' })], failOn('drain', 'A'));
   assert.equal(reporter.of('A'), ['failed drain']);
