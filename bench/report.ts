@@ -108,7 +108,7 @@ export function markdown(r: Results): string {
   if (r.playGateMs?.length) {
     const roll = median(ok(r.series.rollout?.play ?? []));
     const gates = median(r.playGateMs);
-    out.push(`- play's rollout: ${s(roll)}, of which ${s(gates)} in its health gates (a gate after each of 4 hosts, and one before); without them ${s(roll - gates)}, against an idempotent run of ${s(idem)} plus two director configs written, reloaded and confirmed live.`);
+    out.push(`- play's rollout: ${s(roll)}, of which ${s(gates)} in its health gates (one before the rollout, one after each host that changed); without them ${s(roll - gates)}, against an idempotent run of ${s(idem)} plus two director configs written, reloaded and confirmed live.`);
   }
   if (f) {
     out.push(`- Floor, ${f.hosts} hosts in parallel, connect + \`true\` + close: OpenSSH ${s(floorMs)}; play's SSH stack in a fresh Node process ${s(median(f.playProcess))}, inside a running one ${s(median(f.playInProcess))}. One more command on an open connection: OpenSSH (ControlMaster) ${median(f.opensshMux).toFixed(0)} ms, play ${median(f.playMux).toFixed(0)} ms.`);

@@ -1,6 +1,9 @@
 import { defineRole } from '../../lib/dsl/role.ts';
 import { apt, command, file, service, sysctl } from '../../lib/tasks/index.ts';
 import { keepalivedConfig } from './keepalived-config.ts';
+import { HANDOVER_FILE } from './keepalived-commands.ts';
+
+export { HANDOVER_FILE, HANDOVER_OFFSET } from './keepalived-commands.ts';
 import { LVS_PACKAGES } from '../lvs/packages.ts';
 import { masterOf, validateCluster, type LvsCluster, type LvsVars } from '../lvs/cluster.ts';
 import type { Inventory } from '../../lib/dsl/inventory.ts';
@@ -9,11 +12,6 @@ import { interfacePresent } from './interface-present.ts';
 
 /** Where keepalived reads its configuration. */
 export const KEEPALIVED_CONF = '/etc/keepalived/keepalived.conf';
-/**
- * keepalived's track file for planned handovers: its number is subtracted
- * from the director's priority (the template's `track_file`, weight -1).
- */
-export const HANDOVER_FILE = '/etc/keepalived/play-handover';
 /**
  * IPVS settings a live cluster needs. `expire_nodest_conn`: a connection
  * whose real server was drained (weight 0) or removed is expired, and a new
@@ -32,8 +30,6 @@ export const IPVS_SYSCTLS = [
 /** Where the IPVS settings persist; ip_vs is loaded at boot before systemd-sysctl reads it. */
 export const IPVS_SYSCTL_FILE = '/etc/sysctl.d/90-lvs-director.conf';
 
-/** Written to {@link HANDOVER_FILE} to give the VIP away: the largest offset keepalived takes without entering FAULT. */
-export const HANDOVER_OFFSET = 253;
 
 /** The template's variables for one director, derived from the cluster. */
 export function keepalivedVars(c: LvsCluster, hostName: string, inv: Inventory<LvsVars>) {
@@ -46,6 +42,7 @@ export function keepalivedVars(c: LvsCluster, hostName: string, inv: Inventory<L
     state: hostName === master ? 'MASTER' : 'BACKUP',
     priority: c.directors[hostName]?.priority ?? 0,
     syncDaemon: Object.keys(c.directors).length > 1,
+    globalDefs: Object.entries(c.globalDefs ?? {}),
     handoverFile: HANDOVER_FILE,
     persistence: c.persistenceTimeout ?? 0,
     checkPort: c.healthCheck.port ?? c.port,
@@ -95,6 +92,8 @@ export const director = defineRole<LvsVars>({
       dest: KEEPALIVED_CONF,
       vars: keepalivedVars(vars.cluster, host.name, inventory),
       master: masterOf(vars.cluster),
+      vip: vars.cluster.vip,
+      interface: vars.cluster.interface,
       peers: Object.keys(vars.cluster.directors).filter((n) => n !== host.name),
     }),
     service({ name: 'keepalived', enabled: true }),

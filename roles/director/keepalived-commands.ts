@@ -4,6 +4,28 @@ import { systemctlCommand } from '../../lib/tasks/service-commands.ts';
 import type { KaConfig, KaRealServer, KaVirtualServer } from './keepalived-parse.ts';
 
 /**
+ * keepalived's track file for planned handovers: its number is subtracted
+ * from the director's priority (the template's `track_file`, weight -1).
+ */
+export const HANDOVER_FILE = '/etc/keepalived/play-handover';
+/** Written to {@link HANDOVER_FILE} to give the VIP away: the largest offset keepalived takes without entering FAULT. */
+export const HANDOVER_OFFSET = 253;
+
+/** The handover offset now in force (0 when the file is missing). */
+export const handoverOffset = fact('keepalived:handover', `cat ${HANDOVER_FILE} 2>/dev/null || true`, (out) => Number.parseInt(out.trim() || '0', 10) || 0);
+
+/** Write the handover offset atomically (keepalived reads the file when it changes). */
+export function handoverCommand(offset: number): string {
+  const tmp = `${HANDOVER_FILE}.play-tmp`;
+  return `printf '%s\\n' ${Math.trunc(offset)} > ${tmp} && chmod 0644 ${tmp} && mv -f ${tmp} ${HANDOVER_FILE}`;
+}
+
+/** Does this director hold `vip` on `iface`? Exit 0 when it does. */
+export function holdsVipCommand(vip: string, iface: string): string {
+  return `ip -o -4 addr show dev ${quote(iface)} 2>/dev/null | grep -q ${quote(` ${vip}/`)}`;
+}
+
+/**
  * Shell for applying a keepalived config to a running director, each
  * command confirming its own result on the host (no extra round trip).
  */

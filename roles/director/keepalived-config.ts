@@ -7,8 +7,11 @@ import { renderTemplate } from '../../lib/tasks/render-template.ts';
 import { systemctlCommand } from '../../lib/tasks/service-commands.ts';
 import { serviceState } from '../../lib/tasks/service-facts.ts';
 import { sh } from '../../lib/core/shell.ts';
-import { drainCommand, ipvsKernel, leaveCommand, leftVrrp, rejoinCommand, reloadCommand } from './keepalived-commands.ts';
-import { parseKeepalived, removedReals, rolloutOf, sharedOf } from './keepalived-parse.ts';
+import { settle } from '../verify/checks.ts';
+import {
+  drainCommand, handoverCommand, handoverOffset, holdsVipCommand, HANDOVER_OFFSET, ipvsKernel, leaveCommand, leftVrrp, rejoinCommand, reloadCommand,
+} from './keepalived-commands.ts';
+import { parseKeepalived, removedReals, rolloutOf, sharedOf, type RESTART_ONLY } from './keepalived-parse.ts';
 
 /** Parameters of {@link keepalivedConfig}. */
 export interface KeepalivedConfigParams {
@@ -26,6 +29,9 @@ export interface KeepalivedConfigParams {
   master: string;
   /** The other directors (inventory names). */
   peers: readonly string[];
+  /** The VIP and the interface that carries it: a MASTER that must restart hands the VIP over first. */
+  vip: string;
+  interface: string;
   /** Seconds a removed real server may take to finish its connections. @default 30 */
   drainSeconds?: number;
 }
@@ -39,8 +45,9 @@ const DEST = '/etc/keepalived/keepalived.conf';
  * IPVS table stay, new weights and real servers apply at once), confirmed
  * live on the host. Real servers the new config drops are drained first
  * (weight 0, until their connections end). A restart happens only for the
- * settings keepalived cannot change on reload (net_namespace, instance,
- * tmp_config_directory). When a VRRP setting every director must share
+ * settings keepalived cannot change on reload ({@link RESTART_ONLY}: a
+ * reload would keep the old config); a MASTER hands the VIP to a BACKUP
+ * first (the handover track file) and takes it back after. When a VRRP setting every director must share
  * changes (advert_int, virtual_router_id, authentication, the VIPs), a
  * BACKUP leaves VRRP (keepalived stopped) until the MASTER runs the new
  * settings — directors that disagree ignore each other and both take the
@@ -55,19 +62,21 @@ const DEST = '/etc/keepalived/keepalived.conf';
  *   vars: { routerId: 'LVS_MASTER' },
  *   master: 'LB1',
  *   peers: ['LB2'],
+ *   vip: '192.168.56.200',
+ *   interface: 'enp0s8',
  * });
  * ```
  */
 export const keepalivedConfig = defineTask<KeepalivedConfigParams>({
   kind: 'keepalived',
-  keys: ['src', 'vars', 'dest', 'master', 'peers', 'drainSeconds'],
-  required: ['src', 'vars', 'master', 'peers'],
+  keys: ['src', 'vars', 'dest', 'master', 'peers', 'vip', 'interface', 'drainSeconds'],
+  required: ['src', 'vars', 'master', 'peers', 'vip', 'interface'],
   name: (p) => `keepalived config ${p.dest ?? DEST}`,
   check: (p, host) => {
     const r = renderTemplate(p.src, { ...host.vars, ...p.vars, ipvsKernel: true });
     return r.ok ? [] : [{ field: 'src', message: r.message }];
   },
-  facts: (p) => [...fileFacts(p.dest ?? DEST), fileText(p.dest ?? DEST), serviceState('keepalived', 'keepalived'), leftVrrp, ipvsKernel],
+  facts: (p) => [...fileFacts(p.dest ?? DEST), fileText(p.dest ?? DEST), serviceState('keepalived', 'keepalived'), leftVrrp, ipvsKernel, handoverOffset],
   plan: async (p, ctx) => {
     const dest = p.dest ?? DEST;
     const task = `keepalived config ${dest}`;
@@ -109,7 +118,13 @@ export const keepalivedConfig = defineTask<KeepalivedConfigParams>({
     }
     out.push(...file.changes);
     const how = rolloutOf(before, after);
-    if (how.kind === 'restart') out.push({ summary: `restart keepalived: ${how.why}`, exec: systemctlCommand('keepalived', 'restart') });
+    const restart: Change = { summary: `restart keepalived: ${how.kind === 'restart' ? how.why : ''}`, exec: systemctlCommand('keepalived', 'restart') };
+    if (how.kind === 'restart' && isMaster && p.peers.length > 0 && (await ctx.fact(handoverOffset)) === 0) {
+      // A restarting MASTER would fail over (a gap): it hands the VIP over first, as `play handover` does.
+      out.push(handoverStep(p, HANDOVER_OFFSET, `hand the VIP to ${p.peers.join(' or ')} before the restart`));
+      out.push(restart);
+      out.push(handoverStep(p, 0, 'take the VIP back'));
+    } else if (how.kind === 'restart') out.push(restart);
     else if (how.kind === 'shared' && !isMaster) {
       out.push({
         summary: `stop keepalived until ${p.master} (MASTER) runs the new VRRP settings (${how.what.join(', ')}): directors that disagree both take the VIP`,
@@ -131,3 +146,24 @@ export const keepalivedConfig = defineTask<KeepalivedConfigParams>({
     return changes(out, file.notes);
   },
 });
+
+/**
+ * Set this director's handover offset, then wait (bounded) until the VIP is
+ * where that puts it: on a peer (offset > 0), or back here (0).
+ */
+function handoverStep(p: KeepalivedConfigParams, offset: number, summary: string, boundMs = 30_000): Change {
+  return {
+    summary,
+    exec: `${handoverCommand(offset)}\n# then wait until the VIP ${offset > 0 ? 'is on a peer' : 'is back here'}`,
+    apply: async (io) => {
+      const set = await io.self.run(handoverCommand(offset));
+      if (set.code !== 0) return set;
+      const here = async () => (await io.self.run(holdsVipCommand(p.vip, p.interface))).code === 0;
+      const peers = await Promise.all(p.peers.map((n) => io.reader(n)));
+      const onPeer = async () => (await Promise.all(peers.map(async (r) => (await r.run(holdsVipCommand(p.vip, p.interface))).code === 0))).some(Boolean);
+      const done = await settle(async () => (offset > 0 ? (await onPeer()) && !(await here()) : (await here()) && !(await onPeer())), (v) => v, boundMs, 200);
+      return done ? { code: 0, stdout: '', stderr: '' } : { code: 1, stdout: '', stderr: `the VIP did not move ${offset > 0 ? `to ${p.peers.join(' or ')}` : 'back'} within ${boundMs / 1000} s` };
+    },
+    failMessage: (r) => `${summary}: ${r.stderr}`,
+  };
+}

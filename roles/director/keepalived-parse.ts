@@ -116,8 +116,14 @@ export function parseKeepalived(text: string): KaConfig {
   return { globals, instances, virtualServers, keywords: [...nodes.map((n) => n.words[0]!), ...globalsNode.map((n) => n.words[0]!)] };
 }
 
-/** Settings keepalived cannot change on a reload (keepalived.conf(5): "cannot be changed on a configuration reload"). */
-export const RESTART_ONLY = ['net_namespace', 'instance', 'tmp_config_directory'] as const;
+/**
+ * Settings keepalived cannot change on a reload: keepalived 2.2.7's
+ * `reload_config()` (keepalived/core/main.c) logs "Cannot change … at a
+ * reload - please restart" for each and then goes on with the *old* config,
+ * silently but for that line; keepalived.conf(5) says the same of
+ * net_namespace, instance and tmp_config_directory.
+ */
+export const RESTART_ONLY = ['net_namespace', 'net_namespace_ipvs', 'instance', 'nftables', 'nftables_ipvs', 'tmp_config_directory', 'disable_local_igmp'] as const;
 
 /** How a config change must reach a running keepalived. */
 export type Rollout =

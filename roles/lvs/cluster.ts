@@ -54,6 +54,13 @@ export interface LvsCluster {
   directors: Readonly<Record<string, { priority: number }>>;
   /** Real servers by inventory host name; `label` is shown on its page (default: the host name). */
   realServers: Readonly<Record<string, { weight: number; label?: string }>>;
+  /**
+   * More keepalived `global_defs` lines, keyword → value (`true`: the
+   * keyword alone), e.g. `{ vrrp_garp_master_refresh: '60' }`. Changing one
+   * that keepalived cannot change on a reload restarts it, one director at
+   * a time. @default none
+   */
+  globalDefs?: Readonly<Record<string, string | true>>;
 }
 
 /** The variables the LVS roles need. */
@@ -117,6 +124,10 @@ export function validateCluster(c: LvsCluster | undefined, inv: Inventory<LvsVar
   }
   if (!/^[A-Za-z0-9_.:@-]{1,15}$/.test(c.interface ?? '')) bad('interface', `must be a Linux interface name, got ${JSON.stringify(c.interface)}`);
 
+  for (const [k, v] of Object.entries(c.globalDefs ?? {})) {
+    if (!/^[a-z][a-z0-9_]*$/.test(k)) bad(`globalDefs.${k}`, 'must be a keepalived keyword (lower case, digits, _)');
+    else if (v !== true && (typeof v !== 'string' || v === '' || /[\n{}!#"]/.test(v))) bad(`globalDefs.${k}`, `must be true or a one-line value without braces, quotes or comments, got ${JSON.stringify(v)}`);
+  }
   const directors = Object.entries(c.directors ?? {});
   if (directors.length === 0) bad('directors', 'needs at least one director');
   const byPriority = new Map<number, string>();

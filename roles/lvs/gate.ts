@@ -1,7 +1,8 @@
 import { noop } from '../../lib/core/change.ts';
 import { defineTask } from '../../lib/core/define-task.ts';
 import { TaskError } from '../../lib/core/errors.ts';
-import { HANDOVER_FILE, KEEPALIVED_CONF } from '../director/index.ts';
+import { KEEPALIVED_CONF } from '../director/index.ts';
+import { HANDOVER_FILE } from '../director/keepalived-commands.ts';
 import { settle, table } from '../verify/checks.ts';
 import type { Topology } from '../verify/checks.ts';
 import { judgeHealth, parseReading, readingCommand } from './health.ts';

@@ -76,7 +76,6 @@ Site('--role realserver touches only the real servers', async () => {
 });
 
 Site('the advert interval rolls out BACKUP first (it leaves VRRP), MASTER by reload, BACKUP back; never two VIP holders', async () => {
-  const vipOn = async (h: string) => (await conns.get(h)!.run('ip -o -4 addr show dev enp0s8')).stdout.includes(' 192.168.56.200/');
   let most = 0, watching = true;
   const watcher = (async () => { while (watching) most = Math.max(most, (await Promise.all(['LB1', 'LB2'].map(vipOn))).filter(Boolean).length); })();
   const r = await playCli(['site', '-i', 'spec/fixtures/inventory/advert2.ts', '--json']);
@@ -94,6 +93,36 @@ Site('the advert interval rolls out BACKUP first (it leaves VRRP), MASTER by rel
   }
   const back = await playCli(['site', '-i', 'inventory', '--json']);
   assert.is(back.code, 0, back.stderr + back.stdout.slice(-3000));
+});
+
+const vipOn = async (h: string) => (await conns.get(h)!.run('ip -o -4 addr show dev enp0s8')).stdout.includes(' 192.168.56.200/');
+
+Site('a setting a reload cannot change (disable_local_igmp): a plain reload keeps the old config, so play restarts, one director at a time, the MASTER after handing the VIP over', async () => {
+  const conf = '/etc/keepalived/keepalived.conf';
+  const lb2 = conns.get('LB2')!;
+  // What a reload does with it: keepalived says so and goes on with its old config.
+  const cur = (await lb2.run("journalctl -u keepalived -n 0 --show-cursor --no-pager | sed -n 's/^-- cursor: //p'")).stdout.trim();
+  await lb2.run(`cp ${conf} /tmp/ka.conf && sed -i 's/^global_defs {$/global_defs {\\n   disable_local_igmp/' ${conf} && systemctl reload keepalived && sleep 2`);
+  const said = (await lb2.run(`journalctl -u keepalived --after-cursor '${cur}' --no-pager`)).stdout;
+  assert.match(said, /Cannot change disable_local_igmp at a reload - please restart/);
+  await lb2.run(`cp /tmp/ka.conf ${conf} && rm /tmp/ka.conf && systemctl reload keepalived && sleep 1`);
+  const pid = async (h: string) => (await conns.get(h)!.run('systemctl show -p MainPID --value keepalived')).stdout.trim();
+  for (const [inventory, has] of [['spec/fixtures/inventory/igmp.ts', true], ['inventory', false]] as const) {
+    const before = [await pid('LB1'), await pid('LB2')];
+    // The VIP must always be somewhere: the MASTER hands it over before its restart.
+    let fewest = 2, watching = true;
+    const watcher = (async () => { while (watching) fewest = Math.min(fewest, (await Promise.all(['LB1', 'LB2'].map(vipOn))).filter(Boolean).length); })();
+    const r = await playCli(['site', '-i', inventory, '--json']);
+    watching = false;
+    await watcher;
+    assert.is(r.code, 0, r.stderr + r.stdout.slice(-3000));
+    assert.is(fewest, 1, 'a director held the VIP at every poll');
+    const steps = eventsOf(r.stdout).filter((e) => e.kind === 'keepalived').map((e) => `${e.host}: ${e.changes.map((c: any) => c.summary).slice(1).join('; ')}`);
+    const restart = 'restart keepalived: disable_local_igmp changes, and keepalived cannot change it on a reload';
+    assert.equal(steps, [`LB2: ${restart}`, `LB1: hand the VIP to LB2 before the restart; ${restart}; take the VIP back`]);
+    assert.not.equal([await pid('LB1'), await pid('LB2')], before, 'new keepalived processes');
+    for (const h of ['LB1', 'LB2']) assert.is((await conns.get(h)!.run(`grep -c disable_local_igmp ${conf} || true`)).stdout.trim(), has ? '1' : '0');
+  }
 });
 
 Site('the failover drill moves the VIP to LB2 and back', async () => {

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { sha256 } from '../../lib/tasks/file-plan.ts';
 import { fileState, fileText } from '../../lib/tasks/file-facts.ts';
 import { serviceState } from '../../lib/tasks/service-facts.ts';
-import { ipvsKernel, leftVrrp } from '../../roles/director/keepalived-commands.ts';
+import { handoverOffset, ipvsKernel, leftVrrp } from '../../roles/director/keepalived-commands.ts';
 import { keepalivedConfig } from '../../roles/director/keepalived-config.ts';
 import { keepalivedVars } from '../../roles/director/index.ts';
 import seed from '../../inventory/inventory.ts';
@@ -21,15 +21,16 @@ const LB1 = readFileSync(new URL('./fixtures/keepalived-LB1.conf', import.meta.u
 
 /** The director task for LB1 (MASTER) or LB2 of a cluster, planned on the spec host h1. */
 const task = (c: LvsCluster = seed.vars.cluster, host: 'LB1' | 'LB2' = 'LB1') => keepalivedConfig({
-  src: SRC, dest: CONF, vars: keepalivedVars(c, host, seed), master: host === 'LB1' ? 'h1' : 'LB1', peers: host === 'LB1' ? ['LB2'] : ['LB1'],
+  src: SRC, dest: CONF, vars: keepalivedVars(c, host, seed), master: host === 'LB1' ? 'h1' : 'LB1', peers: host === 'LB1' ? ['LB2'] : ['LB1'], vip: c.vip, interface: c.interface,
 });
 /** The host's facts: the config on disk (or none), keepalived's state, the mark, IPVS. */
-const facts = (o: { conf?: string; active?: string; installed?: boolean; left?: boolean; ipvs?: boolean }) => [
+const facts = (o: { conf?: string; active?: string; installed?: boolean; left?: boolean; ipvs?: boolean; handover?: number }) => [
   { cmd: fileState(CONF).command, stdout: o.conf === undefined ? 'type=missing\nparent=yes\n' : `type=file\nstat=640 0 0 ${o.conf.length} root root\nsha256=${sha256(o.conf)}  -\nparent=yes\n` },
   { cmd: fileText(CONF).command, stdout: o.conf ?? '' },
   { cmd: serviceState('keepalived', 'keepalived').command, stdout: `init=systemd\nNeedDaemonReload=no\nLoadState=${o.installed === false ? 'not-found' : 'loaded'}\nActiveState=${o.active ?? 'active'}\nSubState=x\nUnitFileState=enabled\n` },
   { cmd: leftVrrp.command, stdout: o.left ? 'yes\n' : 'no\n' },
   { cmd: ipvsKernel.command, stdout: o.ipvs === false ? 'no\n' : 'yes\n' },
+  { cmd: handoverOffset.command, stdout: `${o.handover ?? 0}\n` },
 ];
 const edit = (c: Partial<LvsCluster>): LvsCluster => ({ ...seed.vars.cluster, ...c });
 const WRITE = `write ${CONF} (mode 0640, owner root)`;
@@ -76,6 +77,13 @@ planTable(Plans, [
   },
   { name: 'a new password is a shared change, and is not shown', task: task(edit({ auth: { type: 'PASS', pass: '2222' } }), 'LB2'), facts: facts({ conf: LB1.replace('state MASTER', 'state BACKUP') }), changes: [WRITE, 'stop keepalived until LB1 (MASTER) runs the new VRRP settings (VI_1 auth_pass changes): directors that disagree both take the VIP'] },
   { name: 'only the mode drifted: chmod, no reload', task: task(), facts: facts({ conf: LB1 }).map((f, i) => (i === 0 ? { ...f, stdout: f.stdout.replace('stat=640', 'stat=644') } : f)), changes: [`set mode 0644 → 0640 on ${CONF}`] },
+  {
+    name: 'a restart-only setting on the MASTER: hand the VIP over, restart, take it back (no failover gap)',
+    task: task(edit({ globalDefs: { disable_local_igmp: true } })), facts: facts({ conf: LB1 }),
+    changes: [WRITE, 'hand the VIP to LB2 before the restart', 'restart keepalived: disable_local_igmp changes, and keepalived cannot change it on a reload', 'take the VIP back'],
+    then: (plan) => { assert.match(plan.changes[1]!.exec, /printf '%s\\n' 253 > /); assert.ok(plan.changes[1]!.apply && plan.changes[3]!.apply); },
+  },
+  { name: '…on a BACKUP, or a MASTER already handed over: restart alone', task: task(edit({ globalDefs: { disable_local_igmp: true } })), facts: facts({ conf: LB1, handover: 253 }), changes: [WRITE, 'restart keepalived: disable_local_igmp changes, and keepalived cannot change it on a reload'] },
   {
     name: 'a kernel without IPVS: no lvs_sync_daemon in the config (keepalived\'s VRRP process dies on it)',
     task: task(), facts: facts({ active: 'inactive', ipvs: false }), changes: [WRITE, 'start keepalived'],

@@ -32,6 +32,7 @@ const edits: Array<[string, (s: string) => string, string]> = [
   ['auth_pass (never shown)', (s) => s.replace('auth_pass 1111', 'auth_pass 2222'), 'shared: VI_1 auth_pass changes'],
   ['the VIP', (s) => s.replace(/^(\s+)192\.168\.56\.200$/m, '$1192.168.56.201'), 'shared: VI_1 virtual_ipaddress 192.168.56.200 → 192.168.56.201'],
   ['net_namespace', (s) => s.replace('global_defs {', 'global_defs {\n   net_namespace lvs'), 'restart: net_namespace changes, and keepalived cannot change it on a reload'],
+  ['disable_local_igmp (a flag, no value)', (s) => s.replace('global_defs {', 'global_defs {\n   disable_local_igmp'), 'restart: disable_local_igmp changes, and keepalived cannot change it on a reload'],
   ['a comment only', (s) => s.replace('managed by play', 'managed by PLAY'), 'reload'],
 ];
 for (const [what, edit, want] of edits) {
