@@ -40,6 +40,8 @@ const cases: Array<[string, (c: LvsCluster) => void, RegExp]> = [
   ['bad scheduler', (c) => { (c as { scheduler: string }).scheduler = 'random'; }, /^cluster\.scheduler: must be one of/],
   ['bad interface', (c) => { c.interface = 'en p0s8; reboot'; }, /^cluster\.interface/],
   ['negative weight', (c) => { c.realServers = { RS1: { weight: -1 }, RS2: { weight: 1 } }; }, /^cluster\.realServers\.RS1\.weight/],
+  ['a globalDefs keyword that is not one', (c) => { c.globalDefs = { 'vrrp garp': '1' }; }, /^cluster\.globalDefs\.vrrp garp: must be a keepalived keyword/],
+  ['a globalDefs value that would open a block', (c) => { c.globalDefs = { notification_email: '{ root }' }; }, /^cluster\.globalDefs\.notification_email: must be true or a one-line value/],
   ['persistence with rr warns', (c) => { c.persistenceTimeout = 50; }, /^warning cluster\.persistenceTimeout: 50 s with rr: one client sticks/],
 ];
 for (const [name, mutate, expected] of cases) {
