@@ -1,7 +1,7 @@
 import { defineRole } from '../../lib/dsl/role.ts';
 import { apt, command, file, service, sysctl, template } from '../../lib/tasks/index.ts';
 import { keepalivedConfig } from './keepalived-config.ts';
-import { HANDOVER_FILE } from './keepalived-commands.ts';
+import { HANDOVER_FILE, ipvsKernel } from './keepalived-commands.ts';
 
 export { HANDOVER_FILE, HANDOVER_OFFSET } from './keepalived-commands.ts';
 import { LVS_PACKAGES } from '../lvs/packages.ts';
@@ -106,7 +106,9 @@ export const director = defineRole<LvsVars>({
     service({ name: 'keepalived', enabled: true }),
     // IPVS's sysctls exist once ip_vs is loaded (keepalived loads it); a kernel without IPVS has none.
     file({ path: '/etc/modules-load.d/lvs-director.conf', content: 'ip_vs\n', mode: '0644' }),
-    command({ title: 'IPVS in this kernel', cmd: 'test -d /proc/sys/net/ipv4/vs', check: 'run', register: 'ipvs', changedWhen: () => false, failedWhen: () => false }),
+    command({ title: 'IPVS loaded', cmd: 'test -d /proc/sys/net/ipv4/vs', check: 'run', register: 'ipvs', changedWhen: () => false, failedWhen: () => false }),
+    // The RST filter needs IPVS in the kernel, not loaded yet: check mode on a fresh director plans it too.
+    command({ title: 'IPVS in this kernel', cmd: ipvsKernel.command, check: 'run', register: 'ipvsKernel', changedWhen: () => false }),
     ...IPVS_SYSCTLS.map(([name, value]) => sysctl({ name, value, file: IPVS_SYSCTL_FILE, when: ({ results }) => results.ipvs?.rc === 0 })),
     template({
       src: new URL('./templates/lvs-no-rst.service.njk', import.meta.url),
@@ -114,9 +116,9 @@ export const director = defineRole<LvsVars>({
       vars: { vip: vars.cluster.vip, port: vars.cluster.port, iface: vars.cluster.interface },
       mode: '0644',
       notify: ['reload systemd', `restart ${NO_RST_UNIT}`],
-      when: ({ results }) => results.ipvs?.rc === 0,
+      when: ({ results }) => results.ipvsKernel?.stdout?.trim() === 'yes',
     }),
-    service({ name: NO_RST_UNIT, state: 'started', enabled: true, when: ({ results }) => results.ipvs?.rc === 0 }),
+    service({ name: NO_RST_UNIT, state: 'started', enabled: true, when: ({ results }) => results.ipvsKernel?.stdout?.trim() === 'yes' }),
   ],
   handlers: () => [
     command({ title: 'reload systemd', cmd: ['systemctl', 'daemon-reload'] }),
