@@ -6,6 +6,7 @@
  * live operations, each under an HTTP probe from the controller (a GET
  * every 50 ms, 2 s timeout) whose failed requests are counted: a config
  * rollout, the advert-interval change (both directors polled for the VIP),
+ * a setting only a restart applies,
  * drain and return of RS1, adding RS3 and removing it, a planned handover
  * with a long download across it, and the failover drill.
  */
@@ -120,6 +121,14 @@ Ipvs('the advert-interval change: BACKUP leaves, MASTER reloads, BACKUP rejoins;
     assert.is((await conns.get(d)!.run('systemctl is-active keepalived')).stdout.trim(), 'active', `${d} runs keepalived again`);
   }
   await live('advert_int 2 → 1', ['site', '-i', 'inventory'], { watchVip: true });
+});
+
+Ipvs('a setting a reload cannot change (disable_local_igmp): restarts, the MASTER after handing the VIP over; no request fails', async () => {
+  const { r } = await live('restart-only setting', ['site', '-i', 'spec/fixtures/inventory/igmp.ts']);
+  const lb1 = eventsOf(r.stdout).find((e) => e.host === 'LB1' && e.kind === 'keepalived')!;
+  assert.equal(lb1.changes.map((c: any) => c.summary).slice(1), ['hand the VIP to LB2 before the restart', 'restart keepalived: disable_local_igmp changes, and keepalived cannot change it on a reload', 'take the VIP back']);
+  assert.equal(await holders(), ['LB1']);
+  await live('restart-only setting back', ['site', '-i', 'inventory']);
 });
 
 Ipvs('drain RS1 (weight 0, connections end, nginx stopped) and return it: no request fails', async () => {
