@@ -1,3 +1,4 @@
+import { holdsVipCommand } from '../director/keepalived-commands.ts';
 import type { ResultTable } from '../../lib/core/change.ts';
 import { quote, sh } from '../../lib/core/shell.ts';
 import type { HostReader } from '../../lib/core/task.ts';
@@ -40,8 +41,7 @@ export async function settle<T>(probe: () => Promise<T>, done: (v: T) => boolean
 
 /** Does this director hold the VIP on the cluster's interface? */
 export async function holdsVip(r: HostReader, c: LvsCluster): Promise<boolean> {
-  const out = await r.run(sh`ip -o -4 addr show dev ${c.interface} 2>/dev/null || true`);
-  return out.stdout.split('\n').some((l) => l.includes(` ${c.vip}/`));
+  return (await r.run(holdsVipCommand(c.vip, c.interface))).code === 0;
 }
 
 /** keepalived on every director, and the VIP on exactly one: the MASTER. */
@@ -128,7 +128,8 @@ export async function balancingChecks(t: Topology, reader: (h: string) => Promis
   const loop = `for i in $(seq 1 ${requests}); do printf '#%s\\n' "$(curl -s -m 3 http://${c.vip}:${c.port}/ 2>/dev/null | grep -o '<h1>[^<]*</h1>')"; done`;
   const labels = parseLabels((await self.run(loop)).stdout);
   const deltas = connDeltas(before, await stats('sleep 2.5; '), c.vip, c.port);
-  const table = parseIpvsadm((await readIpvs(master)).ok ? (await master.run('ipvsadm -Ln')).stdout : '').find((s) => s.address === c.vip && s.port === c.port);
+  const now = await readIpvs(master);
+  const table = parseIpvsadm(now.ok ? now.out : '').find((s) => s.address === c.vip && s.port === c.port);
   const weights = new Map((table?.reals ?? []).map((x) => [`${x.address}:${x.port}`, x.weight] as const));
   const names = new Map(t.realServers.map((r) => [`${r.address}:${c.port}`, r.label]));
   const answered = labels.filter((l) => t.realServers.some((r) => r.label === l)).length;
