@@ -3,11 +3,13 @@
  * MASTER lowers its own priority through keepalived's track file (no
  * config change, no restart): the BACKUP preempts and takes the VIP while
  * the MASTER still holds it, so no request waits for a failover. Waits until
- * the BACKUP alone holds the VIP. `play handback -i inventory` undoes it.
+ * the BACKUP alone holds the VIP; just before it takes it, the MASTER takes
+ * no new connection (a SYN is sent again after 1 s, to the BACKUP), so no
+ * TCP handshake is split between the two. `play handback -i inventory` undoes it.
  * The offset survives a restart or reboot of the MASTER, until handback.
  */
-import { definePlaybook, file, type RoleContext } from 'play';
-import { HANDOVER_FILE, HANDOVER_OFFSET } from '../roles/director/index.ts';
+import { definePlaybook, type RoleContext } from 'play';
+import { handoverVrrp, HANDOVER_OFFSET, vipHandover } from '../roles/director/index.ts';
 import type { LvsVars } from '../roles/lvs/cluster.ts';
 import { clusterHealthy } from '../roles/lvs/gate.ts';
 import { topologyOf } from '../roles/verify/index.ts';
@@ -16,7 +18,7 @@ export const handoverPlay = (offset: number, name: string) => definePlaybook<Lvs
   name,
   plays: [{
     name, hosts: 'master',
-    tasks: () => [file({ path: HANDOVER_FILE, content: `${offset}\n`, mode: '0644', owner: 'root' })],
+    tasks: ({ vars }: RoleContext<LvsVars>) => [vipHandover({ offset, ...handoverVrrp(vars.cluster) })],
     postTasks: ({ vars, inventory }: RoleContext<LvsVars>) => [clusterHealthy({ topology: topologyOf(vars, inventory.hosts), boundMs: 30_000 })],
   }],
 });

@@ -4,6 +4,7 @@ import { keepalivedConfig } from './keepalived-config.ts';
 import { HANDOVER_FILE, ipvsKernel } from './keepalived-commands.ts';
 
 export { HANDOVER_FILE, HANDOVER_OFFSET } from './keepalived-commands.ts';
+export { vipHandover, type VipHandoverParams } from './vip-handover.ts';
 import { LVS_PACKAGES } from '../lvs/packages.ts';
 import { masterOf, validateCluster, type LvsCluster, type LvsVars } from '../lvs/cluster.ts';
 import type { Inventory } from '../../lib/dsl/inventory.ts';
@@ -37,6 +38,14 @@ export const NO_RST_UNIT = 'lvs-director-no-rst';
 /** Where the IPVS settings persist; ip_vs is loaded at boot before systemd-sysctl reads it. */
 export const IPVS_SYSCTL_FILE = '/etc/sysctl.d/90-lvs-director.conf';
 
+
+/** What a VIP handover needs to know of the cluster (see {@link vipHandover}). */
+export function handoverVrrp(c: LvsCluster) {
+  return {
+    vip: c.vip, interface: c.interface, advertInterval: c.advertInterval,
+    priorities: Object.fromEntries(Object.entries(c.directors).map(([n, d]) => [n, d.priority])),
+  };
+}
 
 /** The template's variables for one director, derived from the cluster. */
 export function keepalivedVars(c: LvsCluster, hostName: string, inv: Inventory<LvsVars>) {
@@ -99,8 +108,7 @@ export const director = defineRole<LvsVars>({
       dest: KEEPALIVED_CONF,
       vars: keepalivedVars(vars.cluster, host.name, inventory),
       master: masterOf(vars.cluster),
-      vip: vars.cluster.vip,
-      interface: vars.cluster.interface,
+      ...handoverVrrp(vars.cluster),
       peers: Object.keys(vars.cluster.directors).filter((n) => n !== host.name),
     }),
     service({ name: 'keepalived', enabled: true }),

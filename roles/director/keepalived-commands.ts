@@ -20,6 +20,59 @@ export function handoverCommand(offset: number): string {
   return `printf '%s\\n' ${Math.trunc(offset)} > ${tmp} && chmod 0644 ${tmp} && mv -f ${tmp} ${HANDOVER_FILE}`;
 }
 
+/** The quiesce rule's tc preference (the no-RST unit's egress rule is 4242). */
+const QUIESCE_PREF = 4243;
+
+/**
+ * Just before the VIP leaves this director: stop taking new TCP connections
+ * to it. IPVS replicates a connection only once it is ESTABLISHED, so a
+ * handshake begun here whose ACK reaches the next holder is lost there (the
+ * client's request then times out: measured, 1 of 141 requests in a
+ * handback). New SYNs are dropped instead (the client sends its SYN again
+ * after 1 s, by then to the new holder); handshakes in flight finish here.
+ * The rule removes itself after `expireS` seconds whatever becomes of the
+ * caller, so it never outlives the move. Nothing to do on a kernel without
+ * IPVS running.
+ */
+export function quiesceCommand(vip: string, iface: string, o: { afterMs?: number; expireS?: number } = {}): string {
+  const dev = quote(iface);
+  const rule = `tc filter replace dev ${dev} ingress pref ${QUIESCE_PREF} handle 1 protocol ip flower ip_proto tcp dst_ip ${quote(vip)} tcp_flags 0x2/0x12 action drop`;
+  return [
+    '[ -e /proc/net/ip_vs ] || exit 0',
+    ...(o.afterMs ? [`sleep ${(o.afterMs / 1000).toFixed(3)}`] : []),
+    // One command on time; clsact is there already where the no-RST unit runs.
+    `${rule} 2>/dev/null || { tc qdisc add dev ${dev} clsact 2>/dev/null; ${rule}; } || exit`,
+    `setsid sh -c ${quote(`sleep ${Math.trunc(o.expireS ?? 3)}; ${unquiesceCommand(iface)}`)} </dev/null >/dev/null 2>&1 &`,
+    `logger -t play ${quote(`new connections to ${vip} held back: the VIP is moving`)} 2>/dev/null || true`,
+  ].join('\n');
+}
+
+/** keepalived's journal cursor now (empty without journald): where {@link preemptSeenCommand} starts reading. */
+export const JOURNAL_CURSOR = `journalctl -u keepalived -n 0 --show-cursor --no-pager 2>/dev/null | sed -n 's/^-- cursor: //p'`;
+
+/**
+ * Wait (at most `seconds`) until keepalived here discards an advert of lower
+ * priority than its own, logged after `cursor`: the first advert of a MASTER
+ * whose priority dropped below ours. Follows the journal (no polling delay).
+ * Prints this host's epoch seconds of the log line and of seeing it; exits
+ * 1 when none came.
+ */
+export function preemptSeenCommand(cursor: string, seconds: number): string {
+  return [
+    'f=/run/play-preempt.$$; rm -f "$f"; mkfifo "$f" || exit 1',
+    `timeout ${Math.ceil(seconds)} journalctl -u keepalived --after-cursor ${quote(cursor)} -f -o short-unix --no-pager >"$f" 2>/dev/null & j=$!`,
+    `rc=1; while IFS= read -r l; do case $l in *'received lower priority'*) echo "\${l%% *} $(date +%s.%N)"; rc=0; break;; esac; done <"$f"`,
+    'kill "$j" 2>/dev/null; rm -f "$f"; exit "$rc"',
+  ].join('\n');
+}
+
+/** Take new connections again (see {@link quiesceCommand}); a no-op when there is no rule. */
+export function unquiesceCommand(iface: string): string {
+  const dev = quote(iface);
+  // The journal keeps how many SYNs waited (each client retried once, 1 s later).
+  return `n=$(tc -s filter show dev ${dev} ingress pref ${QUIESCE_PREF} 2>/dev/null | awk '/Sent/ {print $4; exit}'); tc filter del dev ${dev} ingress pref ${QUIESCE_PREF} 2>/dev/null && logger -t play "new connections taken again (\${n:-0} held back)" 2>/dev/null; true`;
+}
+
 /** Does this director hold `vip` on `iface`? Exit 0 when it does. */
 export function holdsVipCommand(vip: string, iface: string): string {
   return `ip -o -4 addr show dev ${quote(iface)} 2>/dev/null | grep -q ${quote(` ${vip}/`)}`;

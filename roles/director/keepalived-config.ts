@@ -7,9 +7,9 @@ import { renderTemplate } from '../../lib/tasks/render-template.ts';
 import { systemctlCommand } from '../../lib/tasks/service-commands.ts';
 import { serviceState } from '../../lib/tasks/service-facts.ts';
 import { sh } from '../../lib/core/shell.ts';
-import { settle } from '../verify/checks.ts';
+import { handoverStep } from './vip-handover.ts';
 import {
-  drainCommand, handoverCommand, handoverOffset, holdsVipCommand, HANDOVER_OFFSET, ipvsKernel, leaveCommand, leftVrrp, rejoinCommand, reloadCommand,
+  drainCommand, handoverOffset, HANDOVER_OFFSET, ipvsKernel, leaveCommand, leftVrrp, rejoinCommand, reloadCommand,
 } from './keepalived-commands.ts';
 import { parseKeepalived, removedReals, rolloutOf, sharedOf, type RESTART_ONLY } from './keepalived-parse.ts';
 
@@ -32,6 +32,9 @@ export interface KeepalivedConfigParams {
   /** The VIP and the interface that carries it: a MASTER that must restart hands the VIP over first. */
   vip: string;
   interface: string;
+  /** Every director's VRRP priority and the advert interval: when the VIP moves in that handover. */
+  priorities: Readonly<Record<string, number>>;
+  advertInterval: number;
   /** Seconds a removed real server may take to finish its connections. @default 30 */
   drainSeconds?: number;
 }
@@ -64,13 +67,15 @@ const DEST = '/etc/keepalived/keepalived.conf';
  *   peers: ['LB2'],
  *   vip: '192.168.56.200',
  *   interface: 'enp0s8',
+ *   priorities: { LB1: 200, LB2: 100 },
+ *   advertInterval: 1,
  * });
  * ```
  */
 export const keepalivedConfig = defineTask<KeepalivedConfigParams>({
   kind: 'keepalived',
-  keys: ['src', 'vars', 'dest', 'master', 'peers', 'vip', 'interface', 'drainSeconds'],
-  required: ['src', 'vars', 'master', 'peers', 'vip', 'interface'],
+  keys: ['src', 'vars', 'dest', 'master', 'peers', 'vip', 'interface', 'priorities', 'advertInterval', 'drainSeconds'],
+  required: ['src', 'vars', 'master', 'peers', 'vip', 'interface', 'priorities', 'advertInterval'],
   name: (p) => `keepalived config ${p.dest ?? DEST}`,
   check: (p, host) => {
     const r = renderTemplate(p.src, { ...host.vars, ...p.vars, ipvsKernel: true });
@@ -121,9 +126,9 @@ export const keepalivedConfig = defineTask<KeepalivedConfigParams>({
     const restart: Change = { summary: `restart keepalived: ${how.kind === 'restart' ? how.why : ''}`, exec: systemctlCommand('keepalived', 'restart') };
     if (how.kind === 'restart' && isMaster && p.peers.length > 0 && (await ctx.fact(handoverOffset)) === 0) {
       // A restarting MASTER would fail over (a gap): it hands the VIP over first, as `play handover` does.
-      out.push(handoverStep(p, HANDOVER_OFFSET, `hand the VIP to ${p.peers.join(' or ')} before the restart`));
+      out.push(handoverStep({ ...p, offset: HANDOVER_OFFSET }, ctx.host.name, `hand the VIP to ${p.peers.join(' or ')} before the restart`));
       out.push(restart);
-      out.push(handoverStep(p, 0, 'take the VIP back'));
+      out.push(handoverStep({ ...p, offset: 0 }, ctx.host.name, 'take the VIP back'));
     } else if (how.kind === 'restart') out.push(restart);
     else if (how.kind === 'shared' && !isMaster) {
       out.push({
@@ -146,24 +151,3 @@ export const keepalivedConfig = defineTask<KeepalivedConfigParams>({
     return changes(out, file.notes);
   },
 });
-
-/**
- * Set this director's handover offset, then wait (bounded) until the VIP is
- * where that puts it: on a peer (offset > 0), or back here (0).
- */
-function handoverStep(p: KeepalivedConfigParams, offset: number, summary: string, boundMs = 30_000): Change {
-  return {
-    summary,
-    exec: `${handoverCommand(offset)}\n# then wait until the VIP ${offset > 0 ? 'is on a peer' : 'is back here'}`,
-    apply: async (io) => {
-      const set = await io.self.run(handoverCommand(offset));
-      if (set.code !== 0) return set;
-      const here = async () => (await io.self.run(holdsVipCommand(p.vip, p.interface))).code === 0;
-      const peers = await Promise.all(p.peers.map((n) => io.reader(n)));
-      const onPeer = async () => (await Promise.all(peers.map(async (r) => (await r.run(holdsVipCommand(p.vip, p.interface))).code === 0))).some(Boolean);
-      const done = await settle(async () => (offset > 0 ? (await onPeer()) && !(await here()) : (await here()) && !(await onPeer())), (v) => v, boundMs, 200);
-      return done ? { code: 0, stdout: '', stderr: '' } : { code: 1, stdout: '', stderr: `the VIP did not move ${offset > 0 ? `to ${p.peers.join(' or ')}` : 'back'} within ${boundMs / 1000} s` };
-    },
-    failMessage: (r) => `${summary}: ${r.stderr}`,
-  };
-}

@@ -10,7 +10,7 @@ import { fileState, fileText } from '../../lib/tasks/file-facts.ts';
 import { serviceState } from '../../lib/tasks/service-facts.ts';
 import { handoverOffset, ipvsKernel, leftVrrp } from '../../roles/director/keepalived-commands.ts';
 import { keepalivedConfig } from '../../roles/director/keepalived-config.ts';
-import { keepalivedVars } from '../../roles/director/index.ts';
+import { handoverVrrp, keepalivedVars } from '../../roles/director/index.ts';
 import seed from '../../inventory/inventory.ts';
 import type { LvsCluster } from '../../roles/lvs/cluster.ts';
 import { planTable } from '../tasks/table.ts';
@@ -21,7 +21,7 @@ const LB1 = readFileSync(new URL('./fixtures/keepalived-LB1.conf', import.meta.u
 
 /** The director task for LB1 (MASTER) or LB2 of a cluster, planned on the spec host h1. */
 const task = (c: LvsCluster = seed.vars.cluster, host: 'LB1' | 'LB2' = 'LB1') => keepalivedConfig({
-  src: SRC, dest: CONF, vars: keepalivedVars(c, host, seed), master: host === 'LB1' ? 'h1' : 'LB1', peers: host === 'LB1' ? ['LB2'] : ['LB1'], vip: c.vip, interface: c.interface,
+  src: SRC, dest: CONF, vars: keepalivedVars(c, host, seed), master: host === 'LB1' ? 'h1' : 'LB1', peers: host === 'LB1' ? ['LB2'] : ['LB1'], ...handoverVrrp(c),
 });
 /** The host's facts: the config on disk (or none), keepalived's state, the mark, IPVS. */
 const facts = (o: { conf?: string; active?: string; installed?: boolean; left?: boolean; ipvs?: boolean; handover?: number }) => [
