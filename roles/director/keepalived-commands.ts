@@ -22,19 +22,26 @@ export function handoverCommand(offset: number): string {
 
 /** The quiesce rule's tc preference (the no-RST unit's egress rule is 4242). */
 const QUIESCE_PREF = 4243;
+/**
+ * How long the quiesce rule lives: short of the client's 1 s SYN
+ * retransmission, with room for a slow host to remove it late.
+ */
+export const QUIESCE_FOR_MS = 700;
 
 /**
  * Just before the VIP leaves this director: stop taking new TCP connections
  * to it. IPVS replicates a connection only once it is ESTABLISHED, so a
  * handshake begun here whose ACK reaches the next holder is lost there (the
  * client's request then times out: measured, 1 of 141 requests in a
- * handback). New SYNs are dropped instead (the client sends its SYN again
- * after 1 s, by then to the new holder); handshakes in flight finish here.
- * The rule removes itself after `expireS` seconds whatever becomes of the
- * caller, so it never outlives the move. Nothing to do on a kernel without
+ * handback). New SYNs are dropped instead; handshakes in flight finish here.
+ * The rule removes itself after `forMs` (below 1 s), on this host,
+ * whatever becomes of the caller: a client whose SYN was dropped sends it
+ * again 1 s later (Linux's first retransmission), and that one is never
+ * dropped — it reaches the new holder, or this director taking connections
+ * again if the VIP has not moved yet. Nothing to do on a kernel without
  * IPVS running.
  */
-export function quiesceCommand(vip: string, iface: string, o: { afterMs?: number; expireS?: number } = {}): string {
+export function quiesceCommand(vip: string, iface: string, o: { afterMs?: number; forMs?: number } = {}): string {
   const dev = quote(iface);
   const rule = `tc filter replace dev ${dev} ingress pref ${QUIESCE_PREF} handle 1 protocol ip flower ip_proto tcp dst_ip ${quote(vip)} tcp_flags 0x2/0x12 action drop`;
   return [
@@ -42,7 +49,7 @@ export function quiesceCommand(vip: string, iface: string, o: { afterMs?: number
     ...(o.afterMs ? [`sleep ${(o.afterMs / 1000).toFixed(3)}`] : []),
     // One command on time; clsact is there already where the no-RST unit runs.
     `${rule} 2>/dev/null || { tc qdisc add dev ${dev} clsact 2>/dev/null; ${rule}; } || exit`,
-    `setsid sh -c ${quote(`sleep ${Math.trunc(o.expireS ?? 3)}; ${unquiesceCommand(iface)}`)} </dev/null >/dev/null 2>&1 &`,
+    `setsid sh -c ${quote(`sleep ${((o.forMs ?? QUIESCE_FOR_MS) / 1000).toFixed(3)}; ${unquiesceCommand(iface)}`)} </dev/null >/dev/null 2>&1 &`,
     `logger -t play ${quote(`new connections to ${vip} held back: the VIP is moving`)} 2>/dev/null || true`,
   ].join('\n');
 }

@@ -3,7 +3,7 @@ import { defineTask } from '../../lib/core/define-task.ts';
 import type { HostReader } from '../../lib/core/task.ts';
 import { settle } from '../verify/checks.ts';
 import {
-  handoverCommand, handoverOffset, holdsVipCommand, JOURNAL_CURSOR, preemptSeenCommand, quiesceCommand, unquiesceCommand,
+  handoverCommand, handoverOffset, holdsVipCommand, JOURNAL_CURSOR, preemptSeenCommand, quiesceCommand, QUIESCE_FOR_MS, unquiesceCommand,
 } from './keepalived-commands.ts';
 
 /** Parameters of {@link vipHandover}. */
@@ -26,12 +26,12 @@ export interface VipHandoverParams {
 
 /**
  * How far ahead of the takeover the director giving the VIP up stops taking
- * new connections. A SYN dropped then is sent again 1 s later (Linux's first
- * retransmission), which must reach the new holder: so more than a
- * handshake's time before the takeover, and less than 1 s. Measured on the
- * lab, the quiesce lands within about ±250 ms of its aim.
+ * new connections, for {@link QUIESCE_FOR_MS}: more than a handshake's time,
+ * and the middle of the rule's life, so that an aim off by ±350 ms still
+ * covers the takeover. An aim off by more only loses the protection (the
+ * rule has expired, or not begun): no SYN is ever dropped twice.
  */
-export const QUIESCE_LEAD_MS = 550;
+export const QUIESCE_LEAD_MS = 350;
 
 /**
  * When a preempting director takes the VIP, counted from the moment it
