@@ -113,8 +113,10 @@ export function validateCluster(c: LvsCluster | undefined, inv: Inventory<LvsVar
   else if (typeof c.auth.pass !== 'string' || c.auth.pass.length === 0) bad('auth.pass', 'is required');
   else if (c.auth.pass.length > 8) bad('auth.pass', `is ${c.auth.pass.length} characters; keepalived silently uses only the first 8`);
   if (!SCHEDULERS.includes(c.scheduler)) bad('scheduler', `must be one of ${SCHEDULERS.join(', ')}, got ${JSON.stringify(c.scheduler)}`);
-  if (c.forwarding === 'NAT' || c.forwarding === 'TUN') bad('forwarding', `${c.forwarding} is not supported: play sets up direct routing (DR) only; ${c.forwarding === 'NAT' ? 'NAT needs the directors as the real servers\' default gateway' : 'TUN needs an ipip tunnel carrying the VIP on every real server'}, which the roles do not configure`);
-  else if (c.forwarding !== 'DR') bad('forwarding', `must be "DR", got ${JSON.stringify(c.forwarding)}`);
+  // Typed 'DR', but an untyped inventory can say anything.
+  const fwd: string = c.forwarding;
+  if (fwd === 'NAT' || fwd === 'TUN') bad('forwarding', `${fwd} is not supported: play sets up direct routing (DR) only; ${fwd === 'NAT' ? 'NAT needs the directors as the real servers\' default gateway' : 'TUN needs an ipip tunnel carrying the VIP on every real server'}, which the roles do not configure`);
+  else if (fwd !== 'DR') bad('forwarding', `must be "DR", got ${JSON.stringify(fwd)}`);
   if (c.persistenceTimeout !== undefined && !int(c.persistenceTimeout, 0, 2 ** 31)) bad('persistenceTimeout', 'must be a whole number of seconds');
   if (c.persistenceTimeout && (c.scheduler === 'rr' || c.scheduler === 'wrr')) {
     out.push({ field: 'cluster.persistenceTimeout', warning: true, message: `${c.persistenceTimeout} s with ${c.scheduler}: one client sticks to one real server for that long, so a single client never sees round robin` });
