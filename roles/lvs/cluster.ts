@@ -41,8 +41,13 @@ export interface LvsCluster {
   auth: { type: 'PASS' | 'AH'; pass: Secret };
   /** `lb_algo`. */
   scheduler: Scheduler;
-  /** `lb_kind`: DR (direct routing, the seed), NAT or TUN. */
-  forwarding: 'DR' | 'NAT' | 'TUN';
+  /**
+   * `lb_kind`: DR (direct routing, the seed). The only kind play builds end
+   * to end: NAT needs the directors as the real servers' gateway and TUN an
+   * ipip tunnel on each real server, which the roles do not set up, so both
+   * are refused rather than deployed half-working.
+   */
+  forwarding: 'DR';
   /** Seconds a client sticks to one real server; absent or 0 = no persistence. */
   persistenceTimeout?: number;
   /** Seconds between health checks (`delay_loop`). */
@@ -108,7 +113,10 @@ export function validateCluster(c: LvsCluster | undefined, inv: Inventory<LvsVar
   else if (typeof c.auth.pass !== 'string' || c.auth.pass.length === 0) bad('auth.pass', 'is required');
   else if (c.auth.pass.length > 8) bad('auth.pass', `is ${c.auth.pass.length} characters; keepalived silently uses only the first 8`);
   if (!SCHEDULERS.includes(c.scheduler)) bad('scheduler', `must be one of ${SCHEDULERS.join(', ')}, got ${JSON.stringify(c.scheduler)}`);
-  if (!['DR', 'NAT', 'TUN'].includes(c.forwarding)) bad('forwarding', `must be DR, NAT or TUN, got ${JSON.stringify(c.forwarding)}`);
+  // Typed 'DR', but an untyped inventory can say anything.
+  const fwd: string = c.forwarding;
+  if (fwd === 'NAT' || fwd === 'TUN') bad('forwarding', `${fwd} is not supported: play sets up direct routing (DR) only; ${fwd === 'NAT' ? 'NAT needs the directors as the real servers\' default gateway' : 'TUN needs an ipip tunnel carrying the VIP on every real server'}, which the roles do not configure`);
+  else if (fwd !== 'DR') bad('forwarding', `must be "DR", got ${JSON.stringify(fwd)}`);
   if (c.persistenceTimeout !== undefined && !int(c.persistenceTimeout, 0, 2 ** 31)) bad('persistenceTimeout', 'must be a whole number of seconds');
   if (c.persistenceTimeout && (c.scheduler === 'rr' || c.scheduler === 'wrr')) {
     out.push({ field: 'cluster.persistenceTimeout', warning: true, message: `${c.persistenceTimeout} s with ${c.scheduler}: one client sticks to one real server for that long, so a single client never sees round robin` });

@@ -38,6 +38,10 @@ const cases: Array<[string, (c: LvsCluster) => void, RegExp]> = [
   ['unknown director', (c) => { c.directors = { LB1: { priority: 200 }, LB9: { priority: 100 } }; }, /^cluster\.directors\.LB9: no host named LB9/],
   ['director also real server', (c) => { c.realServers = { ...c.realServers, LB2: { weight: 1 } }; }, /^cluster\.realServers\.LB2: LB2 is also a director/],
   ['bad scheduler', (c) => { (c as { scheduler: string }).scheduler = 'random'; }, /^cluster\.scheduler: must be one of/],
+  // Accepted once and deployed as DR: a cluster that did not work. Refused now, saying why.
+  ['NAT forwarding', (c) => { (c as { forwarding: string }).forwarding = 'NAT'; }, /^cluster\.forwarding: NAT is not supported: play sets up direct routing \(DR\) only; NAT needs the directors as the real servers' default gateway/],
+  ['TUN forwarding', (c) => { (c as { forwarding: string }).forwarding = 'TUN'; }, /^cluster\.forwarding: TUN is not supported: .*ipip tunnel/],
+  ['forwarding of another name', (c) => { (c as { forwarding: string }).forwarding = 'dr'; }, /^cluster\.forwarding: must be "DR", got "dr"/],
   ['bad interface', (c) => { c.interface = 'en p0s8; reboot'; }, /^cluster\.interface/],
   ['negative weight', (c) => { c.realServers = { RS1: { weight: -1 }, RS2: { weight: 1 } }; }, /^cluster\.realServers\.RS1\.weight/],
   ['a globalDefs keyword that is not one', (c) => { c.globalDefs = { 'vrrp garp': '1' }; }, /^cluster\.globalDefs\.vrrp garp: must be a keepalived keyword/],
