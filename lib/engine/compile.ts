@@ -97,6 +97,8 @@ export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = 
   const plays: CompiledPlay[] = [];
   // Tags of the tasks the host and role selection leaves, to check --tags and --skip-tags against.
   const knownTags = new Set<string>();
+  // Hosts the plays (as --role leaves them) run on, to list when --limit leaves none of them.
+  const playHosts = new Set<string>();
 
   let limitHosts: Set<string> | undefined;
   if (sel.limit) {
@@ -128,6 +130,7 @@ export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = 
     const roles: readonly Role<V>[] = (play.roles ?? []).filter((r) => !sel.roles || sel.roles.includes(r.name));
     // --role runs the selected roles alone: a play with none of them, and plays' loose tasks, are left out.
     if (sel.roles && roles.length === 0) continue;
+    hosts.forEach((h) => { if (!h.local) playHosts.add(h.name); });
     const work: HostWork[] = [];
     for (const host of hosts) {
       if (limitHosts && !limitHosts.has(host.name) && !host.local) continue;
@@ -167,7 +170,7 @@ export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = 
       stopsOnFailure: rolling || (play.maxFailPercentage !== undefined && !maxFailWrong), maxFailPercentage: maxFailWrong ? undefined : play.maxFailPercentage,
     });
   }
-  problems.push(...emptySelection(plays, sel, limitHosts, [...knownTags].sort(), problems.length > 0));
+  problems.push(...emptySelection(plays, sel, limitHosts, [...knownTags].sort(), [...playHosts], problems.length > 0));
   return { plays, problems, warnings };
 }
 
@@ -183,7 +186,7 @@ function selectedByTags(tags: readonly string[], sel: Selection): boolean {
  * otherwise connect to every host to do nothing. Whole-selection checks are
  * skipped when other problems were found: they would only repeat them.
  */
-function emptySelection(plays: readonly CompiledPlay[], sel: Selection, limitHosts: Set<string> | undefined, knownTags: string[], othersFound: boolean): Problem[] {
+function emptySelection(plays: readonly CompiledPlay[], sel: Selection, limitHosts: Set<string> | undefined, knownTags: string[], playHosts: string[], othersFound: boolean): Problem[] {
   const problems: Problem[] = [];
   const tags = `tags: ${knownTags.join(', ') || 'none'}`;
   for (const [field, list] of [['--tags', sel.tags], ['--skip-tags', sel.skipTags]] as const) {
@@ -193,7 +196,7 @@ function emptySelection(plays: readonly CompiledPlay[], sel: Selection, limitHos
   if (othersFound || problems.length) return problems;
   const work = plays.flatMap((p) => p.work);
   if (limitHosts && !work.some((w) => limitHosts.has(w.host.name))) {
-    problems.push({ field: '--limit', message: `no selected play runs on ${[...limitHosts].join(', ')} (plays run on: ${[...new Set(work.filter((w) => !w.host.local).map((w) => w.host.name))].join(', ') || 'no host'})` });
+    problems.push({ field: '--limit', message: `no selected play runs on ${[...limitHosts].join(', ')} (plays run on: ${playHosts.join(', ') || 'no host'})` });
   } else if ((sel.tags || sel.skipTags || sel.roles) && !work.some((w) => w.tasks.length)) {
     problems.push({ message: `the selection leaves no task to run (${tags})` });
   }
