@@ -17,7 +17,9 @@ const USAGE = `usage:
   play lab up [-i INVENTORY] [--ipvs]   bring the lab up (default hosts: the seed's LB1 LB2 RS1 RS2)
   play lab down                         tear it down, leaving nothing behind
   play lab status                       hosts, up/down, addresses, IPVS present/absent
-  play lab ssh HOST [COMMAND…]          a root shell on HOST, or run COMMAND there and return its exit code`;
+  play lab ssh HOST [COMMAND…]          a root shell on HOST, or run COMMAND there and return its exit code
+exit codes (play's one table, play --help): ${EXIT.ok} ok, ${EXIT.usage} usage, ${EXIT.labFailed} a lab step failed,
+  ${EXIT.labPrerequisite} a prerequisite is missing, ${EXIT.noLab} no lab is up, ${EXIT.internal} internal error`;
 
 /**
  * Run `play lab …` with `argv` (the words after "lab"). Returns the exit code
