@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { UsageError } from '../core/errors.ts';
+import { EXIT } from '../core/exit-codes.ts';
 import { DEFAULT_PERSIST_S } from '../cli/args.ts';
 import { AgentClient } from './client.ts';
 import { agentDir, socketPath } from './location.ts';
@@ -11,7 +12,8 @@ import type { AgentStatus, WireSshOptions } from './protocol.ts';
 import { AgentRunning, serveAgent } from './server.ts';
 
 /**
- * Run one `play agent` command; returns the exit code.
+ * Run one `play agent` command; returns the exit code (EXIT.ok; a usage
+ * mistake throws UsageError, which the CLI turns into EXIT.usage).
  *
  * @example
  * ```ts
@@ -42,17 +44,17 @@ export async function runAgentCli(argv: readonly string[], out: (s: string) => v
         await agent.done;
       } catch (e) {
         // A concurrent run started one first: that one serves.
-        if (e instanceof AgentRunning) return 0;
+        if (e instanceof AgentRunning) return EXIT.ok;
         throw e;
       }
-      return 0;
+      return EXIT.ok;
     }
     case 'status':
     case 'stop': {
       const client = await AgentClient.find(dir);
       if (!client) {
         out(v.values.json ? `${JSON.stringify({ running: false })}\n` : `no agent is running (${socketPath(dir)})\n`);
-        return 0;
+        return EXIT.ok;
       }
       try {
         if (command === 'stop') {
@@ -66,7 +68,7 @@ export async function runAgentCli(argv: readonly string[], out: (s: string) => v
       } finally {
         client.close();
       }
-      return 0;
+      return EXIT.ok;
     }
     default:
       throw new UsageError(command === undefined ? 'play agent: status, stop or serve?' : `play agent: unknown command "${command}" (status, stop, serve)`);

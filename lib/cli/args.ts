@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../core/errors.ts';
+import { exitCodesText } from '../core/exit-codes.ts';
 import { splitList } from '../engine/select-hosts.ts';
 
 /** Options of `play <playbook> -i <inventory>`. */
@@ -8,9 +9,11 @@ export interface RunArgs {
   inventory: string;
   check: boolean;
   diff: boolean;
+  /** Each is undefined when not given; an empty list (`--limit=`) is kept so it is an error, never "all". */
   roles?: string[];
   limit?: string[];
   tags?: string[];
+  skipTags?: string[];
   forks: number;
   json: boolean;
   verbose: boolean;
@@ -49,10 +52,13 @@ Options:
   -C, --check                plan and print, change nothing
   -D, --diff                 show file and value diffs
       --role NAME            run only this role (repeatable, or a,b)
-  -l, --limit HOSTS          only these hosts or groups (a,b)
+  -l, --limit HOSTS          only these hosts or groups (a,b); empty is an error
   -t, --tags TAGS            only tasks with these tags (a,b); 'always' always runs
-  -f, --forks N              hosts worked on at once (default ${DEFAULT_FORKS})
+      --skip-tags TAGS       leave out tasks with any of these tags (a,b), as
+                             Ansible: an 'always' task too if one of its tags is named
+  -f, --forks N              hosts worked on at once, ≥ 1 (default ${DEFAULT_FORKS})
       --json                 one JSON event per line; the last line is the recap
+                             and the exit code, whatever went wrong
   -v, --verbose              commands, exit codes, outputs, reasons for no-ops
       --list-hosts           print the hosts each play would run on, and exit
       --list-tasks           print the tasks each host would run, and exit
@@ -66,9 +72,53 @@ Options:
   -h, --help                 this text
       --version              print the version
 
-Exit codes: 0 all good; 1 usage, playbook or inventory error (nothing contacted);
-2 a task failed on some host; 4 a host was unreachable (and no task failed);
-130 interrupted.`;
+A --limit, --tags, --skip-tags or --role that is empty or selects nothing is
+an error (exit 1) that lists what exists; nothing is contacted.
+
+Exit codes (the same for play, play lab, play agent and play probe):
+${exitCodesText()}`;
+
+/** Options taking a number: the accepted range, said in the error when a value is outside it. */
+const NUMBERS = {
+  forks: { min: 1, integer: true, what: 'a whole number of hosts ≥ 1' },
+  'connect-timeout': { min: 0.1, integer: false, what: 'a number of seconds ≥ 0.1' },
+  'command-timeout': { min: 0.1, integer: false, what: 'a number of seconds ≥ 0.1' },
+  persist: { min: 0, integer: false, what: 'a number of seconds ≥ 0 (0: keep nothing)' },
+} as const;
+type NumberOption = keyof typeof NUMBERS;
+const SHORT_NUMBERS: Readonly<Record<string, NumberOption>> = { '-f': 'forks' };
+
+/** Plain decimal only: Number() would take "", " ", "0x10" and "1e3". */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)$/;
+
+function numberOption(name: NumberOption, raw: string, from = `--${name}`): number {
+  const r = NUMBERS[name];
+  const n = DECIMAL.test(raw.trim()) ? Number(raw) : NaN;
+  if (!Number.isFinite(n) || n < r.min || (r.integer && !Number.isInteger(n))) throw new UsageError(`${from} must be ${r.what}, got "${raw}"`);
+  return n;
+}
+
+/**
+ * parseArgs reads the "-3" of `--forks -3` as an option and answers "argument
+ * is ambiguous"; joined as `--forks=-3`, the value reaches our own range check.
+ */
+function joinNegativeNumbers(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') { out.push(...argv.slice(i)); break; }
+    const long = a.startsWith('--') ? a.slice(2) : SHORT_NUMBERS[a];
+    const next = argv[i + 1];
+    if (long && long in NUMBERS && next !== undefined && /^-[\d.]/.test(next)) {
+      out.push(`--${long}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+/** An option's comma list; [] when given empty, undefined when not given. */
+const listOption = (values: readonly string[] | undefined): string[] | undefined => (values === undefined ? undefined : splitList(values) ?? []);
 
 /** Parse argv (without node and the script). Throws UsageError with the reason. */
 export function parseCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env): Parsed {
@@ -78,7 +128,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   let v;
   try {
     v = parseArgs({
-      args: [...argv],
+      args: joinNegativeNumbers(argv),
       allowPositionals: true,
       strict: true,
       options: {
@@ -88,6 +138,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
         role: { type: 'string', multiple: true },
         limit: { type: 'string', short: 'l', multiple: true },
         tags: { type: 'string', short: 't', multiple: true },
+        'skip-tags': { type: 'string', multiple: true },
         forks: { type: 'string', short: 'f' },
         json: { type: 'boolean' },
         verbose: { type: 'boolean', short: 'v' },
@@ -112,12 +163,8 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     throw new UsageError(v.positionals.length === 0 ? 'missing playbook: play <playbook> -i <inventory>' : `expected one playbook, got: ${v.positionals.join(' ')}`);
   }
   if (!o.inventory) throw new UsageError('missing inventory: play <playbook> -i <inventory>');
-  const num = (name: string, raw: string | undefined, dflt: number, min: number) => {
-    if (raw === undefined) return dflt;
-    const n = Number(raw);
-    if (!Number.isFinite(n) || n < min) throw new UsageError(`--${name} must be a number ≥ ${min}, got "${raw}"`);
-    return n;
-  };
+  const num = (name: NumberOption, raw: string | undefined, dflt: number, from?: string) => (raw === undefined ? dflt : numberOption(name, raw, from));
+  const envPersist = env.PLAY_PERSIST || undefined;
   return {
     kind: 'run',
     args: {
@@ -125,20 +172,20 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
       inventory: o.inventory,
       check: !!o.check,
       diff: !!o.diff,
-      roles: splitList(o.role),
-      limit: splitList(o.limit),
-      tags: splitList(o.tags),
-      forks: Math.floor(num('forks', o.forks, DEFAULT_FORKS, 1)),
+      roles: listOption(o.role),
+      limit: listOption(o.limit),
+      tags: listOption(o.tags),
+      skipTags: listOption(o['skip-tags']),
+      forks: num('forks', o.forks, DEFAULT_FORKS),
       json: !!o.json,
       verbose: !!o.verbose,
       listHosts: !!o['list-hosts'],
       listTasks: !!o['list-tasks'],
       acceptNewHostKeys: !!o['accept-new-host-keys'],
       forceHandlers: !!o['force-handlers'],
-      connectTimeout: num('connect-timeout', o['connect-timeout'], 10, 0.1),
-      commandTimeout: num('command-timeout', o['command-timeout'], 300, 0.1),
-      persist: o.persist !== undefined ? num('persist', o.persist, DEFAULT_PERSIST_S, 0)
-        : num('persist (from PLAY_PERSIST)', env.PLAY_PERSIST || undefined, DEFAULT_PERSIST_S, 0),
+      connectTimeout: num('connect-timeout', o['connect-timeout'], 10),
+      commandTimeout: num('command-timeout', o['command-timeout'], 300),
+      persist: o.persist !== undefined ? num('persist', o.persist, DEFAULT_PERSIST_S) : num('persist', envPersist, DEFAULT_PERSIST_S, 'PLAY_PERSIST'),
     },
   };
 }

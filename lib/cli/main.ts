@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { PlayError, ValidationError } from '../core/errors.ts';
+import { LoadError, PlayError, ValidationError, type Problem } from '../core/errors.ts';
+import { EXIT, type ExitCode } from '../core/exit-codes.ts';
 import { redact } from '../core/secret.ts';
 import { compile, type Compiled } from '../engine/compile.ts';
 import { runPlays } from '../engine/runner.ts';
@@ -29,13 +30,50 @@ const defaultIo = (): CliIo => ({
   color: !!process.stdout.isTTY && !process.env.NO_COLOR && process.env.TERM !== 'dumb',
 });
 
-/** Exit code from a recap: 130 interrupted, 2 a task failed, 4 unreachable, else 0. */
-export function exitCode(r: RunRecap): number {
-  const hosts = Object.values(r.hosts);
-  if (r.interrupted) return 130;
-  if (hosts.some((h) => h.failed > 0)) return 2;
-  if (hosts.some((h) => h.unreachable > 0)) return 4;
-  return 0;
+/**
+ * Exit code from a recap (codes: lib/core/exit-codes.ts): interrupted;
+ * else taskFailed if a task failed on a host play reached; else unreachable
+ * if a host was not reached; else taskFailed if a task failed on the
+ * controller; else ok.
+ *
+ * Why the controller comes after unreachable hosts: controller tasks (the
+ * verify role) check the hosts from outside, so when hosts are unreachable
+ * they fail because of them, and "unreachable" is the one thing to fix.
+ *
+ * @example
+ * ```ts
+ * import { exitCode } from './main.ts';
+ * const h = { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: 0, durationMs: 0, changes: [], commands: 0 };
+ * // verify failed on the controller because RS1 was down: 4, not 2.
+ * exitCode({ hosts: { RS1: { ...h, unreachable: 1 }, controller: { ...h, failed: 1 } }, local: ['controller'], durationMs: 0, check: false, interrupted: false });
+ * ```
+ */
+export function exitCode(r: RunRecap): ExitCode {
+  const hosts = Object.entries(r.hosts);
+  const local = new Set(r.local ?? []);
+  if (r.interrupted) return EXIT.interrupted;
+  if (hosts.some(([name, h]) => h.failed > 0 && !local.has(name))) return EXIT.taskFailed;
+  if (hosts.some(([, h]) => h.unreachable > 0)) return EXIT.unreachable;
+  if (hosts.some(([, h]) => h.failed > 0)) return EXIT.taskFailed;
+  return EXIT.ok;
+}
+
+/**
+ * Is this a run asked for with --json? Looked at before parsing, so that a
+ * usage error is reported as JSON too. The subcommands have their own output.
+ */
+function wantsJson(argv: readonly string[]): boolean {
+  if (argv[0] === 'lab' || argv[0] === 'agent' || argv[0] === 'probe') return false;
+  const dash = argv.indexOf('--');
+  return (dash < 0 ? argv : argv.slice(0, dash)).includes('--json');
+}
+
+/** The problems an error stands for, for the JSON `problems` event. */
+function problemsOf(e: unknown, internal: string): Problem[] {
+  if (e instanceof ValidationError) return e.problems;
+  if (e instanceof LoadError) return [{ file: e.file, message: e.reason }];
+  if (e instanceof PlayError) return [{ message: e.message }];
+  return [{ message: internal }];
 }
 
 /**
@@ -43,10 +81,15 @@ export function exitCode(r: RunRecap): number {
  * into an exit code and a message.
  */
 export async function main(argv: readonly string[], io: CliIo = defaultIo()): Promise<number> {
+  let json = wantsJson(argv) ? new JsonReporter(io.out) : undefined;
+  const done = (code: ExitCode): ExitCode => {
+    json?.exit(code);
+    return code;
+  };
   try {
     const parsed = parseCli(argv);
-    if (parsed.kind === 'help') { io.out(`${USAGE}\n`); return 0; }
-    if (parsed.kind === 'version') { io.out(`play ${version()}\n`); return 0; }
+    if (parsed.kind === 'help') { io.out(`${USAGE}\n`); return EXIT.ok; }
+    if (parsed.kind === 'version') { io.out(`play ${version()}\n`); return EXIT.ok; }
     if (parsed.kind === 'lab') {
       const { runLabCli } = await import('../lab/index.ts');
       const { labHostsFromInventory } = await import('./lab-hosts.ts');
@@ -64,18 +107,18 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
       const { runAgentCli } = await import('../agent/cli.ts');
       return await runAgentCli(parsed.argv, io.out);
     }
-    return await run(parsed.args, io);
+    if (parsed.args.json) json = new JsonReporter(io.out, parsed.args.verbose);
+    return done(await run(parsed.args, io, json));
   } catch (e) {
-    if (e instanceof PlayError) {
-      io.err(`play: ${e.message}\n`);
-      return 1;
-    }
-    io.err(`play: internal error: ${redact((e as Error)?.stack ?? String(e))}\n`);
-    return 3;
+    const internal = `internal error: ${redact((e as Error)?.stack ?? String(e))}`;
+    // stderr says it for people; with --json, stdout says it for scripts.
+    io.err(`play: ${e instanceof PlayError ? e.message : internal}\n`);
+    json?.problems(problemsOf(e, internal));
+    return done(e instanceof PlayError ? EXIT.usage : EXIT.internal);
   }
 }
 
-async function run(a: RunArgs, io: CliIo): Promise<number> {
+async function run(a: RunArgs, io: CliIo, json: JsonReporter | undefined): Promise<ExitCode> {
   const playbookFile = resolveFile(a.playbook, 'playbooks');
   const inventoryFile = resolveFile(a.inventory, 'inventory');
   // Looked for while the playbook loads.
@@ -83,18 +126,17 @@ async function run(a: RunArgs, io: CliIo): Promise<number> {
   let compiled: Compiled, inventory, playbook;
   try {
     ({ inventory, playbook } = await loadBoth(playbookFile, inventoryFile));
-    compiled = compile(playbook, inventory, { limit: a.limit, roles: a.roles, tags: a.tags }, { playbook: playbookFile, inventory: inventoryFile });
+    compiled = compile(playbook, inventory, { limit: a.limit, roles: a.roles, tags: a.tags, skipTags: a.skipTags }, { playbook: playbookFile, inventory: inventoryFile });
     if (compiled.problems.length) throw new ValidationError(compiled.problems);
   } catch (e) {
     void agent?.then((r) => { if ('client' in r) r.client.close(); });
     throw e;
   }
-  if (a.listHosts || a.listTasks) { io.out(redact(listing(compiled, a.listTasks))); return 0; }
+  if (a.listHosts || a.listTasks) { io.out(redact(listing(compiled, a.listTasks))); return EXIT.ok; }
 
-  const reporter: Reporter = a.json
-    ? new JsonReporter(io.out, a.verbose)
+  const reporter: Reporter = json
     // Loaded only when used: chalk, cli-table3 and diff are a tenth of play's start-up.
-    : new (await import('../report/console.ts')).ConsoleReporter({ write: io.out, color: io.color, diff: a.diff, verbose: a.verbose });
+    ?? new (await import('../report/console.ts')).ConsoleReporter({ write: io.out, color: io.color, diff: a.diff, verbose: a.verbose });
   compiled.warnings.forEach((w) => reporter.warning(w));
 
   const reached = await agent;

@@ -5,7 +5,8 @@ import type { Inventory } from '../dsl/inventory.ts';
 import type { Playbook } from '../dsl/playbook.ts';
 import type { Role, RoleContext } from '../dsl/role.ts';
 import { batchStops, maxFailProblem, orderHosts, serialProblem, splitBatches } from './batches.ts';
-import { selectHosts } from './select-hosts.ts';
+import { listExisting, selectHosts } from './select-hosts.ts';
+import { throwSite } from './throw-site.ts';
 
 /**
  * Where a task sits in its play: pre tasks, then the roles' and the play's
@@ -45,14 +46,25 @@ export function stopsAfter(play: CompiledPlay, failed: number, size: number): bo
   return play.stopsOnFailure && batchStops(failed, size, play.maxFailPercentage);
 }
 
-/** What the user selected on the command line. */
+/**
+ * What the user selected on the command line. Undefined: not selected by
+ * that; an empty list (`--limit=`, an unset `$HOSTS`) is a problem, never
+ * "everything". A selection that selects nothing is a problem too, listing
+ * what exists.
+ */
 export interface Selection {
   /** Only these hosts or groups. */
   limit?: readonly string[];
   /** Only these roles. */
   roles?: readonly string[];
-  /** Only tasks with one of these tags (a task tagged `always` always runs). */
+  /** Only tasks with one of these tags (a task tagged `always` runs too). */
   tags?: readonly string[];
+  /**
+   * Leave out tasks with any of these tags, as Ansible does: a task tagged
+   * `always` is left out only when one of its tags is named (`always` itself,
+   * or another of its tags).
+   */
+  skipTags?: readonly string[];
 }
 
 /** Where the playbook and the inventory were loaded from, so each problem names its file. */
@@ -83,16 +95,22 @@ export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = 
   const problems: Problem[] = inv.problems.map((p) => ({ file: invFile, ...p }));
   const warnings: string[] = [];
   const plays: CompiledPlay[] = [];
+  // Tags of the tasks the host and role selection leaves, to check --tags and --skip-tags against.
+  const knownTags = new Set<string>();
+  // Hosts the plays (as --role leaves them) run on, to list when --limit leaves none of them.
+  const playHosts = new Set<string>();
 
   let limitHosts: Set<string> | undefined;
-  if (sel.limit?.length) {
+  if (sel.limit) {
     const { hosts, unknown } = selectHosts(inv, sel.limit);
-    unknown.forEach((u) => problems.push({ field: '--limit', message: `unknown host or group "${u}"` }));
+    if (sel.limit.length === 0) problems.push({ field: '--limit', message: `is empty: name hosts or groups (${listExisting(inv)})` });
+    unknown.forEach((u) => problems.push({ field: '--limit', message: `unknown host or group "${u}" (${listExisting(inv)})` }));
     limitHosts = new Set(hosts.map((h) => h.name));
   }
-  if (sel.roles?.length) {
-    const known = new Set(pb.plays.flatMap((p) => (p.roles ?? []).map((r) => r.name)));
-    sel.roles.filter((r) => !known.has(r)).forEach((r) => problems.push({ field: '--role', message: `no play in "${pb.name}" uses role "${r}" (roles: ${[...known].join(', ') || 'none'})` }));
+  const knownRoles = [...new Set(pb.plays.flatMap((p) => (p.roles ?? []).map((r) => r.name)))];
+  if (sel.roles?.length === 0) problems.push({ field: '--role', message: `is empty: name roles (roles: ${knownRoles.join(', ') || 'none'})` });
+  for (const r of sel.roles ?? []) {
+    if (!knownRoles.includes(r)) problems.push({ field: '--role', message: `no play in "${pb.name}" uses role "${r}" (roles: ${knownRoles.join(', ') || 'none'})` });
   }
 
   for (const play of pb.plays) {
@@ -109,9 +127,10 @@ export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = 
     } catch (e) {
       problems.push({ file, field: `play "${play.name}" order`, message: e instanceof Error ? e.message : String(e) });
     }
-    const roles: readonly Role<V>[] = (play.roles ?? []).filter((r) => !sel.roles?.length || sel.roles.includes(r.name));
+    const roles: readonly Role<V>[] = (play.roles ?? []).filter((r) => !sel.roles || sel.roles.includes(r.name));
     // --role runs the selected roles alone: a play with none of them, and plays' loose tasks, are left out.
-    if (sel.roles?.length && roles.length === 0) continue;
+    if (sel.roles && roles.length === 0) continue;
+    hosts.forEach((h) => { if (!h.local) playHosts.add(h.name); });
     const work: HostWork[] = [];
     for (const host of hosts) {
       if (limitHosts && !limitHosts.has(host.name) && !host.local) continue;
@@ -129,7 +148,7 @@ export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = 
         tasks.push(...safe(() => role.tasks(ctx), `role ${role.name}`, host.name, problems, file).map((task) => ({ task, role: role.name })));
         handlers.push(...safe(() => role.handlers?.(ctx) ?? [], `role ${role.name}`, host.name, problems, file).map((task) => ({ task, role: role.name })));
       }
-      if (!sel.roles?.length && play.tasks) tasks.push(...safe(() => play.tasks!(ctx), `play "${play.name}"`, host.name, problems, file).map((task) => ({ task })));
+      if (!sel.roles && play.tasks) tasks.push(...safe(() => play.tasks!(ctx), `play "${play.name}"`, host.name, problems, file).map((task) => ({ task })));
       if (play.postTasks) tasks.push(...safe(() => play.postTasks!(ctx), `play "${play.name}" postTasks`, host.name, problems, file).map((task) => ({ task, phase: 'post' as const })));
       if (play.handlers) handlers.push(...safe(() => play.handlers!(ctx), `play "${play.name}"`, host.name, problems, file).map((task) => ({ task })));
 
@@ -142,8 +161,8 @@ export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = 
           if (!handlerNames.has(n)) problems.push({ file, host: host.name, task: task.name, field: 'notify', message: `no handler named "${n}" (handlers: ${[...handlerNames].join(', ') || 'none'})` });
         }
       }
-      const picked = sel.tags?.length ? tasks.filter(({ task }) => (task.options.tags ?? []).some((t) => t === 'always' || sel.tags!.includes(t))) : tasks;
-      work.push({ host, tasks: picked, handlers });
+      tasks.forEach(({ task }) => task.options.tags?.forEach((t) => knownTags.add(t)));
+      work.push({ host, tasks: tasks.filter(({ task }) => selectedByTags(task.options.tags ?? [], sel)), handlers });
     }
     const rolling = play.serial !== undefined && !serialWrong;
     plays.push({
@@ -151,15 +170,49 @@ export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = 
       stopsOnFailure: rolling || (play.maxFailPercentage !== undefined && !maxFailWrong), maxFailPercentage: maxFailWrong ? undefined : play.maxFailPercentage,
     });
   }
+  problems.push(...emptySelection(plays, sel, limitHosts, [...knownTags].sort(), [...playHosts], problems.length > 0));
   return { plays, problems, warnings };
 }
 
-/** Run user code (a role, a validator); an exception becomes a problem, not a crash. */
+/** Does a task with these tags run under --tags and --skip-tags (Ansible's rules, without `never`)? */
+function selectedByTags(tags: readonly string[], sel: Selection): boolean {
+  if (sel.tags && !tags.some((t) => t === 'always' || sel.tags!.includes(t))) return false;
+  return !sel.skipTags || !tags.some((t) => sel.skipTags!.includes(t));
+}
+
+/**
+ * The selection's own problems once the plays are compiled: an empty or
+ * unknown tag, or a selection that leaves no host or no task — which would
+ * otherwise connect to every host to do nothing. Whole-selection checks are
+ * skipped when other problems were found: they would only repeat them.
+ */
+function emptySelection(plays: readonly CompiledPlay[], sel: Selection, limitHosts: Set<string> | undefined, knownTags: string[], playHosts: string[], othersFound: boolean): Problem[] {
+  const problems: Problem[] = [];
+  const tags = `tags: ${knownTags.join(', ') || 'none'}`;
+  for (const [field, list] of [['--tags', sel.tags], ['--skip-tags', sel.skipTags]] as const) {
+    if (list?.length === 0) problems.push({ field, message: `is empty: name tags (${tags})` });
+    for (const t of list ?? []) if (!knownTags.includes(t)) problems.push({ field, message: `no selected task is tagged "${t}" (${tags})` });
+  }
+  if (othersFound || problems.length) return problems;
+  const work = plays.flatMap((p) => p.work);
+  if (limitHosts && !work.some((w) => limitHosts.has(w.host.name))) {
+    problems.push({ field: '--limit', message: `no selected play runs on ${[...limitHosts].join(', ')} (plays run on: ${playHosts.join(', ') || 'no host'})` });
+  } else if ((sel.tags || sel.skipTags || sel.roles) && !work.some((w) => w.tasks.length)) {
+    problems.push({ message: `the selection leaves no task to run (${tags})` });
+  }
+  return problems;
+}
+
+/**
+ * Run user code (a role, a validator); an exception becomes a problem, not a
+ * crash. The problem's file is the throw site (`path:line:column`, as
+ * compilers print it), which may be a role's module rather than the playbook.
+ */
 function safe<T>(fn: () => T[], what: string, host: string, problems: Problem[], file?: string): T[] {
   try {
     return fn();
   } catch (e) {
-    problems.push({ file, host, message: `${what} threw: ${e instanceof Error ? e.message : String(e)}` });
+    problems.push({ file: throwSite(e) ?? file, host, message: `${what} threw: ${e instanceof Error ? e.message : String(e)}` });
     return [];
   }
 }

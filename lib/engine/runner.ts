@@ -121,7 +121,8 @@ export async function runPlays(plays: readonly CompiledPlay[], o: RunnerOptions)
     for (const [h, n] of Object.entries(counts)) if (recap[h] || n > 0) (recap[h] ??= emptyRecap()).commands = n;
     await connections.closeAll();
   }
-  const result: RunRecap = { hosts: recap, durationMs: Date.now() - started, check: o.check, interrupted: stopped(), notReached };
+  const local = [...new Set(plays.flatMap((p) => p.work.filter((w) => w.host.local).map((w) => w.host.name)))];
+  const result: RunRecap = { hosts: recap, local, durationMs: Date.now() - started, check: o.check, interrupted: stopped(), notReached };
   o.reporter.recap(result);
   return result;
 }

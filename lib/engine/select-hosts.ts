@@ -21,6 +21,21 @@ export function selectHosts<V>(inv: Inventory<V>, patterns: readonly string[]): 
   return { hosts: controller ? [...hosts, controllerHost(inv)] : hosts, unknown };
 }
 
+/**
+ * What a host pattern may name, for an error about one that names nothing:
+ * "hosts: A, B; groups: web; also all, controller".
+ *
+ * @example
+ * ```ts
+ * import { defineInventory } from '../dsl/inventory.ts';
+ * import { listExisting } from './select-hosts.ts';
+ * listExisting(defineInventory({ vars: {}, hosts: { A: { address: '192.0.2.1', groups: ['web'] } } }));
+ * ```
+ */
+export function listExisting<V>(inv: Inventory<V>): string {
+  return `hosts: ${inv.hosts.map((h) => h.name).join(', ') || 'none'}; groups: ${[...inv.groups.keys()].join(', ') || 'none'}; also all, ${CONTROLLER}`;
+}
+
 /** Split a comma list from the CLI: "LB1,realservers" → ["LB1", "realservers"]. */
 export function splitList(values: readonly string[] | undefined): string[] | undefined {
   if (!values || values.length === 0) return undefined;

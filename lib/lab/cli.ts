@@ -1,10 +1,11 @@
 /**
  * `play lab <up|down|status|ssh> …`. The lab's single error boundary: a
- * LabError becomes a message and exit code 1; anything else is a bug and
- * travels on.
+ * LabError becomes a message and its exit code from play's one table
+ * (lib/core/exit-codes.ts); anything else is a bug and travels on.
  */
 import { spawn } from 'node:child_process';
-import { LabError } from './errors.ts';
+import { EXIT } from '../core/exit-codes.ts';
+import { LabError, LabPrerequisiteError, NoLabError } from './errors.ts';
 import { labDown, labStatus, labUp } from './lab.ts';
 import { checkRoutesToBridge } from './network.ts';
 import { requireRoot } from './prereqs.ts';
@@ -16,12 +17,15 @@ const USAGE = `usage:
   play lab up [-i INVENTORY] [--ipvs]   bring the lab up (default hosts: the seed's LB1 LB2 RS1 RS2)
   play lab down                         tear it down, leaving nothing behind
   play lab status                       hosts, up/down, addresses, IPVS present/absent
-  play lab ssh HOST [COMMAND…]          a root shell on HOST, or run COMMAND there and return its exit code`;
+  play lab ssh HOST [COMMAND…]          a root shell on HOST, or run COMMAND there and return its exit code
+exit codes (play's one table, play --help): ${EXIT.ok} ok, ${EXIT.usage} usage, ${EXIT.labFailed} a lab step failed,
+  ${EXIT.labPrerequisite} a prerequisite is missing, ${EXIT.noLab} no lab is up, ${EXIT.internal} internal error`;
 
 /**
- * Run `play lab …` with `argv` (the words after "lab"). Returns the exit code:
- * 0 success; 1 a LabError (message printed); 2 bad usage; for `status`, 3 if
- * no lab is up; for `ssh`, the remote command's (or ssh's) exit code.
+ * Run `play lab …` with `argv` (the words after "lab"). Returns the exit code
+ * (see {@link EXIT}): ok; usage for bad usage; labFailed, labPrerequisite or
+ * noLab for a LabError (message printed); for `status`, noLab if no lab is
+ * up; for `ssh`, the remote command's (or ssh's) exit code.
  */
 export async function runLabCli(
   argv: string[],
@@ -36,16 +40,16 @@ export async function runLabCli(
         const hosts = args.inventory ? await o.resolveHosts(args.inventory) : DEFAULT_LAB_HOSTS;
         const profile = await labUp({ hosts, ipvs: args.ipvs, log: o.out });
         o.out(`profile: /run/play-lab/profile.json (key ${profile.identityFile}, known_hosts ${profile.knownHostsFile})`);
-        return 0;
+        return EXIT.ok;
       }
       case 'down':
         if (rest.length) return usage(o.out, `unexpected argument "${rest[0]}"`);
         await labDown({ log: o.out });
-        return 0;
+        return EXIT.ok;
       case 'status':
         if (rest.length) return usage(o.out, `unexpected argument "${rest[0]}"`);
         o.out(await labStatus());
-        return readLabProfile() ? 0 : 3;
+        return readLabProfile() ? EXIT.ok : EXIT.noLab;
       case 'ssh': {
         const [host, ...command] = rest;
         if (!host) return usage(o.out, 'ssh needs a HOST');
@@ -56,20 +60,20 @@ export async function runLabCli(
       case '--help':
       case 'help':
         o.out(USAGE);
-        return cmd === undefined ? 2 : 0;
+        return cmd === undefined ? EXIT.usage : EXIT.ok;
       default:
         return usage(o.out, `unknown lab command "${cmd}"`);
     }
   } catch (e) {
     if (!(e instanceof LabError)) throw e;
     o.out(`play lab ${cmd}: ${e.message}`);
-    return 1;
+    return e instanceof NoLabError ? EXIT.noLab : e instanceof LabPrerequisiteError ? EXIT.labPrerequisite : EXIT.labFailed;
   }
 }
 
 function usage(out: (s: string) => void, problem: string): number {
   out(`play lab: ${problem}\n${USAGE}`);
-  return 2;
+  return EXIT.usage;
 }
 
 function parseUpArgs(args: string[]): { inventory?: string; ipvs: boolean } | string {
@@ -91,7 +95,7 @@ function parseUpArgs(args: string[]): { inventory?: string; ipvs: boolean } | st
 async function labSsh(host: string, command: string[]): Promise<number> {
   requireRoot();
   const profile = readLabProfile();
-  if (!profile) throw new LabError('no lab is up (`play lab up` first)');
+  if (!profile) throw new NoLabError('no lab is up (`play lab up` first)');
   const h = profile.hosts.find((x) => x.name === host || machineName(x.name) === host.toLowerCase() || x.address === host);
   if (!h) throw new LabError(`no lab host "${host}"; the lab has ${profile.hosts.map((x) => x.name).join(', ')}`);
   await checkRoutesToBridge([h.address]);

@@ -18,3 +18,13 @@ function indent(text: string): string {
   const tail = lines.length > 20 ? ['…', ...lines.slice(-20)] : lines;
   return tail.map((l) => `    ${l}`).join('\n');
 }
+
+/** The machine cannot host the lab: not root, or a program apt-get could not install. */
+export class LabPrerequisiteError extends LabError {
+  override name = 'LabPrerequisiteError';
+}
+
+/** A command needs a running lab and there is none. */
+export class NoLabError extends LabError {
+  override name = 'NoLabError';
+}

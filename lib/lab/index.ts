@@ -15,7 +15,7 @@
  * }
  * ```
  */
-export { LabError } from './errors.ts';
+export { LabError, LabPrerequisiteError, NoLabError } from './errors.ts';
 export { DEFAULT_LAB_HOSTS, type LabHostSpec } from './spec.ts';
 export { readLabProfile, type LabProfile } from './state.ts';
 export { labUp, labDown, labStatus } from './lab.ts';

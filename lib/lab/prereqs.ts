@@ -3,7 +3,7 @@
  * with apt-get (after one `apt-get update`, only when something is missing).
  */
 import { existsSync } from 'node:fs';
-import { LabError } from './errors.ts';
+import { LabPrerequisiteError } from './errors.ts';
 import { exec, must } from './exec.ts';
 
 /** A program the lab runs, and the Debian package that ships it. */
@@ -38,7 +38,7 @@ export function findProgram(name: string): string | undefined {
 /** Throw unless running as root, saying why the lab needs it. */
 export function requireRoot(): void {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
-    throw new LabError(
+    throw new LabPrerequisiteError(
       'play lab must run as root: it creates network namespaces, veth pairs, a bridge and tap devices, ' +
         'mounts overlay filesystems, starts systemd-nspawn containers and qemu VMs, and installs missing ' +
         'packages with apt-get. Run it with sudo, or as root on a disposable machine.',
@@ -57,7 +57,7 @@ export async function ensurePrereqs(o: { vms: boolean; log: (line: string) => vo
   await must('apt-get update (needed to install the lab prerequisites)', 'apt-get', ['update', '-q'], { env });
   await must(`installing the lab prerequisites ${missing.join(', ')}`, 'apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing], { env });
   const still = needs.filter((n) => !findProgram(n.program));
-  if (still.length) throw new LabError(`after apt-get install, still missing: ${still.map((n) => `${n.program} (${n.pkg})`).join(', ')}`);
+  if (still.length) throw new LabPrerequisiteError(`after apt-get install, still missing: ${still.map((n) => `${n.program} (${n.pkg})`).join(', ')}`);
 }
 
 /** True if the machine's apt has package lists (the offline repo is downloaded with them). */

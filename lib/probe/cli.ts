@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../core/errors.ts';
+import { EXIT } from '../core/exit-codes.ts';
 import { describeProbe, probeHttp } from './http-probe.ts';
 
 export const PROBE_USAGE = `play probe URL [--every MS] [--timeout MS] [--for S] [--json] [-- COMMAND [ARG…]]
@@ -24,7 +25,7 @@ export async function runProbeCli(argv: readonly string[], out: (s: string) => v
   } catch (e) {
     throw new UsageError(`${(e as Error).message}\n${PROBE_USAGE}`);
   }
-  if (v.values.help) { out(`${PROBE_USAGE}\n`); return 0; }
+  if (v.values.help) { out(`${PROBE_USAGE}\n`); return EXIT.ok; }
   const [url, ...extra] = v.positionals;
   if (!url || extra.length) throw new UsageError(`play probe needs one URL${extra.length ? `, got also: ${extra.join(' ')}` : ''}\n${PROBE_USAGE}`);
   if (!/^http:\/\/[^/\s]+/.test(url)) throw new UsageError(`play probe: URL must start with http://, got "${url}"`);
@@ -39,7 +40,8 @@ export async function runProbeCli(argv: readonly string[], out: (s: string) => v
   const maxMs = num('for', v.values.for, cmd.length ? 600 : 10, 0.1) * 1000;
   const stop = new AbortController();
   const report = probeHttp({ url, everyMs, timeoutMs, maxMs, signal: stop.signal });
-  let code = 0;
+  // With a command, its exit code is ours (documented as a pass-through in EXIT_CODES' notes).
+  let code: number = EXIT.ok;
   if (cmd.length) {
     code = await new Promise<number>((resolve) => {
       const child = spawn(cmd[0]!, cmd.slice(1), { stdio: 'inherit' });

@@ -97,15 +97,20 @@ export class ConsoleReporter implements Reporter {
       host, this.c.green(h.ok), this.paint('changed', String(h.changed)), this.paint('failed', String(h.failed)), this.c.cyan(h.skipped), this.paint('unreachable', String(h.unreachable)), `${(h.durationMs / 1000).toFixed(2)} s`,
     ])));
     const changed = Object.entries(r.hosts).filter(([, h]) => h.changes.length);
+    const unreached = Object.entries(r.hosts).filter(([, h]) => h.unreachable > 0).map(([host]) => host);
     if (changed.length) {
       this.line(r.check ? 'Would change:' : 'Changed:');
       for (const [host, h] of changed) {
         this.line(`  ${this.c.bold(host)}`);
         for (const c of h.changes) this.line(`    - ${c}`);
       }
+    } else if (unreached.length) {
+      // "Nothing would change" would be read as "all is in place": on these hosts nobody looked.
+      this.line(`${r.check ? 'Nothing would change' : 'Nothing changed'} on the hosts reached.`);
     } else {
       this.line(r.check ? 'Nothing would change.' : 'Nothing changed.');
     }
+    if (unreached.length) this.line(this.c.magenta(`${unreached.length} host(s) not reached (unreachable): ${unreached.join(', ')}`));
     const missed = r.notReached ?? [];
     if (missed.length) {
       this.line(this.c.red(`Not reached: ${[...new Set(missed.map((m) => m.host))].join(', ')}`));

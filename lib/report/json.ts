@@ -1,16 +1,38 @@
+import type { Problem } from '../core/errors.ts';
+import type { ExitCode } from '../core/exit-codes.ts';
 import { redactDeep } from '../core/secret.ts';
 import type { TaskResult } from '../core/result.ts';
 import type { CommandEvent, PlayStart, Reporter, RunRecap } from './reporter.ts';
 
+type Counts = Record<string, { ok: number; changed: number; failed: number; skipped: number; unreachable: number }>;
+
 /**
  * One JSON object per line, for machines. The last line is always
- * `{"recap": {"<host>": {"ok": n, "changed": n, …}}}`.
+ * `{"recap": {"<host>": {"ok": n, "changed": n, …}}, "exit": code}` — also
+ * when the run never started (`{"recap": {}, "exit": 1}` after a `problems`
+ * event), so a script reads one line, whatever went wrong.
  */
 export class JsonReporter implements Reporter {
+  private counts: Counts = {};
+
   constructor(private readonly write: (s: string) => void, private readonly verbose = false) {}
 
   private emit(o: object): void {
     this.write(`${JSON.stringify(redactDeep(o))}\n`);
+  }
+
+  /**
+   * What stopped play before any host was contacted (usage, load and
+   * validation errors), each located as {@link Problem} is. Internal errors
+   * come as one problem with no location.
+   */
+  problems(problems: readonly Problem[]): void {
+    this.emit({ event: 'problems', problems: problems.map((p) => ({ file: p.file, host: p.host, task: p.task, field: p.field, message: p.message })) });
+  }
+
+  /** The last line: the recap's counts (none before the run) and the exit code. */
+  exit(code: ExitCode): void {
+    this.emit({ recap: this.counts, exit: code });
   }
 
   runStart(e: { playbook: string; check: boolean; hosts: readonly string[] }): void {
@@ -29,8 +51,8 @@ export class JsonReporter implements Reporter {
     this.emit({ event: 'warning', message });
   }
   recap(r: RunRecap): void {
-    const hosts = Object.fromEntries(Object.entries(r.hosts).map(([h, x]) => [h, { ok: x.ok, changed: x.changed, failed: x.failed, skipped: x.skipped, unreachable: x.unreachable }]));
+    this.counts = Object.fromEntries(Object.entries(r.hosts).map(([h, x]) => [h, { ok: x.ok, changed: x.changed, failed: x.failed, skipped: x.skipped, unreachable: x.unreachable }]));
     this.emit({ event: 'summary', durationMs: r.durationMs, check: r.check, interrupted: r.interrupted, notReached: r.notReached ?? [], changes: Object.fromEntries(Object.entries(r.hosts).map(([h, x]) => [h, x.changes])), commands: Object.fromEntries(Object.entries(r.hosts).map(([h, x]) => [h, x.commands])) });
-    this.emit({ recap: hosts });
+    // The recap line itself comes with the exit code, from exit().
   }
 }

@@ -16,6 +16,8 @@ export interface RunRecap {
   durationMs: number;
   check: boolean;
   interrupted: boolean;
+  /** The hosts that are the controller (tasks run on this machine, like verify): see exitCode. */
+  local?: readonly string[];
   /** Hosts a stopped rollout never reached, per play, and why it stopped. */
   notReached?: ReadonlyArray<{ host: string; play: string; reason: string }>;
 }

@@ -81,7 +81,7 @@ Cli('--json: one object per line, recap last, secrets masked', async () => {
     A: { ok: 0, changed: 2, failed: 0, skipped: 0, unreachable: 0 },
     B: { ok: 0, changed: 2, failed: 0, skipped: 0, unreachable: 0 },
     C: { ok: 0, changed: 1, failed: 0, skipped: 0, unreachable: 0 },
-  } });
+  }, exit: 0 });
   assert.not.match(r.out, /tok-SECRET-42/);
   assert.match(r.out, /\*\*\*\*\*\*\*\*/);
 });

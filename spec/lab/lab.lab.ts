@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { randomBytes } from 'node:crypto';
+import { EXIT } from '../../lib/core/exit-codes.ts';
 import { DEFAULT_LAB_HOSTS, LabError, labDown, labStatus, labUp, readLabProfile, runLabCli, type LabProfile } from '../../lib/lab/index.ts';
 import type { ProcRecord } from '../../lib/lab/procs.ts';
 import { assertNothingLeft, downOnSignal, eventually, recordedProcs, requireRootForLab, ssh, sshOk } from './support.ts';
@@ -151,7 +152,7 @@ Lab('`play lab ssh HOST cmd` returns the command\'s exit code', async () => {
   const cli = (argv: string[]) => runLabCli(argv, { resolveHosts: async () => DEFAULT_LAB_HOSTS, out: (s) => out.push(s) });
   assert.is(await cli(['ssh', 'RS2', 'exit 7']), 7);
   assert.is(await cli(['ssh', 'rs2', 'true']), 0);
-  assert.is(await cli(['ssh', 'NOPE', 'true']), 1);
+  assert.is(await cli(['ssh', 'NOPE', 'true']), EXIT.labFailed);
   assert.match(out.join('\n'), /no lab host "NOPE"/);
 });
 

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { parseDeb822Sources, parseSourcesList } from '../../lib/lab/mirror.ts';
 import { linkName, macFor, overlaps, subnetOf } from '../../lib/lab/network.ts';
 import { validateHosts } from '../../lib/lab/spec.ts';
+import { EXIT } from '../../lib/core/exit-codes.ts';
 import { DEFAULT_LAB_HOSTS, LabError, runLabCli } from '../../lib/lab/index.ts';
 
 const Units = suite('lab: pure helpers');
@@ -76,14 +77,12 @@ Units('validation reports every problem at once', () => {
   }
 });
 
-Units('CLI: usage errors exit 2 without touching anything', async () => {
+Units('CLI: usage errors exit 1 (as in play) without touching anything', async () => {
   const out: string[] = [];
   const cli = (argv: string[]) => runLabCli(argv, { resolveHosts: async () => [], out: (s) => out.push(s) });
-  assert.is(await cli([]), 2);
-  assert.is(await cli(['frobnicate']), 2);
-  assert.is(await cli(['up', '--bogus']), 2);
-  assert.is(await cli(['up', '-i']), 2);
-  assert.is(await cli(['ssh']), 2);
+  for (const argv of [[], ['frobnicate'], ['up', '--bogus'], ['up', '-i'], ['ssh'], ['down', 'extra'], ['status', 'extra']]) {
+    assert.is(await cli(argv), EXIT.usage, argv.join(' '));
+  }
   assert.is(await cli(['--help']), 0);
   assert.match(out.join('\n'), /play lab ssh HOST/);
 });
@@ -94,7 +93,7 @@ Units('a non-root user gets a clear error saying why root is needed', () => {
   const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--import', 'tsx', '-e', script], {
     cwd: new URL('../..', import.meta.url).pathname, encoding: 'utf8', env: { ...process.env, HOME: '/tmp' },
   });
-  assert.is(r.status, 1, r.stderr);
+  assert.is(r.status, EXIT.labPrerequisite, r.stderr);
   assert.match(r.stdout, /must run as root: it creates network namespaces/);
 });
 

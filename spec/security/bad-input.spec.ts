@@ -55,7 +55,8 @@ Bad('an inventory and a playbook with many mistakes: all listed with file, host,
     `${PB}: field play "directors" hosts: unknown host or group "LB9"`,
     ...director('LB1'), ...director('LB2'),
     ...web('RS1'), ...web('RS2'),
-    `${PB}: host RS1: play "broken" threw: this play is broken on purpose`,
+    // The line and column of the throw, in the user's file, not play's.
+    `${PB}:28:58: host RS1: play "broken" threw: this play is broken on purpose`,
   ]);
   assert.match(r.err, /^play: 18 problem\(s\) found before contacting any host:\n/);
   // The 12-character auth_pass is a secret: its length is told, never its value.
