@@ -3,7 +3,7 @@ import type { HostView } from '../core/host.ts';
 import type { Task } from '../core/task.ts';
 import type { Inventory } from '../dsl/inventory.ts';
 import type { Playbook } from '../dsl/playbook.ts';
-import type { Role, RoleContext } from '../dsl/role.ts';
+import type { InventoryProblem, InventoryRule, Role, RoleContext } from '../dsl/role.ts';
 import { batchStops, maxFailProblem, orderHosts, serialProblem, splitBatches } from './batches.ts';
 import { selectHosts } from './select-hosts.ts';
 
@@ -67,10 +67,7 @@ export interface Compiled {
   warnings: string[];
 }
 
-const notifyList = (t: Task): string[] => {
-  const n = t.options.notify;
-  return n === undefined ? [] : typeof n === 'string' ? [n] : [...n];
-};
+const notifyList = (t: Task): string[] => [...(t.options.notify ?? [])];
 
 /**
  * Turn a playbook and an inventory into the exact work per host, checking
@@ -95,7 +92,9 @@ export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = 
     sel.roles.filter((r) => !known.has(r)).forEach((r) => problems.push({ field: '--role', message: `no play in "${pb.name}" uses role "${r}" (roles: ${[...known].join(', ') || 'none'})` }));
   }
 
-  for (const play of pb.plays) {
+  // Hosts and roles of each play first: inventory-wide rules are judged
+  // once, over every host a role runs on, before any host's tasks are built.
+  const laid = pb.plays.map((play) => {
     const patterns = typeof play.hosts === 'string' ? [play.hosts] : play.hosts;
     const selected = selectHosts(inv, patterns);
     selected.unknown.forEach((u) => problems.push({ file, field: `play "${play.name}" hosts`, message: `unknown host or group "${u}"` }));
@@ -109,29 +108,38 @@ export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = 
     } catch (e) {
       problems.push({ file, field: `play "${play.name}" order`, message: e instanceof Error ? e.message : String(e) });
     }
+    hosts = hosts.filter((h) => !limitHosts || limitHosts.has(h.name) || h.local);
     const roles: readonly Role<V>[] = (play.roles ?? []).filter((r) => !sel.roles?.length || sel.roles.includes(r.name));
+    return { play, hosts, roles, serialWrong, maxFailWrong };
+  });
+  const broken = inventoryRules(laid.filter((l) => !(sel.roles?.length && l.roles.length === 0)), inv, problems, warnings, invFile ?? file);
+
+  for (const { play, hosts, roles, serialWrong, maxFailWrong } of laid) {
     // --role runs the selected roles alone: a play with none of them, and plays' loose tasks, are left out.
     if (sel.roles?.length && roles.length === 0) continue;
+    const play_ = (fn: () => Task[], what: string, host: string) => safe(fn, what, host, problems, file);
     const work: HostWork[] = [];
     for (const host of hosts) {
-      if (limitHosts && !limitHosts.has(host.name) && !host.local) continue;
       const ctx: RoleContext<V> = { host, vars: host.vars, inventory: inv };
       const tasks: PlacedTask[] = [];
       const handlers: PlacedTask[] = [];
       // Pre and post tasks guard the play (health gates): they run with --role too.
-      if (play.preTasks) tasks.push(...safe(() => play.preTasks!(ctx), `play "${play.name}" preTasks`, host.name, problems, file).map((task) => ({ task, phase: 'pre' as const })));
+      if (play.preTasks) tasks.push(...play_(() => play.preTasks!(ctx), `play "${play.name}" preTasks`, host.name).map((task) => ({ task, phase: 'pre' as const })));
       for (const role of roles) {
+        let hostWrong = false;
         for (const vp of safe(() => role.validate?.(ctx) ?? [], `role ${role.name}`, host.name, problems, file)) {
           if (vp.warning) warnings.push(`host ${host.name}: role ${role.name}: ${vp.field}: ${vp.message}`);
           // A role checks the host's variables: they are written in the inventory.
-          else problems.push({ file: invFile ?? file, host: host.name, field: vp.field, message: `${vp.message} (role ${role.name})` });
+          else { hostWrong = true; problems.push({ file: invFile ?? file, host: host.name, field: vp.field, message: `${vp.message} (role ${role.name})` }); }
         }
+        // Tasks built from values found wrong would only throw the same mistake again.
+        if (hostWrong || broken.has(role)) continue;
         tasks.push(...safe(() => role.tasks(ctx), `role ${role.name}`, host.name, problems, file).map((task) => ({ task, role: role.name })));
         handlers.push(...safe(() => role.handlers?.(ctx) ?? [], `role ${role.name}`, host.name, problems, file).map((task) => ({ task, role: role.name })));
       }
-      if (!sel.roles?.length && play.tasks) tasks.push(...safe(() => play.tasks!(ctx), `play "${play.name}"`, host.name, problems, file).map((task) => ({ task })));
-      if (play.postTasks) tasks.push(...safe(() => play.postTasks!(ctx), `play "${play.name}" postTasks`, host.name, problems, file).map((task) => ({ task, phase: 'post' as const })));
-      if (play.handlers) handlers.push(...safe(() => play.handlers!(ctx), `play "${play.name}"`, host.name, problems, file).map((task) => ({ task })));
+      if (!sel.roles?.length && play.tasks) tasks.push(...play_(() => play.tasks!(ctx), `play "${play.name}"`, host.name).map((task) => ({ task })));
+      if (play.postTasks) tasks.push(...play_(() => play.postTasks!(ctx), `play "${play.name}" postTasks`, host.name).map((task) => ({ task, phase: 'post' as const })));
+      if (play.handlers) handlers.push(...play_(() => play.handlers!(ctx), `play "${play.name}"`, host.name).map((task) => ({ task })));
 
       for (const { task } of [...tasks, ...handlers]) {
         for (const p of safe(() => task.validate?.(host) ?? [], `task "${task.name}"`, host.name, problems, file)) problems.push({ file, ...p, host: host.name, task: p.task ?? task.name });
@@ -154,12 +162,45 @@ export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = 
   return { plays, problems, warnings };
 }
 
+/**
+ * Run every inventory rule of the compiled roles once, over all the hosts
+ * each role runs on; a rule shared by roles (the same function) runs once.
+ * Returns the roles one of whose rules found a problem.
+ */
+function inventoryRules<V>(laid: ReadonlyArray<{ hosts: readonly HostView<V>[]; roles: readonly Role<V>[] }>, inv: Inventory<V>, problems: Problem[], warnings: string[], file?: string): Set<Role<V>> {
+  const users = new Map<InventoryRule<V>, { roles: Role<V>[]; hosts: Map<string, HostView<V>> }>();
+  for (const { hosts, roles } of laid) {
+    for (const role of roles) {
+      for (const rule of role.inventoryRules ?? []) {
+        const u = users.get(rule) ?? { roles: [] as Role<V>[], hosts: new Map<string, HostView<V>>() };
+        if (!u.roles.includes(role)) u.roles.push(role);
+        hosts.forEach((h) => u.hosts.set(h.name, h));
+        users.set(rule, u);
+      }
+    }
+  }
+  const broken = new Set<Role<V>>();
+  for (const [rule, u] of users) {
+    if (u.hosts.size === 0) continue;
+    const names = u.roles.map((r) => r.name);
+    const by = `${names.length > 1 ? 'roles' : 'role'} ${names.join(', ')}`;
+    const found: Problem[] = [];
+    for (const p of safe(() => rule(inv, [...u.hosts.values()]), by, undefined, found, file).map((x): InventoryProblem => x)) {
+      if (p.warning) warnings.push(`${p.host ? `host ${p.host}: ` : ''}${by}: ${p.field}: ${p.message}`);
+      else found.push({ file, ...(p.host ? { host: p.host } : {}), field: p.field, message: `${p.message} (${by})` });
+    }
+    problems.push(...found);
+    if (found.length) u.roles.forEach((r) => broken.add(r));
+  }
+  return broken;
+}
+
 /** Run user code (a role, a validator); an exception becomes a problem, not a crash. */
-function safe<T>(fn: () => T[], what: string, host: string, problems: Problem[], file?: string): T[] {
+function safe<T>(fn: () => T[], what: string, host: string | undefined, problems: Problem[], file?: string): T[] {
   try {
     return fn();
   } catch (e) {
-    problems.push({ file, host, message: `${what} threw: ${e instanceof Error ? e.message : String(e)}` });
+    problems.push({ file, ...(host === undefined ? {} : { host }), message: `${what} threw: ${e instanceof Error ? e.message : String(e)}` });
     return [];
   }
 }

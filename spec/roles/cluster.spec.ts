@@ -27,10 +27,10 @@ Cluster('the seed inventory is valid and LB1 is MASTER', () => {
 
 // Each case: a mistake, and the field its problem must name.
 const cases: Array<[string, (c: LvsCluster) => void, RegExp]> = [
-  ['virtual router id 300', (c) => { c.virtualRouterId = 300; }, /^cluster\.virtualRouterId: must be 1–255, got 300/],
+  ['virtual router id 300', (c) => { c.virtualRouterId = 300; }, /^cluster\.virtualRouterId: must be a whole number 1–255, got 300$/],
   ['virtual router id 0', (c) => { c.virtualRouterId = 0; }, /^cluster\.virtualRouterId/],
   ['same priorities', (c) => { c.directors = { LB1: { priority: 100 }, LB2: { priority: 100 } }; }, /^cluster\.directors\.LB2\.priority: 100 is also LB1's priority/],
-  ['priority 255', (c) => { c.directors = { LB1: { priority: 255 }, LB2: { priority: 100 } }; }, /^cluster\.directors\.LB1\.priority: must be 1–254/],
+  ['priority 255', (c) => { c.directors = { LB1: { priority: 255 }, LB2: { priority: 100 } }; }, /^cluster\.directors\.LB1\.priority: must be a whole number 1–254 \(255 is reserved for the address owner\), got 255$/],
   ['auth_pass of 12 characters', (c) => { c.auth = { type: 'PASS', pass: 'abcdefghijkl' }; }, /^cluster\.auth\.pass: is 12 characters; keepalived silently uses only the first 8/],
   ['VIP is a host address', (c) => { c.vip = '192.168.56.103'; }, /^cluster\.vip: 192\.168\.56\.103 is the address of host RS1/],
   ['VIP outside the subnet', (c) => { c.vip = '10.0.0.200'; }, /^cluster\.vip: 10\.0\.0\.200 is outside/],
