@@ -126,6 +126,9 @@ export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = 
       // Pre and post tasks guard the play (health gates): they run with --role too.
       if (play.preTasks) tasks.push(...play_(() => play.preTasks!(ctx), `play "${play.name}" preTasks`, host.name).map((task) => ({ task, phase: 'pre' as const })));
       for (const role of roles) {
+        // A host's own checks compare it with the model (is it a director?):
+        // against a model found wrong they would repeat that mistake.
+        if (broken.has(role)) continue;
         let hostWrong = false;
         for (const vp of safe(() => role.validate?.(ctx) ?? [], `role ${role.name}`, host.name, problems, file)) {
           if (vp.warning) warnings.push(`host ${host.name}: role ${role.name}: ${vp.field}: ${vp.message}`);
@@ -133,7 +136,7 @@ export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = 
           else { hostWrong = true; problems.push({ file: invFile ?? file, host: host.name, field: vp.field, message: `${vp.message} (role ${role.name})` }); }
         }
         // Tasks built from values found wrong would only throw the same mistake again.
-        if (hostWrong || broken.has(role)) continue;
+        if (hostWrong) continue;
         tasks.push(...safe(() => role.tasks(ctx), `role ${role.name}`, host.name, problems, file).map((task) => ({ task, role: role.name })));
         handlers.push(...safe(() => role.handlers?.(ctx) ?? [], `role ${role.name}`, host.name, problems, file).map((task) => ({ task, role: role.name })));
       }

@@ -113,6 +113,8 @@ const clusterCases: Array<[string, ReturnType<typeof lvsInv>, Problem[]]> = [
     [inInv('cluster.directors.LB2.priority', 'must be a whole number 1–254 (255 is reserved for the address owner), got undefined')]],
   ['directors is null: no knock-on from the roles or the gates', mutated((c) => { c.directors = null; }),
     [inInv('cluster.directors', 'must be an object of host name: { priority }, got null')]],
+  ['no director at all: said once, not again by each host the director role runs on', mutated((c) => { c.directors = {}; }),
+    [inInv('cluster.directors', 'needs at least one director')]],
   ['healthCheck an array', mutated((c) => { c.healthCheck = []; }), [inInv('cluster.healthCheck.kind', 'must be TCP_CHECK, got undefined')]],
   ['subnet a number', mutated((c) => { c.subnet = 24; }), [inInv('cluster.subnet', 'must be a CIDR like 192.168.56.0/24, got 24')]],
   ['no cluster at all', lvsInv(undefined), [inInv('cluster', 'is required (an LvsCluster), got undefined')]],
