@@ -117,14 +117,13 @@ export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = 
   for (const { play, hosts, roles, serialWrong, maxFailWrong } of laid) {
     // --role runs the selected roles alone: a play with none of them, and plays' loose tasks, are left out.
     if (sel.roles?.length && roles.length === 0) continue;
-    const play_ = (fn: () => Task[], what: string, host: string) => safe(fn, what, host, problems, file);
     const work: HostWork[] = [];
     for (const host of hosts) {
       const ctx: RoleContext<V> = { host, vars: host.vars, inventory: inv };
       const tasks: PlacedTask[] = [];
       const handlers: PlacedTask[] = [];
       // Pre and post tasks guard the play (health gates): they run with --role too.
-      if (play.preTasks) tasks.push(...play_(() => play.preTasks!(ctx), `play "${play.name}" preTasks`, host.name).map((task) => ({ task, phase: 'pre' as const })));
+      if (play.preTasks) tasks.push(...safe(() => play.preTasks!(ctx), `play "${play.name}" preTasks`, host.name, problems, file).map((task) => ({ task, phase: 'pre' as const })));
       for (const role of roles) {
         // A host's own checks compare it with the model (is it a director?):
         // against a model found wrong they would repeat that mistake.
@@ -140,9 +139,9 @@ export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = 
         tasks.push(...safe(() => role.tasks(ctx), `role ${role.name}`, host.name, problems, file).map((task) => ({ task, role: role.name })));
         handlers.push(...safe(() => role.handlers?.(ctx) ?? [], `role ${role.name}`, host.name, problems, file).map((task) => ({ task, role: role.name })));
       }
-      if (!sel.roles?.length && play.tasks) tasks.push(...play_(() => play.tasks!(ctx), `play "${play.name}"`, host.name).map((task) => ({ task })));
-      if (play.postTasks) tasks.push(...play_(() => play.postTasks!(ctx), `play "${play.name}" postTasks`, host.name).map((task) => ({ task, phase: 'post' as const })));
-      if (play.handlers) handlers.push(...play_(() => play.handlers!(ctx), `play "${play.name}"`, host.name).map((task) => ({ task })));
+      if (!sel.roles?.length && play.tasks) tasks.push(...safe(() => play.tasks!(ctx), `play "${play.name}"`, host.name, problems, file).map((task) => ({ task })));
+      if (play.postTasks) tasks.push(...safe(() => play.postTasks!(ctx), `play "${play.name}" postTasks`, host.name, problems, file).map((task) => ({ task, phase: 'post' as const })));
+      if (play.handlers) handlers.push(...safe(() => play.handlers!(ctx), `play "${play.name}"`, host.name, problems, file).map((task) => ({ task })));
 
       for (const { task } of [...tasks, ...handlers]) {
         for (const p of safe(() => task.validate?.(host) ?? [], `task "${task.name}"`, host.name, problems, file)) problems.push({ file, ...p, host: host.name, task: p.task ?? task.name });
@@ -188,7 +187,7 @@ function inventoryRules<V>(laid: ReadonlyArray<{ hosts: readonly HostView<V>[]; 
     const names = u.roles.map((r) => r.name);
     const by = `${names.length > 1 ? 'roles' : 'role'} ${names.join(', ')}`;
     const found: Problem[] = [];
-    for (const p of safe(() => rule(inv, [...u.hosts.values()]), by, undefined, found, file).map((x): InventoryProblem => x)) {
+    for (const p of safe<InventoryProblem>(() => rule(inv, [...u.hosts.values()]), by, undefined, found, file)) {
       if (p.warning) warnings.push(`${p.host ? `host ${p.host}: ` : ''}${by}: ${p.field}: ${p.message}`);
       else found.push({ file, ...(p.host ? { host: p.host } : {}), field: p.field, message: `${p.message} (${by})` });
     }
