@@ -1,4 +1,5 @@
 import type { Problem } from '../core/errors.ts';
+import { describe } from '../core/rules.ts';
 import type { HostView } from '../core/host.ts';
 import type { Task } from '../core/task.ts';
 import type { Inventory } from '../dsl/inventory.ts';
@@ -123,7 +124,7 @@ export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = 
       const tasks: PlacedTask[] = [];
       const handlers: PlacedTask[] = [];
       // Pre and post tasks guard the play (health gates): they run with --role too.
-      if (play.preTasks) tasks.push(...safe(() => play.preTasks!(ctx), `play "${play.name}" preTasks`, host.name, problems, file).map((task) => ({ task, phase: 'pre' as const })));
+      if (play.preTasks) tasks.push(...build(() => play.preTasks!(ctx), `play "${play.name}" preTasks`, host.name, problems, file).map((task) => ({ task, phase: 'pre' as const })));
       for (const role of roles) {
         // A host's own checks compare it with the model (is it a director?):
         // against a model found wrong they would repeat that mistake.
@@ -136,12 +137,12 @@ export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = 
         }
         // Tasks built from values found wrong would only throw the same mistake again.
         if (hostWrong) continue;
-        tasks.push(...safe(() => role.tasks(ctx), `role ${role.name}`, host.name, problems, file).map((task) => ({ task, role: role.name })));
-        handlers.push(...safe(() => role.handlers?.(ctx) ?? [], `role ${role.name}`, host.name, problems, file).map((task) => ({ task, role: role.name })));
+        tasks.push(...build(() => role.tasks(ctx), `role ${role.name}`, host.name, problems, file).map((task) => ({ task, role: role.name })));
+        handlers.push(...build(() => role.handlers?.(ctx) ?? [], `role ${role.name}`, host.name, problems, file).map((task) => ({ task, role: role.name })));
       }
-      if (!sel.roles?.length && play.tasks) tasks.push(...safe(() => play.tasks!(ctx), `play "${play.name}"`, host.name, problems, file).map((task) => ({ task })));
-      if (play.postTasks) tasks.push(...safe(() => play.postTasks!(ctx), `play "${play.name}" postTasks`, host.name, problems, file).map((task) => ({ task, phase: 'post' as const })));
-      if (play.handlers) handlers.push(...safe(() => play.handlers!(ctx), `play "${play.name}"`, host.name, problems, file).map((task) => ({ task })));
+      if (!sel.roles?.length && play.tasks) tasks.push(...build(() => play.tasks!(ctx), `play "${play.name}"`, host.name, problems, file).map((task) => ({ task })));
+      if (play.postTasks) tasks.push(...build(() => play.postTasks!(ctx), `play "${play.name}" postTasks`, host.name, problems, file).map((task) => ({ task, phase: 'post' as const })));
+      if (play.handlers) handlers.push(...build(() => play.handlers!(ctx), `play "${play.name}" handlers`, host.name, problems, file).map((task) => ({ task })));
 
       for (const { task } of [...tasks, ...handlers]) {
         for (const p of safe(() => task.validate?.(host) ?? [], `task "${task.name}"`, host.name, problems, file)) problems.push({ file, ...p, host: host.name, task: p.task ?? task.name });
@@ -197,14 +198,33 @@ function inventoryRules<V>(laid: ReadonlyArray<{ hosts: readonly HostView<V>[]; 
   return broken;
 }
 
-/** Run user code (a role, a validator); an exception becomes a problem, not a crash. */
+/**
+ * Run user code (a role, a validator); an exception, or something other
+ * than a list, becomes a problem, not a crash.
+ */
 function safe<T>(fn: () => T[], what: string, host: string | undefined, problems: Problem[], file?: string): T[] {
   try {
-    return fn();
+    const got: unknown = fn();
+    if (Array.isArray(got)) return got as T[];
+    problems.push({ file, ...(host === undefined ? {} : { host }), message: `${what} returned ${describe(got)}, not a list` });
+    return [];
   } catch (e) {
     problems.push({ file, ...(host === undefined ? {} : { host }), message: `${what} threw: ${e instanceof Error ? e.message : String(e)}` });
     return [];
   }
+}
+
+/**
+ * Run a task builder (a role's tasks, a play's handlers). An entry that is
+ * no task (`cond && command(...)` gives `false`) is a problem naming its
+ * place, not a crash when the runner reaches it.
+ */
+function build(fn: () => Task[], what: string, host: string, problems: Problem[], file?: string): Task[] {
+  return safe(fn, what, host, problems, file).filter((t: unknown, i) => {
+    const ok = typeof t === 'object' && t !== null && typeof (t as Task).plan === 'function' && typeof (t as Task).name === 'string';
+    if (!ok) problems.push({ file, host, message: `${what}: entry [${i}] is not a task (made by a task constructor such as command()), got ${describe(t)}` });
+    return ok;
+  });
 }
 
 export { notifyList };

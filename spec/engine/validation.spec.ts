@@ -83,6 +83,14 @@ Options('a string tag is a list of one for every reader: --tags selects it, opti
   assert.equal(c.plays[0]!.work[0]!.tasks.map((t) => [t.task.name, t.task.options.tags]), [['web', ['web']], ['always', ['always']]]);
 });
 
+Options('a task list with something else in it, or no list at all: a problem naming the place, not a crash', () => {
+  const pb = definePlaybook({ name: 'p', plays: [{ name: 'p', hosts: 'A', tasks: () => [cmd({}), false as never], handlers: () => undefined as never }] });
+  assert.equal(compile(pb, one, {}, FILES).problems, [
+    { file: 'pb.ts', host: 'A', message: 'play "p": entry [1] is not a task (made by a task constructor such as command()), got the boolean false' },
+    { file: 'pb.ts', host: 'A', message: 'play "p" handlers returned undefined, not a list' },
+  ]);
+});
+
 Options('a wrong option is left out of task.options, so nothing reads it before validation stops the run', () => {
   const t = cmd({ when: false, tags: 'a', notify: 3, register: 'r' });
   assert.equal(Object.keys(t.options).sort(), ['register', 'tags']);
