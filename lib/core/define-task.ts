@@ -98,16 +98,17 @@ export function defineTask<P>(spec: TaskSpec<P>): (input: P & TaskOptions) => Ta
 function resolveOptions(raw: Record<string, unknown>): { resolved: ResolvedOptions; title?: string; wrong: Array<{ field: string; message: string }> } {
   const wrong: Array<{ field: string; message: string }> = [];
   const resolved: Record<string, unknown> = {};
-  const keep = (field: string, message: string | undefined, value = raw[field]) => {
+  const keep = (field: string, message: string | undefined) => {
     if (raw[field] === undefined) return;
-    if (message === undefined) resolved[field] = value;
+    if (message === undefined) resolved[field] = raw[field];
     else wrong.push({ field, message });
   };
   keep('when', func(raw.when, '({ host, vars, results, changed }) => boolean'));
   for (const field of ['tags', 'notify'] as const) {
     if (raw[field] === undefined) continue;
     const r = stringList(raw[field]);
-    keep(field, 'problem' in r ? r.problem : undefined, 'list' in r ? Object.freeze(r.list) : undefined);
+    if ('list' in r) resolved[field] = Object.freeze(r.list);
+    else wrong.push({ field, message: r.problem });
   }
   keep('register', text(raw.register, { nonEmpty: true, what: 'a non-empty name' }));
   keep('ignoreErrors', bool(raw.ignoreErrors));

@@ -40,7 +40,8 @@ export interface Role<V> {
   /**
    * Rules about the whole inventory, each run once per compile (see
    * {@link InventoryRule}). When one reports a problem, the role builds no
-   * tasks at all: they would read the values found wrong.
+   * tasks and runs no `validate` anywhere: both would read the values found
+   * wrong and repeat the mistake.
    */
   inventoryRules?: readonly InventoryRule<V>[];
   /**
