@@ -3,7 +3,7 @@ import { describe } from '../core/rules.ts';
 import type { HostView } from '../core/host.ts';
 import type { Task } from '../core/task.ts';
 import type { Inventory } from '../dsl/inventory.ts';
-import type { Playbook } from '../dsl/playbook.ts';
+import type { Play, Playbook } from '../dsl/playbook.ts';
 import type { InventoryProblem, InventoryRule, Role, RoleContext } from '../dsl/role.ts';
 import { batchStops, maxFailProblem, orderHosts, serialProblem, splitBatches } from './batches.ts';
 import { selectHosts } from './select-hosts.ts';
@@ -118,13 +118,15 @@ export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = 
   for (const { play, hosts, roles, serialWrong, maxFailWrong } of laid) {
     // --role runs the selected roles alone: a play with none of them, and plays' loose tasks, are left out.
     if (sel.roles?.length && roles.length === 0) continue;
+    // A play whose own inventory rule failed builds none of its own tasks: they read what was found wrong.
+    const own = !broken.has(play);
     const work: HostWork[] = [];
     for (const host of hosts) {
       const ctx: RoleContext<V> = { host, vars: host.vars, inventory: inv };
       const tasks: PlacedTask[] = [];
       const handlers: PlacedTask[] = [];
       // Pre and post tasks guard the play (health gates): they run with --role too.
-      if (play.preTasks) tasks.push(...build(() => play.preTasks!(ctx), `play "${play.name}" preTasks`, host.name, problems, file).map((task) => ({ task, phase: 'pre' as const })));
+      if (own && play.preTasks) tasks.push(...build(() => play.preTasks!(ctx), `play "${play.name}" preTasks`, host.name, problems, file).map((task) => ({ task, phase: 'pre' as const })));
       for (const role of roles) {
         // A host's own checks compare it with the model (is it a director?):
         // against a model found wrong they would repeat that mistake.
@@ -140,9 +142,9 @@ export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = 
         tasks.push(...build(() => role.tasks(ctx), `role ${role.name}`, host.name, problems, file).map((task) => ({ task, role: role.name })));
         handlers.push(...build(() => role.handlers?.(ctx) ?? [], `role ${role.name}`, host.name, problems, file).map((task) => ({ task, role: role.name })));
       }
-      if (!sel.roles?.length && play.tasks) tasks.push(...build(() => play.tasks!(ctx), `play "${play.name}"`, host.name, problems, file).map((task) => ({ task })));
-      if (play.postTasks) tasks.push(...build(() => play.postTasks!(ctx), `play "${play.name}" postTasks`, host.name, problems, file).map((task) => ({ task, phase: 'post' as const })));
-      if (play.handlers) handlers.push(...build(() => play.handlers!(ctx), `play "${play.name}" handlers`, host.name, problems, file).map((task) => ({ task })));
+      if (own && !sel.roles?.length && play.tasks) tasks.push(...build(() => play.tasks!(ctx), `play "${play.name}"`, host.name, problems, file).map((task) => ({ task })));
+      if (own && play.postTasks) tasks.push(...build(() => play.postTasks!(ctx), `play "${play.name}" postTasks`, host.name, problems, file).map((task) => ({ task, phase: 'post' as const })));
+      if (own && play.handlers) handlers.push(...build(() => play.handlers!(ctx), `play "${play.name}" handlers`, host.name, problems, file).map((task) => ({ task })));
 
       for (const { task } of [...tasks, ...handlers]) {
         for (const p of safe(() => task.validate?.(host) ?? [], `task "${task.name}"`, host.name, problems, file)) problems.push({ file, ...p, host: host.name, task: p.task ?? task.name });
@@ -166,34 +168,37 @@ export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = 
 }
 
 /**
- * Run every inventory rule of the compiled roles once, over all the hosts
- * each role runs on; a rule shared by roles (the same function) runs once.
- * Returns the roles one of whose rules found a problem.
+ * Run every inventory rule of the compiled roles and plays once, over all
+ * the hosts each one runs on; a rule shared (the same function) runs once.
+ * Returns the roles and plays one of whose rules found a problem.
  */
-function inventoryRules<V>(laid: ReadonlyArray<{ hosts: readonly HostView<V>[]; roles: readonly Role<V>[] }>, inv: Inventory<V>, problems: Problem[], warnings: string[], file?: string): Set<Role<V>> {
-  const users = new Map<InventoryRule<V>, { roles: Role<V>[]; hosts: Map<string, HostView<V>> }>();
-  for (const { hosts, roles } of laid) {
-    for (const role of roles) {
-      for (const rule of role.inventoryRules ?? []) {
-        const u = users.get(rule) ?? { roles: [] as Role<V>[], hosts: new Map<string, HostView<V>>() };
-        if (!u.roles.includes(role)) u.roles.push(role);
-        hosts.forEach((h) => u.hosts.set(h.name, h));
-        users.set(rule, u);
-      }
+function inventoryRules<V>(laid: ReadonlyArray<{ play: Play<V>; hosts: readonly HostView<V>[]; roles: readonly Role<V>[] }>, inv: Inventory<V>, problems: Problem[], warnings: string[], file?: string): Set<Role<V> | Play<V>> {
+  type Owner = Role<V> | Play<V>;
+  const users = new Map<InventoryRule<V>, { owners: Owner[]; labels: string[]; hosts: Map<string, HostView<V>> }>();
+  const use = (owner: Owner, label: string, rules: readonly InventoryRule<V>[] | undefined, hosts: readonly HostView<V>[]) => {
+    for (const rule of rules ?? []) {
+      const u = users.get(rule) ?? { owners: [], labels: [], hosts: new Map<string, HostView<V>>() };
+      if (!u.owners.includes(owner)) { u.owners.push(owner); u.labels.push(label); }
+      hosts.forEach((h) => u.hosts.set(h.name, h));
+      users.set(rule, u);
     }
+  };
+  for (const { play, hosts, roles } of laid) {
+    use(play, `play "${play.name}"`, play.inventoryRules, hosts);
+    for (const role of roles) use(role, `role ${role.name}`, role.inventoryRules, hosts);
   }
-  const broken = new Set<Role<V>>();
+  const broken = new Set<Owner>();
   for (const [rule, u] of users) {
-    if (u.hosts.size === 0) continue;
-    const names = u.roles.map((r) => r.name);
-    const by = `${names.length > 1 ? 'roles' : 'role'} ${names.join(', ')}`;
+    // "role director", or "roles realserver, director" when several share the rule.
+    const roleNames = u.labels.filter((l) => l.startsWith('role ')).map((l) => l.slice(5));
+    const by = [...u.labels.filter((l) => !l.startsWith('role ')), ...(roleNames.length ? [`${roleNames.length > 1 ? 'roles' : 'role'} ${roleNames.join(', ')}`] : [])].join(', ');
     const found: Problem[] = [];
     for (const p of safe<InventoryProblem>(() => rule(inv, [...u.hosts.values()]), by, undefined, found, file)) {
       if (p.warning) warnings.push(`${p.host ? `host ${p.host}: ` : ''}${by}: ${p.field}: ${p.message}`);
       else found.push({ file, ...(p.host ? { host: p.host } : {}), field: p.field, message: `${p.message} (${by})` });
     }
     problems.push(...found);
-    if (found.length) u.roles.forEach((r) => broken.add(r));
+    if (found.length) u.owners.forEach((o) => broken.add(o));
   }
   return broken;
 }

@@ -188,6 +188,8 @@ export function validateCluster(c: LvsCluster | undefined, inv: Inventory<LvsVar
 export const clusterRule: InventoryRule<LvsVars> = (inv, hosts) => {
   const users = new Map<LvsCluster | undefined, string[]>();
   for (const h of hosts) users.set(h.vars.cluster, [...(users.get(h.vars.cluster) ?? []), h.name]);
+  // No host at all (the 'master' group of a cluster without directors): the inventory's own model is the one to judge.
+  if (hosts.length === 0) users.set(inv.vars.cluster, []);
   const out: InventoryProblem[] = [];
   for (const [c, names] of users) {
     const found = validateCluster(c, inv);

@@ -170,3 +170,23 @@ Once('warnings of an inventory rule: once, naming no host', () => {
 });
 
 Once.run();
+
+const Plays = suite('a play without roles checks the cluster its own tasks read');
+
+Plays('handover with no director: the cluster problem, once; no tasks, no knock-on', async () => {
+  const { default: handover } = await import('../../playbooks/handover.ts');
+  const c: Record<string, any> = base();
+  c.directors = null;
+  const inv = defineInventory<LvsVars>({ ...seed.def, vars: { cluster: c as LvsCluster }, groups: { master: { hosts: [] } } });
+  const compiled = compile(handover, inv, {}, FILES);
+  assert.equal(compiled.problems, [{ file: 'inv.ts', field: 'cluster.directors', message: 'must be an object of host name: { priority }, got null (play "handover")' }]);
+});
+
+Plays('drain with a port given as a string: once, naming the play', async () => {
+  const { default: drain } = await import('../../playbooks/drain.ts');
+  const compiled = compile(drain, mutated((c) => { c.port = '80'; }), {}, FILES);
+  assert.equal(compiled.problems, [{ file: 'inv.ts', field: 'cluster.port', message: 'must be a whole number 1–65535, got the string "80" (play "drain real servers")' }]);
+  assert.equal(compiled.plays[0]!.work.map((w) => w.tasks.length), [0, 0]);
+});
+
+Plays.run();
