@@ -46,7 +46,7 @@ export const failoverDrill = defineTask<FailoverDrillParams>({
 });
 
 /** One director has nowhere to fail over to. Checked once, like the cluster itself. */
-const twoDirectors: InventoryRule<LvsVars> = (inv, hosts) => {
+const twoDirectors: InventoryRule<LvsVars> = (_inv, hosts) => {
   const short = [...new Set(hosts.map((h) => h.vars.cluster))].filter((c) => {
     const ds: unknown = c?.directors;
     return typeof ds === 'object' && ds !== null && Object.keys(ds).length === 1;

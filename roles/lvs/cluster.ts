@@ -118,8 +118,10 @@ export function validateCluster(c: LvsCluster | undefined, inv: Inventory<LvsVar
   bad('virtualRouterId', wholeNumber(c.virtualRouterId, 1, 255));
   bad('advertInterval', wholeNumber(c.advertInterval, 1, 255, { unit: 'seconds' }));
   const auth: Record<string, unknown> = isRecord(c.auth) ? c.auth : {};
+  const authType = oneOf(auth.type, ['PASS', 'AH']);
+  // The pass is a secret: its length is told, never its value.
   if (!isRecord(c.auth)) bad('auth', `must be { type, pass }, got ${describe(c.auth)}`);
-  else if (oneOf(auth.type, ['PASS', 'AH'])) bad('auth.type', oneOf(auth.type, ['PASS', 'AH']));
+  else if (authType) bad('auth.type', authType);
   else if (typeof auth.pass !== 'string' || auth.pass.length === 0) bad('auth.pass', `is required (a string of 1–8 characters), got ${describe(auth.pass)}`);
   else if (auth.pass.length > 8) bad('auth.pass', `is ${auth.pass.length} characters; keepalived silently uses only the first 8`);
   bad('scheduler', oneOf(c.scheduler, SCHEDULERS));
