@@ -6,7 +6,7 @@
  * brings it back.
  */
 import { definePlaybook, service, type RoleContext } from 'play';
-import type { LvsVars } from '../roles/lvs/cluster.ts';
+import { clusterRule, type LvsVars } from '../roles/lvs/cluster.ts';
 import { drainRealServer } from '../roles/lvs/real-server-ops.ts';
 import { topologyOf } from '../roles/verify/index.ts';
 
@@ -16,6 +16,8 @@ export default definePlaybook<LvsVars>({
   name: 'drain',
   plays: [{
     name: 'drain real servers', hosts: 'realservers', serial: 1,
+    // No role here checks the cluster these tasks read: the play does, once.
+    inventoryRules: [clusterRule],
     tasks: (ctx) => [drainRealServer({ topology: topology(ctx) }), service({ name: 'nginx', state: 'stopped' })],
   }],
 });

@@ -10,7 +10,7 @@
  */
 import { definePlaybook, type RoleContext } from 'play';
 import { handoverVrrp, HANDOVER_OFFSET, vipHandover } from '../roles/director/index.ts';
-import type { LvsVars } from '../roles/lvs/cluster.ts';
+import { clusterRule, type LvsVars } from '../roles/lvs/cluster.ts';
 import { clusterHealthy } from '../roles/lvs/gate.ts';
 import { topologyOf } from '../roles/verify/index.ts';
 
@@ -18,6 +18,8 @@ export const handoverPlay = (offset: number, name: string) => definePlaybook<Lvs
   name,
   plays: [{
     name, hosts: 'master',
+    // No role here checks the cluster these tasks read: the play does, once.
+    inventoryRules: [clusterRule],
     tasks: ({ vars }: RoleContext<LvsVars>) => [vipHandover({ offset, ...handoverVrrp(vars.cluster) })],
     postTasks: ({ vars, inventory }: RoleContext<LvsVars>) => [clusterHealthy({ topology: topologyOf(vars, inventory.hosts), boundMs: 30_000 })],
   }],

@@ -4,7 +4,7 @@
  * restore its weight. One real server at a time.
  */
 import { definePlaybook, service, type RoleContext } from 'play';
-import type { LvsVars } from '../roles/lvs/cluster.ts';
+import { clusterRule, type LvsVars } from '../roles/lvs/cluster.ts';
 import { realServerInService } from '../roles/lvs/real-server-ops.ts';
 import { topologyOf } from '../roles/verify/index.ts';
 
@@ -14,6 +14,8 @@ export default definePlaybook<LvsVars>({
   name: 'undrain',
   plays: [{
     name: 'return real servers', hosts: 'realservers', serial: 1,
+    // No role here checks the cluster these tasks read: the play does, once.
+    inventoryRules: [clusterRule],
     tasks: (ctx) => [service({ name: 'nginx', state: 'started' }), realServerInService({ topology: topology(ctx) })],
   }],
 });

@@ -2,7 +2,8 @@ import type { Plan } from './change.ts';
 import { TaskError, type Problem } from './errors.ts';
 import type { Fact } from './fact.ts';
 import type { HostView } from './host.ts';
-import { TASK_OPTION_KEYS, type PlanContext, type Task, type TaskOptions } from './task.ts';
+import { bool, func, stringList, text } from './rules.ts';
+import { TASK_OPTION_KEYS, type PlanContext, type ResolvedOptions, type Task, type TaskOptions } from './task.ts';
 
 /** How a task kind is defined: its parameters, checks and planner. */
 export interface TaskSpec<P> {
@@ -47,13 +48,13 @@ export function defineTask<P>(spec: TaskSpec<P>): (input: P & TaskOptions) => Ta
       else unknown.push(k);
     }
     const p = Object.freeze(params) as Readonly<P>;
-    const name = (options.title as string | undefined) ?? safeName(spec, p);
-    delete options.title;
+    const { resolved, title, wrong } = resolveOptions(options);
+    const name = title ?? safeName(spec, p);
     const task: Task<P> = {
       kind: spec.kind,
       name,
       params: p,
-      options: Object.freeze(options) as Task<P>['options'],
+      options: Object.freeze(resolved),
       facts: spec.facts && ((host) => spec.facts!(p as P, host)),
       diffFacts: spec.diffFacts && ((host) => spec.diffFacts!(p as P, host)),
       validate(host): Problem[] {
@@ -66,6 +67,7 @@ export function defineTask<P>(spec: TaskSpec<P>): (input: P & TaskOptions) => Ta
         if (out.length === 0 && spec.check) {
           for (const c of spec.check(p as P, host)) out.push({ task: name, field: c.field, message: c.message });
         }
+        out.push(...wrong.map((w) => ({ task: name, ...w })));
         return out.map((x) => ({ host: host.name, ...x }));
       },
       // Every declared fact in one round trip before planning: after a change
@@ -85,6 +87,34 @@ export function defineTask<P>(spec: TaskSpec<P>): (input: P & TaskOptions) => Ta
     };
     return task;
   };
+}
+
+/**
+ * Check the options every task takes and normalise them (one tag → a list).
+ * A wrong option is returned as a problem and left out of the options, so
+ * that no reader (the runner, --tags, --list-tasks) trips on it before
+ * validation has stopped the run.
+ */
+function resolveOptions(raw: Record<string, unknown>): { resolved: ResolvedOptions; title?: string; wrong: Array<{ field: string; message: string }> } {
+  const wrong: Array<{ field: string; message: string }> = [];
+  const resolved: Record<string, unknown> = {};
+  const keep = (field: string, message: string | undefined) => {
+    if (raw[field] === undefined) return;
+    if (message === undefined) resolved[field] = raw[field];
+    else wrong.push({ field, message });
+  };
+  keep('when', func(raw.when, '({ host, vars, results, changed }) => boolean'));
+  for (const field of ['tags', 'notify'] as const) {
+    if (raw[field] === undefined) continue;
+    const r = stringList(raw[field]);
+    if ('list' in r) resolved[field] = Object.freeze(r.list);
+    else wrong.push({ field, message: r.problem });
+  }
+  keep('register', text(raw.register, { nonEmpty: true, what: 'a non-empty name' }));
+  keep('ignoreErrors', bool(raw.ignoreErrors));
+  const titleWrong = raw.title === undefined ? undefined : text(raw.title, { nonEmpty: true });
+  if (titleWrong) wrong.push({ field: 'title', message: titleWrong });
+  return { resolved, title: titleWrong ? undefined : (raw.title as string | undefined), wrong };
 }
 
 function safeName<P>(spec: TaskSpec<P>, p: P): string {

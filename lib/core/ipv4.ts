@@ -1,7 +1,9 @@
 /** IPv4 arithmetic shared by the lab and the cluster model. */
 
 /** Parse dotted IPv4 to a number, or undefined when it is not one. */
-export function ipv4(s: string): number | undefined {
+export function ipv4(s: unknown): number | undefined {
+  // Untyped inventories pass anything: a number must not reach a string method.
+  if (typeof s !== 'string') return undefined;
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
   if (!m) return undefined;
   const parts = m.slice(1).map(Number);
@@ -10,7 +12,8 @@ export function ipv4(s: string): number | undefined {
 }
 
 /** Parse "a.b.c.d/len" to network and prefix length. */
-export function cidr(s: string): { network: number; bits: number } | undefined {
+export function cidr(s: unknown): { network: number; bits: number } | undefined {
+  if (typeof s !== 'string') return undefined;
   const [addr, len] = s.split('/');
   const a = addr === undefined ? undefined : ipv4(addr);
   const bits = Number(len);

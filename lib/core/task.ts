@@ -28,8 +28,8 @@ export interface TaskOptions<V = any> {
   title?: string;
   /** Run only when this returns true; otherwise the task is "skipped" with that reason. */
   when?: (ctx: WhenContext<V>) => boolean;
-  /** Select with `--tags`. */
-  tags?: readonly string[];
+  /** Select with `--tags`. A string is one tag, as in Ansible. */
+  tags?: string | readonly string[];
   /** Handlers (by name) to run at the end of the play if this task changed something. */
   notify?: string | readonly string[];
   /** Store this task's result under that name for later `when` and tasks. */
@@ -39,6 +39,19 @@ export interface TaskOptions<V = any> {
 }
 
 export const TASK_OPTION_KEYS = ['title', 'when', 'tags', 'notify', 'register', 'ignoreErrors'] as const;
+
+/**
+ * The options of a built task, checked and normalised by `defineTask`: a
+ * reader never meets a string where a list belongs, nor a `when` that is
+ * not a function (a wrong option is a problem of `validate`, and left out).
+ */
+export interface ResolvedOptions<V = any> {
+  when?: (ctx: WhenContext<V>) => boolean;
+  tags?: readonly string[];
+  notify?: readonly string[];
+  register?: string;
+  ignoreErrors?: boolean;
+}
 
 /** Read-only access to a host, for planners that look across hosts (verify). */
 export interface HostReader {
@@ -73,7 +86,7 @@ export interface Task<P = unknown> {
   readonly kind: string;
   readonly name: string;
   readonly params: Readonly<P>;
-  readonly options: Omit<TaskOptions, 'title'>;
+  readonly options: ResolvedOptions;
   /** Facts this task reads, so the runner can batch them with other tasks' facts. */
   facts?(host: HostView): Fact<unknown>[];
   /** Facts read only when the user asked for diffs (old file content), batched with the others. */

@@ -1,5 +1,6 @@
 import type { Problem } from '../core/errors.ts';
 import type { HostView } from '../core/host.ts';
+import { wholeNumber } from '../core/rules.ts';
 import type { Secret } from '../core/secret.ts';
 
 /** How to reach one host, and its own variables. */
@@ -102,7 +103,8 @@ export function defineInventory<V>(def: InventoryDef<V>): Inventory<V> {
     if (name === CONTROLLER || groups.has(name)) problems.push({ host: name, message: `host name "${name}" is reserved or is also a group name` });
     if (!h.address || typeof h.address !== 'string') problems.push({ host: name, field: 'address', message: 'is required' });
     const port = h.port ?? d.port ?? 22;
-    if (!Number.isInteger(port) || port < 1 || port > 65535) problems.push({ host: name, field: 'port', message: `must be 1-65535, got ${port}` });
+    const portWrong = wholeNumber(port, 1, 65535);
+    if (portWrong) problems.push({ host: name, field: 'port', message: portWrong });
     const key = `${h.address}:${port}`;
     if (seenAddr.has(key)) problems.push({ host: name, field: 'address', message: `${key} is also host ${seenAddr.get(key)}` });
     seenAddr.set(key, name);

@@ -1,5 +1,5 @@
 import type { HostView } from '../core/host.ts';
-import type { Role, RoleContext } from './role.ts';
+import type { InventoryRule, Role, RoleContext } from './role.ts';
 import type { Task } from '../core/task.ts';
 
 /**
@@ -45,6 +45,12 @@ export interface Play<V> {
    * handlers run before the roles start.
    */
   preTasks?: (ctx: RoleContext<V>) => Task[];
+  /**
+   * Inventory-wide rules the play's own tasks rely on, as a role's (see
+   * {@link InventoryRule}): each runs once per compile, and when one finds
+   * a problem the play builds none of its own tasks.
+   */
+  inventoryRules?: readonly InventoryRule<V>[];
   roles?: readonly Role<V>[];
   /** Tasks after the roles' tasks. */
   tasks?: (ctx: RoleContext<V>) => Task[];

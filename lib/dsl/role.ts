@@ -18,12 +18,37 @@ export interface VarProblem {
   warning?: boolean;
 }
 
+/** A problem of an inventory-wide rule; `host` only when the value at fault is that host's own. */
+export interface InventoryProblem extends VarProblem {
+  host?: string;
+}
+
+/**
+ * A rule about the inventory as a whole (a cluster model every host shares),
+ * given the hosts the role runs on in this run. Compile runs each rule
+ * function once per run, however many hosts and roles use it: roles that
+ * share a model share the rule (the same function), and its problems are
+ * reported once, against the inventory rather than a host.
+ */
+export type InventoryRule<V> = (inventory: Inventory<V>, hosts: readonly HostView<V>[]) => InventoryProblem[];
+
 /** A named function from a host's typed context to an ordered list of tasks. */
 export interface Role<V> {
   readonly name: string;
   /** One line for `--list-tasks` and the README. */
   readonly description?: string;
-  /** Check the variables for this host; every problem is listed before any connection. */
+  /**
+   * Rules about the whole inventory, each run once per compile (see
+   * {@link InventoryRule}). When one reports a problem, the role builds no
+   * tasks and runs no `validate` anywhere: both would read the values found
+   * wrong and repeat the mistake.
+   */
+  inventoryRules?: readonly InventoryRule<V>[];
+  /**
+   * Check what is particular to this host (is it in the cluster?); every
+   * problem is listed before any connection. When one is found the role
+   * builds no tasks for this host.
+   */
   validate?(ctx: RoleContext<V>): VarProblem[];
   tasks(ctx: RoleContext<V>): Task[];
   /** Tasks run at the end of the play, once, if a task notified them by name. */

@@ -1,9 +1,10 @@
 import type { Problem } from '../core/errors.ts';
+import { describe } from '../core/rules.ts';
 import type { HostView } from '../core/host.ts';
 import type { Task } from '../core/task.ts';
 import type { Inventory } from '../dsl/inventory.ts';
-import type { Playbook } from '../dsl/playbook.ts';
-import type { Role, RoleContext } from '../dsl/role.ts';
+import type { Play, Playbook } from '../dsl/playbook.ts';
+import type { InventoryProblem, InventoryRule, Role, RoleContext } from '../dsl/role.ts';
 import { batchStops, maxFailProblem, orderHosts, serialProblem, splitBatches } from './batches.ts';
 import { listExisting, selectHosts } from './select-hosts.ts';
 import { throwSite } from './throw-site.ts';
@@ -79,10 +80,7 @@ export interface Compiled {
   warnings: string[];
 }
 
-const notifyList = (t: Task): string[] => {
-  const n = t.options.notify;
-  return n === undefined ? [] : typeof n === 'string' ? [n] : [...n];
-};
+const notifyList = (t: Task): string[] => [...(t.options.notify ?? [])];
 
 /**
  * Turn a playbook and an inventory into the exact work per host, checking
@@ -113,7 +111,9 @@ export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = 
     if (!knownRoles.includes(r)) problems.push({ field: '--role', message: `no play in "${pb.name}" uses role "${r}" (roles: ${knownRoles.join(', ') || 'none'})` });
   }
 
-  for (const play of pb.plays) {
+  // Hosts and roles of each play first: inventory-wide rules are judged
+  // once, over every host a role runs on, before any host's tasks are built.
+  const laid = pb.plays.map((play) => {
     const patterns = typeof play.hosts === 'string' ? [play.hosts] : play.hosts;
     const selected = selectHosts(inv, patterns);
     selected.unknown.forEach((u) => problems.push({ file, field: `play "${play.name}" hosts`, message: `unknown host or group "${u}"` }));
@@ -127,30 +127,44 @@ export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = 
     } catch (e) {
       problems.push({ file, field: `play "${play.name}" order`, message: e instanceof Error ? e.message : String(e) });
     }
+    const allHosts = hosts;
+    hosts = hosts.filter((h) => !limitHosts || limitHosts.has(h.name) || h.local);
     const roles: readonly Role<V>[] = (play.roles ?? []).filter((r) => !sel.roles || sel.roles.includes(r.name));
+    return { play, hosts, allHosts, roles, serialWrong, maxFailWrong };
+  });
+  const broken = inventoryRules(laid.filter((l) => !(sel.roles && l.roles.length === 0)), inv, problems, warnings, invFile ?? file);
+
+  for (const { play, hosts, allHosts, roles, serialWrong, maxFailWrong } of laid) {
     // --role runs the selected roles alone: a play with none of them, and plays' loose tasks, are left out.
     if (sel.roles && roles.length === 0) continue;
-    hosts.forEach((h) => { if (!h.local) playHosts.add(h.name); });
+    allHosts.forEach((h) => { if (!h.local) playHosts.add(h.name); });
+    // A play whose own inventory rule failed builds none of its own tasks: they read what was found wrong.
+    const own = !broken.has(play);
     const work: HostWork[] = [];
     for (const host of hosts) {
-      if (limitHosts && !limitHosts.has(host.name) && !host.local) continue;
       const ctx: RoleContext<V> = { host, vars: host.vars, inventory: inv };
       const tasks: PlacedTask[] = [];
       const handlers: PlacedTask[] = [];
       // Pre and post tasks guard the play (health gates): they run with --role too.
-      if (play.preTasks) tasks.push(...safe(() => play.preTasks!(ctx), `play "${play.name}" preTasks`, host.name, problems, file).map((task) => ({ task, phase: 'pre' as const })));
+      if (own && play.preTasks) tasks.push(...build(() => play.preTasks!(ctx), `play "${play.name}" preTasks`, host.name, problems, file).map((task) => ({ task, phase: 'pre' as const })));
       for (const role of roles) {
+        // A host's own checks compare it with the model (is it a director?):
+        // against a model found wrong they would repeat that mistake.
+        if (broken.has(role)) continue;
+        let hostWrong = false;
         for (const vp of safe(() => role.validate?.(ctx) ?? [], `role ${role.name}`, host.name, problems, file)) {
           if (vp.warning) warnings.push(`host ${host.name}: role ${role.name}: ${vp.field}: ${vp.message}`);
           // A role checks the host's variables: they are written in the inventory.
-          else problems.push({ file: invFile ?? file, host: host.name, field: vp.field, message: `${vp.message} (role ${role.name})` });
+          else { hostWrong = true; problems.push({ file: invFile ?? file, host: host.name, field: vp.field, message: `${vp.message} (role ${role.name})` }); }
         }
-        tasks.push(...safe(() => role.tasks(ctx), `role ${role.name}`, host.name, problems, file).map((task) => ({ task, role: role.name })));
-        handlers.push(...safe(() => role.handlers?.(ctx) ?? [], `role ${role.name}`, host.name, problems, file).map((task) => ({ task, role: role.name })));
+        // Tasks built from values found wrong would only throw the same mistake again.
+        if (hostWrong) continue;
+        tasks.push(...build(() => role.tasks(ctx), `role ${role.name}`, host.name, problems, file).map((task) => ({ task, role: role.name })));
+        handlers.push(...build(() => role.handlers?.(ctx) ?? [], `role ${role.name}`, host.name, problems, file).map((task) => ({ task, role: role.name })));
       }
-      if (!sel.roles && play.tasks) tasks.push(...safe(() => play.tasks!(ctx), `play "${play.name}"`, host.name, problems, file).map((task) => ({ task })));
-      if (play.postTasks) tasks.push(...safe(() => play.postTasks!(ctx), `play "${play.name}" postTasks`, host.name, problems, file).map((task) => ({ task, phase: 'post' as const })));
-      if (play.handlers) handlers.push(...safe(() => play.handlers!(ctx), `play "${play.name}"`, host.name, problems, file).map((task) => ({ task })));
+      if (own && !sel.roles && play.tasks) tasks.push(...build(() => play.tasks!(ctx), `play "${play.name}"`, host.name, problems, file).map((task) => ({ task })));
+      if (own && play.postTasks) tasks.push(...build(() => play.postTasks!(ctx), `play "${play.name}" postTasks`, host.name, problems, file).map((task) => ({ task, phase: 'post' as const })));
+      if (own && play.handlers) handlers.push(...build(() => play.handlers!(ctx), `play "${play.name}" handlers`, host.name, problems, file).map((task) => ({ task })));
 
       for (const { task } of [...tasks, ...handlers]) {
         for (const p of safe(() => task.validate?.(host) ?? [], `task "${task.name}"`, host.name, problems, file)) problems.push({ file, ...p, host: host.name, task: p.task ?? task.name });
@@ -204,17 +218,70 @@ function emptySelection(plays: readonly CompiledPlay[], sel: Selection, limitHos
 }
 
 /**
- * Run user code (a role, a validator); an exception becomes a problem, not a
- * crash. The problem's file is the throw site (`path:line:column`, as
- * compilers print it), which may be a role's module rather than the playbook.
+ * Run every inventory rule of the compiled roles and plays once, over all
+ * the hosts each one runs on; a rule shared (the same function) runs once.
+ * Returns the roles and plays one of whose rules found a problem.
  */
-function safe<T>(fn: () => T[], what: string, host: string, problems: Problem[], file?: string): T[] {
+function inventoryRules<V>(laid: ReadonlyArray<{ play: Play<V>; hosts: readonly HostView<V>[]; roles: readonly Role<V>[] }>, inv: Inventory<V>, problems: Problem[], warnings: string[], file?: string): Set<Role<V> | Play<V>> {
+  type Owner = Role<V> | Play<V>;
+  const users = new Map<InventoryRule<V>, { owners: Owner[]; labels: string[]; hosts: Map<string, HostView<V>> }>();
+  const use = (owner: Owner, label: string, rules: readonly InventoryRule<V>[] | undefined, hosts: readonly HostView<V>[]) => {
+    for (const rule of rules ?? []) {
+      const u = users.get(rule) ?? { owners: [], labels: [], hosts: new Map<string, HostView<V>>() };
+      if (!u.owners.includes(owner)) { u.owners.push(owner); u.labels.push(label); }
+      hosts.forEach((h) => u.hosts.set(h.name, h));
+      users.set(rule, u);
+    }
+  };
+  for (const { play, hosts, roles } of laid) {
+    use(play, `play "${play.name}"`, play.inventoryRules, hosts);
+    for (const role of roles) use(role, `role ${role.name}`, role.inventoryRules, hosts);
+  }
+  const broken = new Set<Owner>();
+  for (const [rule, u] of users) {
+    // "role director", or "roles realserver, director" when several share the rule.
+    const roleNames = u.labels.filter((l) => l.startsWith('role ')).map((l) => l.slice(5));
+    const by = [...u.labels.filter((l) => !l.startsWith('role ')), ...(roleNames.length ? [`${roleNames.length > 1 ? 'roles' : 'role'} ${roleNames.join(', ')}`] : [])].join(', ');
+    const found: Problem[] = [];
+    for (const p of safe<InventoryProblem>(() => rule(inv, [...u.hosts.values()]), by, undefined, found, file)) {
+      if (p.warning) warnings.push(`${p.host ? `host ${p.host}: ` : ''}${by}: ${p.field}: ${p.message}`);
+      else found.push({ file, ...(p.host ? { host: p.host } : {}), field: p.field, message: `${p.message} (${by})` });
+    }
+    problems.push(...found);
+    if (found.length) u.owners.forEach((o) => broken.add(o));
+  }
+  return broken;
+}
+
+/**
+ * Run user code (a role, a validator); an exception, or something other
+ * than a list, becomes a problem, not a crash. The problem's file is the
+ * throw site (`path:line:column`, as compilers print it), which may be a
+ * role's module rather than the playbook.
+ */
+function safe<T>(fn: () => T[], what: string, host: string | undefined, problems: Problem[], file?: string): T[] {
   try {
-    return fn();
+    const got: unknown = fn();
+    if (Array.isArray(got)) return got as T[];
+    problems.push({ file, ...(host === undefined ? {} : { host }), message: `${what} returned ${describe(got)}, not a list` });
+    return [];
   } catch (e) {
-    problems.push({ file: throwSite(e) ?? file, host, message: `${what} threw: ${e instanceof Error ? e.message : String(e)}` });
+    problems.push({ file: throwSite(e) ?? file, ...(host === undefined ? {} : { host }), message: `${what} threw: ${e instanceof Error ? e.message : String(e)}` });
     return [];
   }
+}
+
+/**
+ * Run a task builder (a role's tasks, a play's handlers). An entry that is
+ * no task (`cond && command(...)` gives `false`) is a problem naming its
+ * place, not a crash when the runner reaches it.
+ */
+function build(fn: () => Task[], what: string, host: string, problems: Problem[], file?: string): Task[] {
+  return safe(fn, what, host, problems, file).filter((t: unknown, i) => {
+    const ok = typeof t === 'object' && t !== null && typeof (t as Task).plan === 'function' && typeof (t as Task).name === 'string';
+    if (!ok) problems.push({ file, host, message: `${what}: entry [${i}] is not a task (made by a task constructor such as command()), got ${describe(t)}` });
+    return ok;
+  });
 }
 
 export { notifyList };

@@ -2,7 +2,7 @@ import { changes, type Change } from '../core/change.ts';
 import { TaskError } from '../core/errors.ts';
 import { quote } from '../core/shell.ts';
 import type { RunResult } from '../core/transport.ts';
-import { boolean, oneOf } from './checks.ts';
+import { boolean, oneOf, wholeNumber } from './checks.ts';
 import { aptCacheAge, aptPolicy, dpkgStatus, UPDATE_STAMP, type Policy } from './dpkg-facts.ts';
 import { defineTask } from '../core/define-task.ts';
 
@@ -61,9 +61,7 @@ export const apt = defineTask<AptParams>({
     for (const n of names) {
       if (typeof n !== 'string' || !PACKAGE.test(n)) out.push({ field: 'name', message: `${JSON.stringify(n)} is not a Debian package name (lowercase letters, digits, + - .)` });
     }
-    if (p.cacheValidTime !== undefined && (!Number.isInteger(p.cacheValidTime) || p.cacheValidTime < 0)) {
-      out.push({ field: 'cacheValidTime', message: `must be a number of seconds (an integer >= 0), got ${JSON.stringify(p.cacheValidTime)}` });
-    }
+    out.push(...wholeNumber('cacheValidTime', p.cacheValidTime, 0, 2 ** 31, { unit: 'seconds' }));
     if (p.cacheValidTime !== undefined && !p.updateCache) out.push({ field: 'cacheValidTime', message: 'only applies with updateCache: true' });
     return out;
   },

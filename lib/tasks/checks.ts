@@ -5,17 +5,33 @@
  * gives a clear message up front, quoting is what keeps a shell safe.
  */
 
+import * as rules from '../core/rules.ts';
+
 export interface ParamProblem {
   field: string;
   message: string;
 }
 
-const shown = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : String(v));
+const shown = rules.describe;
+
+/** A rule's message, if any, as this field's problem. */
+export function at(field: string, message: string | undefined): ParamProblem[] {
+  return message === undefined ? [] : [{ field, message }];
+}
 
 /** `value` must be one of `allowed` (when present). */
 export function oneOf(field: string, value: unknown, allowed: readonly string[]): ParamProblem[] {
-  if (value === undefined || allowed.includes(value as string)) return [];
-  return [{ field, message: `must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${shown(value)}` }];
+  return value === undefined ? [] : at(field, rules.oneOf(value, allowed, "'"));
+}
+
+/** A whole number from `min` to `max` (when present); a numeric string is refused. */
+export function wholeNumber(field: string, value: unknown, min: number, max: number, o?: rules.WholeNumberOptions): ParamProblem[] {
+  return value === undefined ? [] : at(field, rules.wholeNumber(value, min, max, o));
+}
+
+/** A function (when present): `changedWhen: false` would otherwise be ignored. */
+export function func(field: string, value: unknown, what?: string): ParamProblem[] {
+  return value === undefined ? [] : at(field, rules.func(value, what));
 }
 
 /** An octal mode written as a string, e.g. '0644' (a number like 0o644 is easy to get wrong). */
@@ -45,7 +61,7 @@ export function absolutePath(field: string, value: unknown): ParamProblem[] {
 
 /** A boolean when present. */
 export function boolean(field: string, value: unknown): ParamProblem[] {
-  return value === undefined || typeof value === 'boolean' ? [] : [{ field, message: `must be true or false, got ${shown(value)}` }];
+  return value === undefined ? [] : at(field, rules.bool(value));
 }
 
 /** A user or group: a name as useradd accepts it, or a numeric id. */

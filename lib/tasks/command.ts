@@ -1,9 +1,10 @@
 import { changes, noop, type Verdict } from '../core/change.ts';
 import { defineTask } from '../core/define-task.ts';
+import { describe } from '../core/rules.ts';
 import { clip } from '../core/secret.ts';
 import { quote, sh } from '../core/shell.ts';
 import type { RunResult } from '../core/transport.ts';
-import { absolutePath } from './checks.ts';
+import { absolutePath, func, oneOf } from './checks.ts';
 import { pathExists } from './path-facts.ts';
 import { show } from './show.ts';
 
@@ -63,12 +64,12 @@ export const command = defineTask<CommandParams>({
   check: (p) => {
     const out: Array<{ field: string; message: string }> = [];
     if (typeof p.cmd === 'string' ? p.cmd.trim() === '' : !Array.isArray(p.cmd) || p.cmd.length === 0) {
-      out.push({ field: 'cmd', message: 'must be a non-empty string or argv array' });
+      out.push({ field: 'cmd', message: `must be a non-empty string or argv array, got ${describe(p.cmd)}` });
     } else if (typeof p.cmd === 'string') {
       if (p.cmd.includes('\0')) out.push({ field: 'cmd', message: 'must not contain a NUL byte' });
     } else {
       p.cmd.forEach((w, i) => {
-        if (typeof w !== 'string') out.push({ field: `cmd[${i}]`, message: `must be a string, got ${JSON.stringify(w)}` });
+        if (typeof w !== 'string') out.push({ field: `cmd[${i}]`, message: `must be a string, got ${describe(w)}` });
         else if (w.includes('\0')) out.push({ field: `cmd[${i}]`, message: 'must not contain a NUL byte (no program can receive one)' });
       });
       // Quoting keeps every word literal for the shell, but `env` (see `env`) reads
@@ -79,8 +80,12 @@ export const command = defineTask<CommandParams>({
       }
     }
     out.push(...absolutePath('chdir', p.chdir), ...absolutePath('creates', p.creates), ...absolutePath('removes', p.removes));
-    if (p.check !== undefined && p.check !== 'skip' && p.check !== 'run') out.push({ field: 'check', message: `must be 'skip' or 'run', got ${JSON.stringify(p.check)}` });
-    for (const [k, v] of Object.entries(p.env ?? {})) {
+    out.push(...oneOf('check', p.check, ['skip', 'run']));
+    // A boolean here (`changedWhen: false`) would crash the judge after the command ran.
+    out.push(...func('changedWhen', p.changedWhen, '(result) => boolean'), ...func('failedWhen', p.failedWhen, '(result) => boolean'));
+    if (p.stdin !== undefined && typeof p.stdin !== 'string') out.push({ field: 'stdin', message: `must be a string, got ${describe(p.stdin)}` });
+    if (p.env !== undefined && (typeof p.env !== 'object' || p.env === null || Array.isArray(p.env))) out.push({ field: 'env', message: `must be an object of NAME: value, got ${describe(p.env)}` });
+    for (const [k, v] of Object.entries(typeof p.env === 'object' && p.env ? p.env : {})) {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) out.push({ field: `env.${k}`, message: 'is not a valid environment variable name' });
       else if (typeof v !== 'string' || v.includes('\0')) out.push({ field: `env.${k}`, message: 'must be a string without NUL bytes' });
     }

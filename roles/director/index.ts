@@ -6,7 +6,7 @@ import { HANDOVER_FILE, ipvsKernel } from './keepalived-commands.ts';
 export { HANDOVER_FILE, HANDOVER_OFFSET } from './keepalived-commands.ts';
 export { vipHandover, type VipHandoverParams } from './vip-handover.ts';
 import { LVS_PACKAGES } from '../lvs/packages.ts';
-import { masterOf, validateCluster, type LvsCluster, type LvsVars } from '../lvs/cluster.ts';
+import { clusterRule, masterOf, type LvsCluster, type LvsVars } from '../lvs/cluster.ts';
 import type { Inventory } from '../../lib/dsl/inventory.ts';
 import type { HostView } from '../../lib/core/host.ts';
 import { interfacePresent } from './interface-present.ts';
@@ -93,12 +93,12 @@ export function keepalivedVars(c: LvsCluster, hostName: string, inv: Inventory<L
 export const director = defineRole<LvsVars>({
   name: 'director',
   description: 'keepalived (VRRP + IPVS virtual server) and ipvsadm on each director, changed by reload',
-  validate: ({ vars, host, inventory }) => {
-    const problems = validateCluster(vars.cluster, inventory);
-    if (vars.cluster?.directors && !vars.cluster.directors[host.name]) {
-      problems.push({ field: 'cluster.directors', message: `host ${host.name} runs the director role but is not in cluster.directors` });
-    }
-    return problems;
+  inventoryRules: [clusterRule],
+  // The cluster itself is clusterRule's: here only what is this host's.
+  validate: ({ vars, host }) => {
+    const ds: unknown = vars.cluster?.directors;
+    if (typeof ds !== 'object' || ds === null || Object.hasOwn(ds, host.name)) return [];
+    return [{ field: 'cluster.directors', message: `host ${host.name} runs the director role but is not in cluster.directors` }];
   },
   tasks: ({ vars, host, inventory }) => [
     interfacePresent({ name: vars.cluster.interface }),

@@ -2,6 +2,7 @@ import { noop } from '../../lib/core/change.ts';
 import { defineTask } from '../../lib/core/define-task.ts';
 import { TaskError } from '../../lib/core/errors.ts';
 import { fact } from '../../lib/core/fact.ts';
+import { matching } from '../../lib/tasks/checks.ts';
 
 /** Interfaces on the host, one name per line ("lo", "enp0s8"). */
 export const interfaces = fact('net:interfaces', `ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 || true`,
@@ -28,6 +29,7 @@ export const interfacePresent = defineTask<InterfacePresentParams>({
   keys: ['name'],
   required: ['name'],
   name: (p) => `interface ${p.name} exists`,
+  check: (p) => matching('name', p.name, /^[A-Za-z0-9_.:@-]{1,15}$/, 'a Linux interface name such as enp0s8'),
   facts: () => [interfaces],
   plan: async (p, ctx) => {
     const names = await ctx.fact(interfaces);

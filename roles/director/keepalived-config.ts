@@ -1,5 +1,6 @@
 import { changes, noop, type Change } from '../../lib/core/change.ts';
 import { defineTask } from '../../lib/core/define-task.ts';
+import { absolutePath, wholeNumber } from '../../lib/tasks/checks.ts';
 import { TaskError } from '../../lib/core/errors.ts';
 import { fileText } from '../../lib/tasks/file-facts.ts';
 import { fileFacts, planFile } from '../../lib/tasks/file-plan.ts';
@@ -78,6 +79,8 @@ export const keepalivedConfig = defineTask<KeepalivedConfigParams>({
   required: ['src', 'vars', 'master', 'peers', 'vip', 'interface', 'priorities', 'advertInterval'],
   name: (p) => `keepalived config ${p.dest ?? DEST}`,
   check: (p, host) => {
+    const own = [...absolutePath('dest', p.dest), ...wholeNumber('drainSeconds', p.drainSeconds, 0, 3600, { unit: 'seconds' })];
+    if (own.length) return own;
     const r = renderTemplate(p.src, { ...host.vars, ...p.vars, ipvsKernel: true });
     return r.ok ? [] : [{ field: 'src', message: r.message }];
   },

@@ -1,5 +1,8 @@
 import { changes, noop, type Change } from '../../lib/core/change.ts';
 import { defineTask } from '../../lib/core/define-task.ts';
+import { ipv4 } from '../../lib/core/ipv4.ts';
+import { describe, positiveNumber, text } from '../../lib/core/rules.ts';
+import { at, wholeNumber } from '../../lib/tasks/checks.ts';
 import type { HostReader } from '../../lib/core/task.ts';
 import { settle } from '../verify/checks.ts';
 import {
@@ -160,8 +163,11 @@ export const vipHandover = defineTask<VipHandoverParams>({
   name: (p) => (p.offset > 0 ? 'hand the VIP over' : 'take the VIP back'),
   check: (p, host) => {
     const out: Array<{ field: string; message: string }> = [];
-    if (!(Number.isInteger(p.offset) && p.offset >= 0 && p.offset <= 253)) out.push({ field: 'offset', message: `must be a whole number from 0 to 253, got ${JSON.stringify(p.offset)}` });
-    if (!(typeof p.advertInterval === 'number' && p.advertInterval > 0)) out.push({ field: 'advertInterval', message: `must be a number of seconds above 0, got ${JSON.stringify(p.advertInterval)}` });
+    out.push(...wholeNumber('offset', p.offset, 0, 253), ...at('advertInterval', positiveNumber(p.advertInterval, 'seconds')));
+    out.push(...wholeNumber('boundMs', p.boundMs, 1, 2 ** 31, { unit: 'ms' }));
+    out.push(...at('vip', ipv4(p.vip) === undefined ? `must be an IPv4 address, got ${describe(p.vip)}` : undefined));
+    out.push(...at('interface', text(p.interface, { nonEmpty: true, what: 'an interface name' })));
+    for (const [n, v] of Object.entries(typeof p.priorities === 'object' && p.priorities ? p.priorities : {})) out.push(...wholeNumber(`priorities.${n}`, v, 1, 254));
     const names = typeof p.priorities === 'object' && p.priorities ? Object.keys(p.priorities) : [];
     if (!names.includes(host.name)) out.push({ field: 'priorities', message: `has no priority for ${host.name}, the director this runs on` });
     else if (names.length < 2) out.push({ field: 'priorities', message: 'names no other director: there is nowhere to hand the VIP to' });

@@ -1,7 +1,8 @@
 import { changes } from '../../lib/core/change.ts';
 import { defineTask } from '../../lib/core/define-task.ts';
-import { defineRole } from '../../lib/dsl/role.ts';
-import { validateCluster, type LvsVars } from '../lvs/cluster.ts';
+import { defineRole, type InventoryRule } from '../../lib/dsl/role.ts';
+import { wholeNumber } from '../../lib/tasks/checks.ts';
+import { clusterRule, type LvsVars } from '../lvs/cluster.ts';
 import { topologyOf } from '../verify/index.ts';
 import type { Topology } from '../verify/checks.ts';
 import { runDrill } from './drill.ts';
@@ -31,6 +32,7 @@ export const failoverDrill = defineTask<FailoverDrillParams>({
   keys: ['topology', 'limitMs', 'pollMs'],
   required: ['topology'],
   name: () => 'failover drill',
+  check: (p) => [...wholeNumber('limitMs', p.limitMs, 1, 2 ** 31, { unit: 'ms' }), ...wholeNumber('pollMs', p.pollMs, 1, 60_000, { unit: 'ms' })],
   plan: async (p) => {
     const t = p.topology;
     const backup = Object.entries(t.cluster.directors).filter(([n]) => n !== t.master).sort((a, b) => b[1].priority - a[1].priority)[0]?.[0] ?? '';
@@ -42,6 +44,15 @@ export const failoverDrill = defineTask<FailoverDrillParams>({
     }]);
   },
 });
+
+/** One director has nowhere to fail over to. Checked once, like the cluster itself. */
+const twoDirectors: InventoryRule<LvsVars> = (_inv, hosts) => {
+  const short = [...new Set(hosts.map((h) => h.vars.cluster))].filter((c) => {
+    const ds: unknown = c?.directors;
+    return typeof ds === 'object' && ds !== null && Object.keys(ds).length === 1;
+  });
+  return short.length ? [{ field: 'cluster.directors', message: 'the failover drill needs at least two directors' }] : [];
+};
 
 /**
  * The failover drill (never part of a site run): VIP to the BACKUP when the
@@ -59,11 +70,7 @@ export const failoverDrill = defineTask<FailoverDrillParams>({
 export const failover = defineRole<LvsVars>({
   name: 'failover',
   description: 'stop the MASTER, time the VIP to the BACKUP and back',
-  validate: ({ vars, inventory }) => {
-    const problems = validateCluster(vars.cluster, inventory).filter((x) => !x.warning);
-    if (vars.cluster && Object.keys(vars.cluster.directors ?? {}).length < 2) problems.push({ field: 'cluster.directors', message: 'the failover drill needs at least two directors' });
-    return problems;
-  },
+  inventoryRules: [clusterRule, twoDirectors],
   tasks: ({ vars, inventory }) => [failoverDrill({ topology: topologyOf(vars, inventory.hosts) })],
 });
 

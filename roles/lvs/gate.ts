@@ -1,5 +1,6 @@
 import { noop } from '../../lib/core/change.ts';
 import { defineTask } from '../../lib/core/define-task.ts';
+import { wholeNumber } from '../../lib/tasks/checks.ts';
 import { TaskError } from '../../lib/core/errors.ts';
 import { KEEPALIVED_CONF } from '../director/index.ts';
 import { HANDOVER_FILE } from '../director/keepalived-commands.ts';
@@ -37,6 +38,7 @@ export const clusterHealthy = defineTask<ClusterHealthyParams>({
   keys: ['topology', 'boundMs', 'everyMs'],
   required: ['topology'],
   name: () => 'cluster healthy',
+  check: (p) => [...wholeNumber('boundMs', p.boundMs, 1, 2 ** 31, { unit: 'ms' }), ...wholeNumber('everyMs', p.everyMs, 1, 2 ** 31, { unit: 'ms' })],
   plan: async (p, ctx) => {
     const t = p.topology;
     const c = t.cluster;

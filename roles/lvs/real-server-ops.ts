@@ -1,5 +1,6 @@
 import { changes, noop, type Change } from '../../lib/core/change.ts';
 import { defineTask } from '../../lib/core/define-task.ts';
+import { wholeNumber } from '../../lib/tasks/checks.ts';
 import { TaskError } from '../../lib/core/errors.ts';
 import { sh } from '../../lib/core/shell.ts';
 import type { PlanContext } from '../../lib/core/task.ts';
@@ -68,6 +69,7 @@ export const drainRealServer = defineTask<DrainParams>({
   keys: ['topology', 'boundMs'],
   required: ['topology'],
   name: () => 'drain from every director',
+  check: (p) => wholeNumber('boundMs', p.boundMs, 1, 2 ** 31, { unit: 'ms' }),
   plan: async (p, ctx) => {
     const t = p.topology;
     const es = (await entries(t, ctx.host.name, ctx)).filter((e) => e.running && e.ipvs);
@@ -118,6 +120,7 @@ export const realServerInService = defineTask<InServiceParams>({
   keys: ['topology', 'boundMs'],
   required: ['topology'],
   name: () => 'in service on every director',
+  check: (p) => wholeNumber('boundMs', p.boundMs, 1, 2 ** 31, { unit: 'ms' }),
   plan: async (p, ctx) => {
     const t = p.topology;
     const weight = t.cluster.realServers[ctx.host.name]?.weight ?? 1;

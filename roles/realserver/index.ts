@@ -1,6 +1,6 @@
 import { defineRole } from '../../lib/dsl/role.ts';
 import { apt, command, service, sysctl, template } from '../../lib/tasks/index.ts';
-import { validateCluster, type LvsVars } from '../lvs/cluster.ts';
+import { clusterRule, type LvsVars } from '../lvs/cluster.ts';
 import { ufwAllow } from './ufw-allow.ts';
 import { LVS_PACKAGES } from '../lvs/packages.ts';
 
@@ -32,12 +32,11 @@ export const ARP_SYSCTLS = [
 export const realserver = defineRole<LvsVars>({
   name: 'realserver',
   description: 'nginx, the VIP on lo (systemd unit) and ARP sysctls on each real server',
-  validate: ({ vars, host, inventory }) => {
-    const problems = validateCluster(vars.cluster, inventory).filter((p) => !p.warning);
-    if (vars.cluster?.realServers && !vars.cluster.realServers[host.name]) {
-      problems.push({ field: 'cluster.realServers', message: `host ${host.name} runs the realserver role but is not in cluster.realServers` });
-    }
-    return problems;
+  inventoryRules: [clusterRule],
+  validate: ({ vars, host }) => {
+    const rs: unknown = vars.cluster?.realServers;
+    if (typeof rs !== 'object' || rs === null || Object.hasOwn(rs, host.name)) return [];
+    return [{ field: 'cluster.realServers', message: `host ${host.name} runs the realserver role but is not in cluster.realServers` }];
   },
   tasks: ({ vars: { cluster: c }, host }) => [
     apt({ name: [...LVS_PACKAGES.realserver], state: 'present' }),

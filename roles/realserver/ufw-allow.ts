@@ -1,5 +1,6 @@
 import { changes, noop } from '../../lib/core/change.ts';
 import { defineTask } from '../../lib/core/define-task.ts';
+import { oneOf, wholeNumber } from '../../lib/tasks/checks.ts';
 import { fact } from '../../lib/core/fact.ts';
 import { sh } from '../../lib/core/shell.ts';
 
@@ -32,7 +33,7 @@ export const ufwAllow = defineTask<UfwAllowParams>({
   keys: ['port', 'proto'],
   required: ['port'],
   name: (p) => `ufw allow ${p.port}/${p.proto ?? 'tcp'}`,
-  check: (p) => (Number.isInteger(p.port) && p.port > 0 && p.port < 65536 ? [] : [{ field: 'port', message: `must be 1–65535, got ${p.port}` }]),
+  check: (p) => [...wholeNumber('port', p.port, 1, 65535), ...oneOf('proto', p.proto, ['tcp', 'udp'])],
   facts: () => [ufwStatus],
   plan: async (p, ctx) => {
     const rule = `${p.port}/${p.proto ?? 'tcp'}`;

@@ -1,8 +1,9 @@
 import { defineTask } from '../../lib/core/define-task.ts';
+import { wholeNumber } from '../../lib/tasks/checks.ts';
 import { TaskError } from '../../lib/core/errors.ts';
 import { CONTROLLER } from '../../lib/dsl/inventory.ts';
 import { defineRole } from '../../lib/dsl/role.ts';
-import { masterOf, validateCluster, type LvsVars } from '../lvs/cluster.ts';
+import { clusterRule, masterOf, type LvsVars } from '../lvs/cluster.ts';
 import { balancingChecks, directorChecks, realServerChecks, table, type Topology } from './checks.ts';
 
 /** Parameters of {@link lvsChecks}. */
@@ -31,6 +32,7 @@ export const lvsChecks = defineTask<LvsChecksParams>({
   keys: ['topology', 'requests', 'settleMs'],
   required: ['topology'],
   name: () => 'verify LVS cluster',
+  check: (p) => [...wholeNumber('requests', p.requests, 1, 10_000), ...wholeNumber('settleMs', p.settleMs, 0, 2 ** 31, { unit: 'ms' })],
   plan: async (p, ctx) => {
     const settleMs = p.settleMs ?? 20_000;
     const self = await ctx.reader(ctx.host.name);
@@ -53,11 +55,15 @@ export const lvsChecks = defineTask<LvsChecksParams>({
 /** The cluster's shape as verify needs it. */
 export function topologyOf(vars: LvsVars, hosts: ReadonlyArray<{ name: string; address: string }>): Topology {
   const c = vars.cluster;
+  // A play's own tasks (site.ts's gates) build this whatever the cluster
+  // holds: a broken one gives an odd topology, never a throw, and
+  // clusterRule reports what is wrong with it, once.
+  const of = (v: unknown): Record<string, any> => (typeof v === 'object' && v !== null ? v as Record<string, any> : {});
   return {
     cluster: c,
     master: masterOf(c),
-    directors: Object.keys(c.directors).map((name) => ({ name })),
-    realServers: Object.entries(c.realServers).map(([name, rs]) => ({ name, address: hosts.find((h) => h.name === name)?.address ?? name, label: rs.label ?? name })),
+    directors: Object.keys(of(c?.directors)).map((name) => ({ name })),
+    realServers: Object.entries(of(c?.realServers)).map(([name, rs]) => ({ name, address: hosts.find((h) => h.name === name)?.address ?? name, label: of(rs).label ?? name })),
   };
 }
 
@@ -78,9 +84,7 @@ export function topologyOf(vars: LvsVars, hosts: ReadonlyArray<{ name: string; a
 export const verify = defineRole<LvsVars>({
   name: 'verify',
   description: 'read-only checks of the running cluster, as a table',
-  validate: ({ vars, host, inventory }) => [
-    ...validateCluster(vars.cluster, inventory).filter((p) => !p.warning),
-    ...(host.name === CONTROLLER ? [] : [{ field: 'hosts', message: `verify runs on the controller (hosts: 'controller'), not on ${host.name}` }]),
-  ],
+  inventoryRules: [clusterRule],
+  validate: ({ host }) => (host.name === CONTROLLER ? [] : [{ field: 'hosts', message: `verify runs on the controller (hosts: 'controller'), not on ${host.name}` }]),
   tasks: ({ vars, inventory }) => [lvsChecks({ topology: topologyOf(vars, inventory.hosts) })],
 });

@@ -27,10 +27,10 @@ Cluster('the seed inventory is valid and LB1 is MASTER', () => {
 
 // Each case: a mistake, and the field its problem must name.
 const cases: Array<[string, (c: LvsCluster) => void, RegExp]> = [
-  ['virtual router id 300', (c) => { c.virtualRouterId = 300; }, /^cluster\.virtualRouterId: must be 1–255, got 300/],
+  ['virtual router id 300', (c) => { c.virtualRouterId = 300; }, /^cluster\.virtualRouterId: must be a whole number 1–255, got 300$/],
   ['virtual router id 0', (c) => { c.virtualRouterId = 0; }, /^cluster\.virtualRouterId/],
   ['same priorities', (c) => { c.directors = { LB1: { priority: 100 }, LB2: { priority: 100 } }; }, /^cluster\.directors\.LB2\.priority: 100 is also LB1's priority/],
-  ['priority 255', (c) => { c.directors = { LB1: { priority: 255 }, LB2: { priority: 100 } }; }, /^cluster\.directors\.LB1\.priority: must be 1–254/],
+  ['priority 255', (c) => { c.directors = { LB1: { priority: 255 }, LB2: { priority: 100 } }; }, /^cluster\.directors\.LB1\.priority: must be a whole number 1–254 \(255 is reserved for the address owner\), got 255$/],
   ['auth_pass of 12 characters', (c) => { c.auth = { type: 'PASS', pass: 'abcdefghijkl' }; }, /^cluster\.auth\.pass: is 12 characters; keepalived silently uses only the first 8/],
   ['VIP is a host address', (c) => { c.vip = '192.168.56.103'; }, /^cluster\.vip: 192\.168\.56\.103 is the address of host RS1/],
   ['VIP outside the subnet', (c) => { c.vip = '10.0.0.200'; }, /^cluster\.vip: 10\.0\.0\.200 is outside/],
@@ -41,7 +41,7 @@ const cases: Array<[string, (c: LvsCluster) => void, RegExp]> = [
   // Accepted once and deployed as DR: a cluster that did not work. Refused now, saying why.
   ['NAT forwarding', (c) => { (c as { forwarding: string }).forwarding = 'NAT'; }, /^cluster\.forwarding: NAT is not supported: play sets up direct routing \(DR\) only; NAT needs the directors as the real servers' default gateway/],
   ['TUN forwarding', (c) => { (c as { forwarding: string }).forwarding = 'TUN'; }, /^cluster\.forwarding: TUN is not supported: .*ipip tunnel/],
-  ['forwarding of another name', (c) => { (c as { forwarding: string }).forwarding = 'dr'; }, /^cluster\.forwarding: must be "DR", got "dr"/],
+  ['forwarding of another name', (c) => { (c as { forwarding: string }).forwarding = 'dr'; }, /^cluster\.forwarding: must be one of DR, got the string "dr"/],
   ['bad interface', (c) => { c.interface = 'en p0s8; reboot'; }, /^cluster\.interface/],
   ['negative weight', (c) => { c.realServers = { RS1: { weight: -1 }, RS2: { weight: 1 } }; }, /^cluster\.realServers\.RS1\.weight/],
   ['a globalDefs keyword that is not one', (c) => { c.globalDefs = { 'vrrp garp': '1' }; }, /^cluster\.globalDefs\.vrrp garp: must be a keepalived keyword/],

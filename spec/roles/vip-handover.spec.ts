@@ -39,11 +39,14 @@ const Checks = suite('vip handover: parameters');
 const problems = (p: Record<string, unknown>) => vipHandover(p as never).validate!(testHost()).map((x) => `${x.field}: ${x.message}`);
 const rows: Array<[string, Record<string, unknown>, string[]]> = [
   ['the seed cluster', { ...base, offset: 253 }, []],
-  ['an offset keepalived would not take', { ...base, offset: 300 }, ['offset: must be a whole number from 0 to 253, got 300']],
-  ['a fractional offset', { ...base, offset: 1.5 }, ['offset: must be a whole number from 0 to 253, got 1.5']],
+  ['an offset keepalived would not take', { ...base, offset: 300 }, ['offset: must be a whole number 0–253, got 300']],
+  ['a fractional offset', { ...base, offset: 1.5 }, ['offset: must be a whole number 0–253, got 1.5']],
   ['a director alone', { ...base, priorities: { h1: 200 }, offset: 253 }, ['priorities: names no other director: there is nowhere to hand the VIP to']],
   ['run on a host that is no director', { ...base, priorities: { LB1: 200, LB2: 100 }, offset: 253 }, ['priorities: has no priority for h1, the director this runs on']],
   ['an advert interval of 0', { ...base, advertInterval: 0, offset: 0 }, ['advertInterval: must be a number of seconds above 0, got 0']],
+  ['an offset given as a string, as an untyped playbook may', { ...base, offset: '253' }, ['offset: must be a whole number 0–253, got the string "253"']],
+  ['an advert interval as a string', { ...base, advertInterval: '1', offset: 0 }, ['advertInterval: must be a number of seconds above 0, got the string "1"']],
+  ['a priority as a string', { ...base, priorities: { h1: '200', LB2: 100 }, offset: 0 }, ['priorities.h1: must be a whole number 1–254, got the string "200"']],
   ['no VIP', { interface: 'enp0s8', priorities: base.priorities, advertInterval: 1, offset: 0 }, ['vip: is required']],
 ];
 for (const [name, p, want] of rows) Checks(name, () => assert.equal(problems(p), want));

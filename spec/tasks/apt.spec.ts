@@ -93,8 +93,9 @@ problemTable(Problems, [
   { name: 'an option as a name', task: apt({ name: '-y' }), problems: [['name', /"-y" is not a Debian package name/]] },
   { name: 'uppercase', task: apt({ name: 'Nginx' }), problems: [['name', /not a Debian package name/]] },
   { name: 'no names', task: apt({ name: [] }), problems: [['name', /at least one package/]] },
-  { name: 'bad state', task: apt({ name: 'nginx', state: 'installed' as never }), problems: [['state', /must be one of 'present', 'absent', 'latest', got "installed"/]] },
-  { name: 'negative cacheValidTime', task: apt({ name: 'nginx', updateCache: true, cacheValidTime: -1 }), problems: [['cacheValidTime', /integer >= 0/]] },
+  { name: 'bad state', task: apt({ name: 'nginx', state: 'installed' as never }), problems: [['state', /must be one of 'present', 'absent', 'latest', got the string "installed"/]] },
+  { name: 'cacheValidTime as a string', task: apt({ name: 'nginx', updateCache: true, cacheValidTime: '3600' as never }), problems: [['cacheValidTime', /^must be a whole number of seconds 0 or more, got the string "3600"$/]] },
+  { name: 'negative cacheValidTime', task: apt({ name: 'nginx', updateCache: true, cacheValidTime: -1 }), problems: [['cacheValidTime', /^must be a whole number of seconds 0 or more, got -1$/]] },
   { name: 'cacheValidTime without updateCache', task: apt({ name: 'nginx', cacheValidTime: 60 }), problems: [['cacheValidTime', /only applies with updateCache/]] },
   { name: 'unknown parameter', task: apt({ name: 'nginx', update_cache: true } as never), problems: [['update_cache', /unknown parameter for apt/]] },
 ]);

@@ -121,7 +121,7 @@ problemTable(Problems, [
   { name: 'missing path', task: file({} as never), problems: [['path', /is required/]] },
   { name: 'relative path', task: file({ path: 'etc/app.conf' }), problems: [['path', /must be an absolute path/]] },
   { name: 'path with ..', task: file({ path: '/etc/../root/x' }), problems: [['path', /'\.\.' segments/]] },
-  { name: 'bad state', task: file({ path: P, state: 'present' as never }), problems: [['state', /must be one of 'file', 'directory', 'absent', got "present"/]] },
+  { name: 'bad state', task: file({ path: P, state: 'present' as never }), problems: [['state', /must be one of 'file', 'directory', 'absent', got the string "present"/]] },
   { name: 'mode as a number', task: file({ path: P, mode: 0o644 as never }), problems: [['mode', /octal string such as '0644', got the number 420/]] },
   { name: 'mode not octal', task: file({ path: P, mode: '0988' }), problems: [['mode', /octal string/]] },
   { name: 'hostile owner', task: file({ path: P, owner: 'root; rm -rf /' }), problems: [['owner', /a user name or uid/]] },

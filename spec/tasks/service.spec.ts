@@ -85,7 +85,7 @@ problemTable(Problems, [
   { name: 'command substitution', task: service({ name: '$(reboot)', state: 'started' }), problems: [['name', /service or unit name/]] },
   { name: 'an option as a name', task: service({ name: '--now', state: 'started' }), problems: [['name', /service or unit name/]] },
   { name: 'a space', task: service({ name: 'my service', state: 'started' }), problems: [['name', /service or unit name/]] },
-  { name: 'bad state', task: service({ name: 'nginx', state: 'running' as never }), problems: [['state', /must be one of 'started', 'stopped', 'restarted', 'reloaded', got "running"/]] },
+  { name: 'bad state', task: service({ name: 'nginx', state: 'running' as never }), problems: [['state', /must be one of 'started', 'stopped', 'restarted', 'reloaded', got the string "running"/]] },
   { name: 'nothing to do', task: service({ name: 'nginx' }), problems: [['state', /give state, enabled, or both/]] },
   { name: 'enabled not a boolean', task: service({ name: 'nginx', enabled: 'yes' as never }), problems: [['enabled', /true or false/]] },
   { name: 'a path as process name', task: service({ name: 'nginx', state: 'started', process: '/usr/sbin/nginx' }), problems: [['process', /process name/]] },
