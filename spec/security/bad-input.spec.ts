@@ -57,7 +57,7 @@ Bad('an inventory and a playbook with many mistakes: all listed with file, host,
     ...cluster,
     ...web('RS1'), ...web('RS2'),
     // The line and column of the throw, in the user's file, not play's.
-    `${PB}:28:58: host RS1: play "broken" threw: this play is broken on purpose`,
+    `${PB}:31:58: host RS1: play "broken" threw: this play is broken on purpose`,
   ]);
   assert.match(r.err, /^play: 15 problem\(s\) found before contacting any host:\n/);
   // The 12-character auth_pass is a secret: its length is told, never its value.
