@@ -30,11 +30,12 @@ export interface VipHandoverParams {
 /**
  * How far ahead of the takeover the director giving the VIP up stops taking
  * new connections, for {@link QUIESCE_FOR_MS}: more than a handshake's time,
- * and the middle of the rule's life, so that an aim off by ±350 ms still
- * covers the takeover. An aim off by more only loses the protection (the
- * rule has expired, or not begun): no SYN is ever dropped twice.
+ * and about the middle of the rule's life, so that an aim off by ±250 ms
+ * still covers the takeover (the lab measured ±300 ms). An aim off by more
+ * only loses the protection (the rule has expired, or not begun): no SYN is
+ * ever dropped twice.
  */
-export const QUIESCE_LEAD_MS = 350;
+export const QUIESCE_LEAD_MS = 300;
 
 /**
  * When a preempting director takes the VIP, counted from the moment it

@@ -27,7 +27,7 @@ planTable(Plans, [
     task: vipHandover({ ...base, offset: 0 }), facts: [{ cmd: handoverOffset.command, stdout: '253\n' }], changes: ['take the VIP back (offset 253 → 0)'],
     then: (plan) => {
       const exec = plan.changes[0]!.exec;
-      const order = ['play-handover', 'received lower priority', '1869 ms after it', 'tcp_flags 0x2/0x12', 'LB2 or'].map((x) => exec.indexOf(x));
+      const order = ['play-handover', 'received lower priority', '1919 ms after it', 'tcp_flags 0x2/0x12', 'LB2 or'].map((x) => exec.indexOf(x));
       assert.ok(order.slice(0, 4).every((at, i) => at >= 0 && (i === 0 || at > order[i - 1]!)), exec);
       assert.ok(exec.lastIndexOf('filter del') > exec.indexOf('tcp_flags 0x2/0x12'), exec);
     },
@@ -145,10 +145,10 @@ Apply.run();
 
 const Shell = suite('vip handover: the quiesce rule');
 Shell('drops only new TCP handshakes to the VIP, removes itself within the 1 s a client waits to send its SYN again, and does nothing without IPVS', () => {
-  const q = quiesceCommand(VIP, 'enp0s8', { afterMs: 1200, forMs: 700 });
+  const q = quiesceCommand(VIP, 'enp0s8', { afterMs: 1200, forMs: 550 });
   assert.match(q, /^\[ -e \/proc\/net\/ip_vs \] \|\| exit 0\nsleep 1\.200\ntc filter replace/);
   assert.match(q, /ingress pref 4243 handle 1 protocol ip flower ip_proto tcp dst_ip '?192\.168\.56\.200'? tcp_flags 0x2\/0x12 action drop/);
-  assert.match(q, /setsid sh -c .*sleep 0\.700; .*tc filter del dev '?enp0s8'? ingress pref 4243/);
+  assert.match(q, /setsid sh -c .*sleep 0\.550; exec tc filter del dev '?enp0s8'? ingress pref 4243/);
   assert.match(unquiesceCommand('enp0s8'), /tc filter del dev '?enp0s8'? ingress pref 4243 .*; true$/);
 });
 Shell.run();
