@@ -12,19 +12,56 @@ export interface Problem {
   message: string;
   file?: string;
   host?: string;
+  /** Set instead of `host` when the same mistake was found for several hosts (a role's task on each host it runs on). */
+  hosts?: readonly string[];
   task?: string;
   field?: string;
 }
 
-/** Render a problem as `file: host LB1: task "x": field y: message`. */
+/** Render a problem as `file: host LB1: task "x": field y: message` (`hosts RS1, RS2` for several). */
 export function formatProblem(p: Problem): string {
   const where = [
     p.file,
     p.host && `host ${p.host}`,
+    p.hosts?.length && `hosts ${p.hosts.join(', ')}`,
     p.task && `task "${p.task}"`,
     p.field && `field ${p.field}`,
   ].filter(Boolean);
   return where.length ? `${where.join(': ')}: ${p.message}` : p.message;
+}
+
+/**
+ * One problem per mistake: problems that differ only in their host (a
+ * role's task, or a variable its role requires, on every host the role runs
+ * on) become one, naming the hosts. Order: where each was first found.
+ *
+ * @example
+ * ```ts
+ * import { mergeHosts } from './errors.ts';
+ * const one = mergeHosts([
+ *   { file: 'site.ts', host: 'RS1', task: 'command true', field: 'colour', message: 'unknown parameter' },
+ *   { file: 'site.ts', host: 'RS2', task: 'command true', field: 'colour', message: 'unknown parameter' },
+ * ]); // [{ file: 'site.ts', hosts: ['RS1', 'RS2'], task: 'command true', field: 'colour', message: 'unknown parameter' }]
+ * ```
+ */
+export function mergeHosts(problems: readonly Problem[]): Problem[] {
+  const byKey = new Map<string, { first: Problem; hosts: string[] }>();
+  const out: Array<{ first: Problem; hosts: string[] } | Problem> = [];
+  for (const p of problems) {
+    if (p.host === undefined) { out.push(p); continue; }
+    const key = JSON.stringify([p.file, p.task, p.field, p.message]);
+    const seen = byKey.get(key);
+    if (seen) { if (!seen.hosts.includes(p.host)) seen.hosts.push(p.host); continue; }
+    const entry = { first: p, hosts: [p.host] };
+    byKey.set(key, entry);
+    out.push(entry);
+  }
+  return out.map((e) => {
+    if (!('first' in e)) return e;
+    if (e.hosts.length === 1) return e.first;
+    const { host: _one, ...rest } = e.first;
+    return { ...rest, hosts: e.hosts };
+  });
 }
 
 /**

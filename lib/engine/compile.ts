@@ -1,4 +1,4 @@
-import type { Problem } from '../core/errors.ts';
+import { mergeHosts, type Problem } from '../core/errors.ts';
 import { describe } from '../core/rules.ts';
 import type { HostView } from '../core/host.ts';
 import type { Task } from '../core/task.ts';
@@ -185,7 +185,7 @@ export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = 
     });
   }
   problems.push(...emptySelection(plays, sel, limitHosts, [...knownTags].sort(), [...playHosts], problems.length > 0));
-  return { plays, problems, warnings };
+  return { plays, problems: mergeHosts(problems), warnings };
 }
 
 /** Does a task with these tags run under --tags and --skip-tags (Ansible's rules, without `never`)? */

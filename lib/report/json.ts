@@ -27,7 +27,7 @@ export class JsonReporter implements Reporter {
    * come as one problem with no location.
    */
   problems(problems: readonly Problem[]): void {
-    this.emit({ event: 'problems', problems: problems.map((p) => ({ file: p.file, host: p.host, task: p.task, field: p.field, message: p.message })) });
+    this.emit({ event: 'problems', problems: problems.map((p) => ({ file: p.file, host: p.host, hosts: p.hosts, task: p.task, field: p.field, message: p.message })) });
   }
 
   /** The last line: the recap's counts (none before the run) and the exit code. */

@@ -106,7 +106,7 @@ Cli('a playbook with several mistakes: all listed, exit 1, nothing contacted', a
   const r = await cli(at('bad.ts'), () => { throw new Error('contacted'); });
   assert.is(r.code, 1);
   assert.match(r.err, /unknown host or group "nosuchgroup"/);
-  assert.match(r.err, /host A: task "command x": field bogus: unknown parameter/);
+  assert.match(r.err, /hosts A, B: task "command x": field bogus: unknown parameter/);
   assert.match(r.err, /field notify: no handler named "ghost"/);
 });
 
