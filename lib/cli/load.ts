@@ -1,23 +1,21 @@
 import { statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { LoadError, ValidationError, type Problem } from '../core/errors.ts';
 import type { Inventory } from '../dsl/inventory.ts';
 import type { Playbook } from '../dsl/playbook.ts';
 import { userModules, type UserModules } from './user-modules.ts';
 
-const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
-
 /**
  * Find a playbook or inventory file: the name as given, then under
- * `playbooks/` or `inventory/` of the current directory, then of play's own
- * checkout; `.ts` may be left out.
+ * `playbooks/` or `inventory/` of the current directory; `.ts` may be left
+ * out. Never in play's own package: run from the wrong directory, a bare
+ * `site -i inventory` would otherwise configure play's demo addresses.
  */
 export function resolveFile(name: string, folder: 'playbooks' | 'inventory', cwd = process.cwd()): string {
   const names = name.endsWith('.ts') ? [name] : [name, `${name}.ts`];
   const candidates = isAbsolute(name)
     ? names
-    : [cwd, join(cwd, folder), join(packageRoot, folder)].flatMap((dir) => names.map((n) => resolve(dir, n)));
+    : [cwd, join(cwd, folder)].flatMap((dir) => names.map((n) => resolve(dir, n)));
   const found = candidates.find((c) => statSync(c, { throwIfNoEntry: false })?.isFile());
   if (!found) throw new LoadError(name, `no such ${folder === 'playbooks' ? 'playbook' : 'inventory'} (looked for ${[...new Set(candidates)].join(', ')})`);
   return found;

@@ -1,5 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConnectError } from '../../lib/core/errors.ts';
 import type { HostView } from '../../lib/core/host.ts';
@@ -56,6 +59,20 @@ Cli('bare names resolve under playbooks/ and inventory/', () => {
   assert.throws(() => resolveFile('nope', 'playbooks', fixtures), /no such playbook/);
   // A directory named like the folder is not an inventory: `-i inventory` means inventory/inventory.ts.
   assert.is(resolveFile('inventory', 'inventory', `${fixtures}../../`), resolveFile('inventory/inventory.ts', 'inventory', `${fixtures}../../`));
+});
+
+Cli('a bare name never falls back into play\'s own playbooks/ or inventory/: from another directory it is not found', () => {
+  const elsewhere = mkdtempSync(join(tmpdir(), 'play-elsewhere-'));
+  try {
+    for (const [name, folder] of [['site', 'playbooks'], ['inventory', 'inventory']] as const) {
+      const e = (() => { try { resolveFile(name, folder, elsewhere); } catch (err) { return err as Error; } return undefined; })();
+      assert.ok(e, `${name} was found`);
+      const looked = /looked for (.*)\)/.exec(e.message)![1]!.split(', ');
+      assert.ok(looked.every((l) => l.startsWith(elsewhere)), looked.join(' '));
+    }
+  } finally {
+    rmSync(elsewhere, { recursive: true, force: true });
+  }
 });
 
 Cli('all good: exit 0, recap table and change summary per host', async () => {
