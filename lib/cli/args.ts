@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { joinNegativeNumbers, parseNumber, type NumberRule } from './number-options.ts';
 import { UsageError } from '../core/errors.ts';
 import { exitCodesText } from '../core/exit-codes.ts';
 import { splitList } from '../engine/select-hosts.ts';
@@ -84,38 +85,11 @@ const NUMBERS = {
   'connect-timeout': { min: 0.1, integer: false, what: 'a number of seconds ≥ 0.1' },
   'command-timeout': { min: 0.1, integer: false, what: 'a number of seconds ≥ 0.1' },
   persist: { min: 0, integer: false, what: 'a number of seconds ≥ 0 (0: keep nothing)' },
-} as const;
+} as const satisfies Record<string, NumberRule>;
 type NumberOption = keyof typeof NUMBERS;
 const SHORT_NUMBERS: Readonly<Record<string, NumberOption>> = { '-f': 'forks' };
 
-/** Plain decimal only: Number() would take "", " ", "0x10" and "1e3". */
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)$/;
-
-function numberOption(name: NumberOption, raw: string, from = `--${name}`): number {
-  const r = NUMBERS[name];
-  const n = DECIMAL.test(raw.trim()) ? Number(raw) : NaN;
-  if (!Number.isFinite(n) || n < r.min || (r.integer && !Number.isInteger(n))) throw new UsageError(`${from} must be ${r.what}, got "${raw}"`);
-  return n;
-}
-
-/**
- * parseArgs reads the "-3" of `--forks -3` as an option and answers "argument
- * is ambiguous"; joined as `--forks=-3`, the value reaches our own range check.
- */
-function joinNegativeNumbers(argv: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--') { out.push(...argv.slice(i)); break; }
-    const long = a.startsWith('--') ? a.slice(2) : SHORT_NUMBERS[a];
-    const next = argv[i + 1];
-    if (long && long in NUMBERS && next !== undefined && /^-[\d.]/.test(next)) {
-      out.push(`--${long}=${next}`);
-      i++;
-    } else out.push(a);
-  }
-  return out;
-}
+const numberOption = (name: NumberOption, raw: string, from = `--${name}`): number => parseNumber(NUMBERS[name], raw, from);
 
 /** An option's comma list; [] when given empty, undefined when not given. */
 const listOption = (values: readonly string[] | undefined): string[] | undefined => (values === undefined ? undefined : splitList(values) ?? []);
@@ -128,7 +102,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   let v;
   try {
     v = parseArgs({
-      args: joinNegativeNumbers(argv),
+      args: joinNegativeNumbers(argv, Object.keys(NUMBERS), SHORT_NUMBERS),
       allowPositionals: true,
       strict: true,
       options: {

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../core/errors.ts';
+import { joinNegativeNumbers, parseNumber, type NumberRule } from '../cli/number-options.ts';
 import { EXIT } from '../core/exit-codes.ts';
 import { describeProbe, probeHttp } from './http-probe.ts';
 
@@ -12,6 +13,13 @@ probe runs while the command runs and stops when it ends (exit code: the
 command's); without one, for --for S seconds (default 10). Always bounded:
 never longer than --for S (default 600 with a command).`;
 
+/** The probe's numeric options and their ranges. */
+const NUMBERS = {
+  every: { min: 1, integer: false, what: 'a number of milliseconds ≥ 1' },
+  timeout: { min: 1, integer: false, what: 'a number of milliseconds ≥ 1' },
+  for: { min: 0.1, integer: false, what: 'a number of seconds ≥ 0.1' },
+} as const satisfies Record<string, NumberRule>;
+
 /** `play probe`: the client-side proof that an operation dropped no request. */
 export async function runProbeCli(argv: readonly string[], out: (s: string) => void): Promise<number> {
   const dash = argv.indexOf('--');
@@ -19,7 +27,7 @@ export async function runProbeCli(argv: readonly string[], out: (s: string) => v
   const cmd = dash < 0 ? [] : argv.slice(dash + 1);
   let v;
   try {
-    v = parseArgs({ args: [...own], allowPositionals: true, strict: true, options: {
+    v = parseArgs({ args: joinNegativeNumbers(own, Object.keys(NUMBERS)), allowPositionals: true, strict: true, options: {
       every: { type: 'string' }, timeout: { type: 'string' }, for: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     } });
   } catch (e) {
@@ -29,15 +37,10 @@ export async function runProbeCli(argv: readonly string[], out: (s: string) => v
   const [url, ...extra] = v.positionals;
   if (!url || extra.length) throw new UsageError(`play probe needs one URL${extra.length ? `, got also: ${extra.join(' ')}` : ''}\n${PROBE_USAGE}`);
   if (!/^http:\/\/[^/\s]+/.test(url)) throw new UsageError(`play probe: URL must start with http://, got "${url}"`);
-  const num = (name: string, raw: string | undefined, dflt: number, min: number) => {
-    if (raw === undefined) return dflt;
-    const n = Number(raw);
-    if (!Number.isFinite(n) || n < min) throw new UsageError(`--${name} must be a number ≥ ${min}, got "${raw}"`);
-    return n;
-  };
-  const everyMs = num('every', v.values.every, 50, 1);
-  const timeoutMs = num('timeout', v.values.timeout, 2000, 1);
-  const maxMs = num('for', v.values.for, cmd.length ? 600 : 10, 0.1) * 1000;
+  const num = (name: keyof typeof NUMBERS, raw: string | undefined, dflt: number) => (raw === undefined ? dflt : parseNumber(NUMBERS[name], raw, `--${name}`));
+  const everyMs = num('every', v.values.every, 50);
+  const timeoutMs = num('timeout', v.values.timeout, 2000);
+  const maxMs = num('for', v.values.for, cmd.length ? 600 : 10) * 1000;
   const stop = new AbortController();
   const report = probeHttp({ url, everyMs, timeoutMs, maxMs, signal: stop.signal });
   // With a command, its exit code is ours (documented as a pass-through in EXIT_CODES' notes).
