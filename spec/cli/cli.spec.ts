@@ -4,29 +4,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConnectError } from '../../lib/core/errors.ts';
 import type { HostView } from '../../lib/core/host.ts';
 import { parseCli } from '../../lib/cli/args.ts';
 import { resolveFile } from '../../lib/cli/load.ts';
-import { main } from '../../lib/cli/main.ts';
-import { FakeTransport, type Scripted } from '../support/fake-transport.ts';
+import type { Scripted } from '../support/fake-transport.ts';
+import { runCli } from '../support/cli.ts';
 
 const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
 
 /** Run the CLI in-process with fake hosts; returns exit code and output. */
-async function cli(argv: string[], hosts: (h: HostView) => Scripted[] | 'down' = () => []) {
-  let out = '', err = '';
-  const code = await main(argv, {
-    out: (s) => { out += s; }, err: (s) => { err += s; }, color: false, signal: new AbortController().signal,
-    connector: async (h) => {
-      if (h.local) return new FakeTransport(h.name);
-      const s = hosts(h);
-      if (s === 'down') throw new ConnectError(h.name, 'connect ECONNREFUSED 192.0.2.3:22');
-      return new FakeTransport(h.name, s);
-    },
-  });
-  return { code, out, err };
-}
+const cli = (argv: string[], hosts: (h: HostView) => Scripted[] | 'down' = () => []) => runCli(argv, (h) => (h.local ? [] : hosts(h)));
 const at = (...p: string[]) => [`${fixtures}playbooks/${p[0]}`, '-i', `${fixtures}inventory/${p[1] ?? 'three.ts'}`];
 const allOk: Scripted[] = [{ cmd: /.*/ }];
 

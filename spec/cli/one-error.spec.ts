@@ -8,22 +8,14 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { main } from '../../lib/cli/main.ts';
-import { FakeTransport } from '../support/fake-transport.ts';
+import { runCli } from '../support/cli.ts';
+
+/** Every connection is recorded, and answers every command with success. */
+const cli = (argv: string[]) => runCli(argv, () => [{ cmd: /.*/ }]);
 
 const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const generated = fileURLToPath(new URL('../.generated/', import.meta.url));
 
-/** The CLI in-process; every connection is recorded, and answers every command with success. */
-async function cli(argv: string[]) {
-  let out = '', err = '';
-  const contacted: string[] = [];
-  const code = await main(argv, {
-    out: (s) => { out += s; }, err: (s) => { err += s; }, color: false, signal: new AbortController().signal,
-    connector: async (h) => { contacted.push(h.name); return new FakeTransport(h.name, [{ cmd: /.*/ }]); },
-  });
-  return { code, out, err, contacted };
-}
 /** The problem lines of a ValidationError, with the fixtures folder shown as `<f>/`. */
 const problems = (err: string) => err.split('\n').filter((l) => l.startsWith('  - ')).map((l) => l.slice(4).split(fixtures).join('<f>/'));
 const at = (pb: string, inv: string) => [pb.startsWith('/') ? pb : `${fixtures}playbooks/${pb}`, '-i', inv.startsWith('/') ? inv : `${fixtures}inventory/${inv}`];

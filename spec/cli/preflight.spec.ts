@@ -9,35 +9,22 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fileURLToPath } from 'node:url';
 import { parseCli } from '../../lib/cli/args.ts';
-import { exitCode, main } from '../../lib/cli/main.ts';
-import { ConnectError } from '../../lib/core/errors.ts';
+import { exitCode } from '../../lib/cli/main.ts';
 import { EXIT } from '../../lib/core/exit-codes.ts';
 import type { HostView } from '../../lib/core/host.ts';
 import { emptyRecap } from '../../lib/core/result.ts';
 import { compile, type Selection } from '../../lib/engine/compile.ts';
 import inventory from '../fixtures/inventory/three.ts';
 import selection from '../fixtures/playbooks/selection.ts';
-import { FakeTransport, type Scripted } from '../support/fake-transport.ts';
+import type { Scripted } from '../support/fake-transport.ts';
+import { runCli } from '../support/cli.ts';
 
 const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const at = (playbook: string, ...rest: string[]) => [`${fixtures}playbooks/${playbook}`, '-i', `${fixtures}inventory/three.ts`, ...rest];
 const ok: Scripted[] = [{ cmd: /.*/ }];
 
 /** Run the CLI; `hosts` scripts each host (the controller included) or says it is down. */
-async function cli(argv: string[], hosts: (h: HostView) => Scripted[] | 'down' = () => ok) {
-  let out = '', err = '';
-  const contacted: string[] = [];
-  const code = await main(argv, {
-    out: (s) => { out += s; }, err: (s) => { err += s; }, color: false, signal: new AbortController().signal,
-    connector: async (h) => {
-      contacted.push(h.name);
-      const s = hosts(h);
-      if (s === 'down') throw new ConnectError(h.name, 'connect ECONNREFUSED');
-      return new FakeTransport(h.name, s);
-    },
-  });
-  return { code, out, err, contacted };
-}
+const cli = (argv: string[], hosts: (h: HostView) => Scripted[] | 'down' = () => ok) => runCli(argv, hosts);
 const jsonLines = (out: string) => out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
 
 const Pre = suite('pre-flight: one clear error, nothing contacted');

@@ -7,21 +7,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fileURLToPath } from 'node:url';
-import { main } from '../../lib/cli/main.ts';
+import { runCli } from '../support/cli.ts';
 import { command, file, template } from '../../lib/tasks/index.ts';
 
 const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
-
-/** The CLI in-process; any attempt to connect is recorded and fails. */
-async function cli(argv: string[]) {
-  let out = '', err = '';
-  const contacted: string[] = [];
-  const code = await main(argv, {
-    out: (s) => { out += s; }, err: (s) => { err += s; }, color: false, signal: new AbortController().signal,
-    connector: async (h) => { contacted.push(h.name); throw new Error(`contacted ${h.name}`); },
-  });
-  return { code, out, err, contacted };
-}
+/** Any attempt to connect is recorded and fails. */
+const cli = (argv: string[]) => runCli(argv, () => 'refuse');
 
 /** The problem lines of a ValidationError, with the fixtures folder shown as `<f>/`. */
 const problems = (err: string) => err.split('\n').filter((l) => l.startsWith('  - ')).map((l) => l.slice(4).split(fixtures).join('<f>/'));
