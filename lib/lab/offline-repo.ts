@@ -13,10 +13,11 @@ import { ensureAptLists } from './prereqs.ts';
 import { baseFingerprint } from './base-tree.ts';
 
 /**
- * keepalived, ipvsadm and nginx are the seed's; net-tools the seed installs
+ * keepalived, ipvsadm and nginx are the seed's, nftables what a director's
+ * handover holds new connections back with; net-tools the seed installs
  * for ifconfig; python3-apt is what Ansible's apt module needs on a target.
  */
-export const REPO_PACKAGES = ['keepalived', 'ipvsadm', 'nginx', 'net-tools', 'python3-apt'];
+export const REPO_PACKAGES = ['keepalived', 'ipvsadm', 'nftables', 'nginx', 'net-tools', 'python3-apt'];
 const STAMP = join(REPO_DIR, '.stamp');
 
 /**

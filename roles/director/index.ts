@@ -42,7 +42,7 @@ export const IPVS_SYSCTL_FILE = '/etc/sysctl.d/90-lvs-director.conf';
 /** What a VIP handover needs to know of the cluster (see {@link vipHandover}). */
 export function handoverVrrp(c: LvsCluster) {
   return {
-    vip: c.vip, interface: c.interface, advertInterval: c.advertInterval,
+    vip: c.vip, interface: c.interface, advertInterval: c.advertInterval, virtualRouterId: c.virtualRouterId,
     priorities: Object.fromEntries(Object.entries(c.directors).map(([n, d]) => [n, d.priority])),
   };
 }

@@ -20,67 +20,223 @@ export function handoverCommand(offset: number): string {
   return `printf '%s\\n' ${Math.trunc(offset)} > ${tmp} && chmod 0644 ${tmp} && mv -f ${tmp} ${HANDOVER_FILE}`;
 }
 
-/** The quiesce rule's tc preference (the no-RST unit's egress rule is 4242). */
-const QUIESCE_PREF = 4243;
+/** The nft table a director giving the VIP up holds while it moves (see {@link quiesceArmCommand}). */
+const QUIESCE_TABLE = 'ip play_quiesce';
+/** The UDP port, on the VIP, that the taker's trigger goes to; the giver's table drops it. */
+export const QUIESCE_PORT = 4243;
 /**
- * How long the quiesce rule lives: short of the client's 1 s SYN
- * retransmission, with room for a slow host to remove it late (measured on
- * the lab under load: a 700 ms rule removed through two more processes
- * outlived the retransmission, and 2 requests failed).
+ * How long the giver drops new SYNs once triggered: short of the client's
+ * 1 s SYN retransmission (so no SYN is dropped twice), long enough to cover
+ * the takeover and the ARP switch after it (measured on the lab: the old
+ * MASTER let the VIP go 140 ms after the new one took it, the client's ARP
+ * switched after 80 ms). The kernel ends it (an nft set timeout), so a busy
+ * host cannot make it longer: a tc rule removed by a process lived 1.2 s
+ * instead of 550 ms under load, and 4 requests failed.
  */
-export const QUIESCE_FOR_MS = 550;
+export const QUIESCE_FOR_MS = 750;
+
+/** The nft constant for a UDP payload's first 8 bytes, `token` (8 ASCII characters). */
+function payloadConstant(token: string): string {
+  if (!/^[\x21-\x7e]{8}$/.test(token)) throw new Error(`a quiesce token is 8 printable ASCII characters, got ${JSON.stringify(token)}`);
+  return `0x${Buffer.from(token, 'latin1').toString('hex')}`;
+}
 
 /**
- * Just before the VIP leaves this director: stop taking new TCP connections
- * to it. IPVS replicates a connection only once it is ESTABLISHED, so a
- * handshake begun here whose ACK reaches the next holder is lost there (the
- * client's request then times out: measured, 1 of 141 requests in a
- * handback). New SYNs are dropped instead; handshakes in flight finish here.
- * The rule removes itself after `forMs` (below 1 s), on this host,
- * whatever becomes of the caller: a client whose SYN was dropped sends it
- * again 1 s later (Linux's first retransmission), and that one is never
- * dropped — it reaches the new holder, or this director taking connections
- * again if the VIP has not moved yet. Nothing to do on a kernel without
- * IPVS running.
+ * Before the VIP leaves this director: an nft table that, when the taker's
+ * trigger arrives (a UDP packet to `vip`:{@link QUIESCE_PORT} carrying
+ * `token`, see {@link quiesceCueCommand}), drops new TCP handshakes to the
+ * VIP for {@link QUIESCE_FOR_MS}, once. IPVS replicates a connection only
+ * once it is ESTABLISHED, so a handshake begun here whose ACK reaches the
+ * next holder is lost there (measured: 1 of 141 requests in a handback). A
+ * client whose SYN was dropped sends it again 1 s later, to the new holder.
+ * The taker times the trigger on its own clock from keepalived's own timer,
+ * so no SSH round trip and no process started on a busy host sits between
+ * the prediction and the drop. Nothing to do on a kernel without IPVS.
  */
-export function quiesceCommand(vip: string, iface: string, o: { afterMs?: number; forMs?: number } = {}): string {
-  const dev = quote(iface);
-  const rule = `tc filter replace dev ${dev} ingress pref ${QUIESCE_PREF} handle 1 protocol ip flower ip_proto tcp dst_ip ${quote(vip)} tcp_flags 0x2/0x12 action drop`;
+export function quiesceArmCommand(vip: string, token: string, o: { forMs?: number; port?: number } = {}): string {
+  const trigger = `ip daddr ${vip} udp dport ${o.port ?? QUIESCE_PORT} @th,64,64 ${payloadConstant(token)}`;
+  const ruleset = [
+    `table ${QUIESCE_TABLE}`,
+    `delete table ${QUIESCE_TABLE}`,
+    `table ${QUIESCE_TABLE} {`,
+    '  set hold { type ipv4_addr; flags dynamic, timeout; }',
+    '  set fired { type ipv4_addr; flags dynamic; }',
+    '  chain pre {',
+    '    type filter hook prerouting priority -300; policy accept;',
+    // Every packet to the port is counted (the taker's early one, the trigger): a report of what came.
+    `    ip daddr ${vip} udp dport ${o.port ?? QUIESCE_PORT} counter comment "play-udp"`,
+    // One window per move: a second trigger (two takers of equal priority) is only dropped.
+    `    ${trigger} ip daddr @fired drop`,
+    `    ${trigger} add @hold { ip daddr timeout ${Math.round(o.forMs ?? QUIESCE_FOR_MS)}ms } add @fired { ip daddr } counter drop comment "play-trigger"`,
+    '    ip daddr @hold tcp flags & (syn | ack) == syn counter drop comment "play-held"',
+    '  }',
+    '}',
+  ].join('\n');
   return [
     '[ -e /proc/net/ip_vs ] || exit 0',
-    ...(o.afterMs ? [`sleep ${(o.afterMs / 1000).toFixed(3)}`] : []),
-    // One command on time; clsact is there already where the no-RST unit runs.
-    `${rule} 2>/dev/null || { tc qdisc add dev ${dev} clsact 2>/dev/null; ${rule}; } || exit`,
-    // As few processes as can be between the sleep and the delete: each one started late on a busy host makes the rule live longer.
-    `setsid sh -c ${quote(`sleep ${((o.forMs ?? QUIESCE_FOR_MS) / 1000).toFixed(3)}; exec tc filter del dev ${dev} ingress pref ${QUIESCE_PREF}`)} </dev/null >/dev/null 2>&1 &`,
-    `logger -t play ${quote(`new connections to ${vip} held back: the VIP is moving`)} 2>/dev/null || true`,
+    'command -v nft >/dev/null 2>&1 || { echo "nft not found (the director role installs nftables)" >&2; exit 127; }',
+    `nft -f - <<'PLAY_NFT'\n${ruleset}\nPLAY_NFT`,
   ].join('\n');
 }
-
-/** keepalived's journal cursor now (empty without journald): where {@link preemptSeenCommand} starts reading. */
-export const JOURNAL_CURSOR = `journalctl -u keepalived -n 0 --show-cursor --no-pager 2>/dev/null | sed -n 's/^-- cursor: //p'`;
 
 /**
- * Wait (at most `seconds`) until keepalived here discards an advert of lower
- * priority than its own, logged after `cursor`: the first advert of a MASTER
- * whose priority dropped below ours. Follows the journal (no polling delay).
- * Prints this host's epoch seconds of the log line and of seeing it; exits
- * 1 when none came.
+ * After the move: remove the table (a no-op when there is none). Prints
+ * `trigger T held N` (triggers taken, SYNs held back) and logs it.
  */
-export function preemptSeenCommand(cursor: string, seconds: number): string {
+export function quiesceDisarmCommand(): string {
+  const count = (rule: string) => `nft list chain ${QUIESCE_TABLE} pre 2>/dev/null | sed -n ${quote(`s/.*counter packets \\([0-9]*\\) .*comment "${rule}".*/\\1/p`)}`;
   return [
-    'f=/run/play-preempt.$$; rm -f "$f"; mkfifo "$f" || exit 1',
-    `timeout ${Math.ceil(seconds)} journalctl -u keepalived --after-cursor ${quote(cursor)} -f -o short-unix --no-pager >"$f" 2>/dev/null & j=$!`,
-    `rc=1; while IFS= read -r l; do case $l in *'received lower priority'*) echo "\${l%% *} $(date +%s.%N)"; rc=0; break;; esac; done <"$f"`,
-    'kill "$j" 2>/dev/null; rm -f "$f"; exit "$rc"',
+    'command -v nft >/dev/null 2>&1 || exit 0',
+    `nft list table ${QUIESCE_TABLE} >/dev/null 2>&1 || exit 0`,
+    `u=$(${count('play-udp')}); t=$(${count('play-trigger')}); n=$(${count('play-held')})`,
+    `nft delete table ${QUIESCE_TABLE}`,
+    'logger -t play "the VIP moved: trigger ${t:-0}, new connections held back ${n:-0}" 2>/dev/null',
+    'echo "packets ${u:-0} trigger ${t:-0} held ${n:-0}"',
   ].join('\n');
 }
 
-/** Take new connections again (see {@link quiesceCommand}); a no-op when there is no rule. */
-export function unquiesceCommand(iface: string): string {
-  const dev = quote(iface);
-  // The journal keeps how many SYNs waited (each client retried once, 1 s later).
-  return `n=$(tc -s filter show dev ${dev} ingress pref ${QUIESCE_PREF} 2>/dev/null | awk '/Sent/ {print $4; exit}'); tc filter del dev ${dev} ingress pref ${QUIESCE_PREF} 2>/dev/null && logger -t play "new connections taken again (\${n:-0} held back)" 2>/dev/null; true`;
+/** When and how a taker times the giver's quiesce (see {@link quiesceArmCommand}). */
+export interface QuiesceCue {
+  vip: string;
+  token: string;
+  virtualRouterId: number;
+  /**
+   * Handing over: the taker's own priority. The giver's adverts at or above
+   * it are still accepted (the last one starts the taker's master-down
+   * timer); the first one below it shows that the giver's priority dropped.
+   */
+  below?: number;
+  /**
+   * Taking back: the command that raises this (the taker's) priority, run
+   * just after an advert of the giver arrived, so that this advert is the
+   * last one accepted and the timer's start is known.
+   */
+  raise?: string;
+  /** When to send the trigger, in ms after that last accepted advert. */
+  atMs: number;
+  /** Not sent when it is later than this after that advert: too near the takeover to lead it. */
+  latestMs: number;
+  /** The bound on waiting for adverts, in seconds (each half). */
+  seconds: number;
+  /** @default QUIESCE_PORT */
+  port?: number;
+}
+
+/** The taker's own nft table: logs this VRID's adverts to the kernel log, where the cue is read. */
+const CUE_TABLE = 'ip play_cue';
+
+/** Shell functions for both cue commands: µs now (`now` → $nowus) and back to "S.UUUUUU" (`ep VAR US`), without a subshell. */
+const CUE_PRELUDE = [
+  'now() { local f=${EPOCHREALTIME#*.}000000; nowus=$(( ${EPOCHREALTIME%.*} * 1000000 + 10#${f:0:6} )); }',
+  'ep() { printf -v "$1" %d.%06d $(( $2 / 1000000 )) $(( $2 % 1000000 )); }',
+  // A /dev/kmsg record is "LEVEL,SEQ,MICROSECONDS,FLAGS;TEXT": its kernel time into $k.
+  'ktime() { k=${rec#*,}; k=${k#*,}; k=${k%%,*}; }',
+];
+/** Our mark in the kernel log: the token and the epoch µs at which it was written. */
+const cueMark = (token: string, us: string) => `"play-cue-mark "${quote(token)}" ${us}"`;
+/** Where the setup's forwarder passes the kernel log on to the cue (and its PID): one per token. */
+const cueFiles = (token: string) => ({ fifo: `/run/play-cue.${token}`, pid: `/run/play-cue.${token}.pid` });
+
+/**
+ * First half of the taker's cue, run before the priorities change: an nft
+ * rule on this director logs every advert of `virtualRouterId` to the
+ * kernel log with its arrival time (with `below`: split into those at or
+ * above that priority, `hi`, and below it, `lo`); a mark of ours is written
+ * there; and a forwarder (`cat`, bounded by `timeout`) passes every record
+ * after the mark to a fifo for the second half, so that it reads the news
+ * at once instead of the whole log again. Prints the mark's epoch µs, the
+ * kernel clock's offset to this one and the arrival of the first advert
+ * after the mark, once there is one (the track file may change then), or
+ * nothing: no IPVS, nft, kernel log or advert, and the VIP then moves
+ * without a quiesce.
+ */
+export function quiesceCueSetupCommand(c: Pick<QuiesceCue, 'token' | 'virtualRouterId' | 'below' | 'seconds'>): string {
+  const advert = `ip protocol vrrp @th,8,8 ${Math.trunc(c.virtualRouterId)} fib saddr type != local`;
+  const rules = c.below === undefined
+    ? [`${advert} log prefix "play-cue hi " level notice`]
+    : [`${advert} @th,16,8 >= ${Math.trunc(c.below)} log prefix "play-cue hi " level notice`, `${advert} @th,16,8 < ${Math.trunc(c.below)} log prefix "play-cue lo " level notice`];
+  const ruleset = [`table ${CUE_TABLE}`, `delete table ${CUE_TABLE}`, `table ${CUE_TABLE} {`, '  chain in {', '    type filter hook input priority -300; policy accept;', ...rules.map((r) => `    ${r}`), '  }', '}'].join('\n');
+  const { fifo, pid } = cueFiles(c.token);
+  const script = [
+    ...CUE_PRELUDE,
+    `[ -e /proc/net/ip_vs ] && command -v nft >/dev/null 2>&1 || exit 0`,
+    `nft -f - 2>/dev/null <<'PLAY_NFT' || exit 0\n${ruleset}\nPLAY_NFT`,
+    'exec 8</dev/kmsg || exit 0',
+    `now; m=$nowus; echo ${cueMark(c.token, '$m')} >/dev/kmsg`,
+    `while read -r -t 5 -u 8 rec; do case $rec in *${cueMark(c.token, '$m')}) ktime; off=$(( m - k )); break;; esac; done`,
+    '[ -n "$off" ] || exit 0',
+    // The same open file goes on where this shell stopped reading.
+    `rm -f ${fifo}; mkfifo -m 0600 ${fifo} || exit 0`,
+    `setsid timeout 120 sh -c ${quote(`exec 7<>${fifo}; exec cat >&7`)} <&8 >/dev/null 2>&1 & echo $! > ${pid}`,
+    `exec 6<${fifo}`,
+    `while read -r -t ${Math.ceil(c.seconds)} -u 6 rec; do case $rec in *"play-cue "*) ktime; echo "$m $off $(( k + off ))"; exit 0;; esac; done`,
+  ].join('\n');
+  return `bash -c ${quote(script)}`;
+}
+
+/** Remove the taker's cue: its table, its forwarder (by PID) and fifo; a no-op when there is none. */
+export function quiesceCueCleanupCommand(token: string): string {
+  const { fifo, pid } = cueFiles(token);
+  return `nft delete table ${CUE_TABLE} 2>/dev/null; [ -s ${pid} ] && kill "$(cat ${pid})" 2>/dev/null; rm -f ${fifo} ${pid}; true`;
+}
+
+/**
+ * Second half of the taker's cue: from what `quiesceCueSetupCommand`
+ * printed (`setup`), find when the giver's last accepted advert arrived
+ * (keepalived's master-down timer runs from it: handing over, the last `hi`
+ * before the first `lo`; taking back, the advert just before `raise`
+ * runs), and send the giver its trigger `atMs` after it. The adverts come
+ * with the kernel's own arrival times (keepalived's journal lines reached a
+ * reader 1.6–4.3 s late on a busy lab host, too late to lead a takeover
+ * 2.6 s away), and from the anchor on only bash builtins run (`read -t` on
+ * an idle fifo as the sleep, a `/dev/udp` redirection): nothing to start
+ * late on a busy host. Without a setup only `raise` runs. Prints the epoch
+ * seconds of the anchor, of reading it, and of the trigger leaving (`-`:
+ * not sent), or `none`; exit 4 when `raise` failed.
+ */
+export function quiesceCueCommand(c: QuiesceCue & { setup: string }): string {
+  const udp = `/dev/udp/${c.vip}/${c.port ?? QUIESCE_PORT}`;
+  const raise = c.raise === undefined ? [] : [`{ ${c.raise}\n} || exit 4`];
+  // What the setup printed (or, to show the shell, "$MARK $OFF $FIRST").
+  const setup = /^(\d+|\$MARK) (-?\d+|\$OFF) (\d+|\$FIRST)$/.exec(c.setup.trim());
+  if (!setup) return [...raise, 'echo none'].join('\n');
+  const [, , off, first] = setup;
+  const { fifo } = cueFiles(c.token);
+  const script = [
+    ...CUE_PRELUDE,
+    `trap ${quote(quiesceCueCleanupCommand(c.token))} EXIT`,
+    'f=/run/play-cue-sleep.$$; rm -f "$f"; mkfifo "$f" && exec 9<>"$f"; rm -f "$f"',
+    `off=${off}; cue=1; exec 8<>${fifo} || cue=0`,
+    // Learn the VIP's MAC now (a payload the giver's table lets by), so that the trigger leaves at once later.
+    `[ "$cue" = 0 ] || printf warm 2>/dev/null >${udp}`,
+    `now; end=$(( nowus + ${Math.ceil(c.seconds)} * 1000000 )); anchor=`,
+    // The next advert logged, its arrival on this clock in $at; 1 when none came in time.
+    'next() { while now; [ "$cue" = 1 ] && [ "$nowus" -lt "$end" ]; do ep t $(( end - nowus )); read -r -t "$t" -u 8 rec || return 1; case $rec in *"play-cue "*) ktime; at=$(( k + off )); return 0;; esac; done; return 1; }',
+    ...(c.raise !== undefined
+      ? [
+        // Past the adverts logged already; the next one to come is the last this director accepts.
+        'while [ "$cue" = 1 ] && read -r -t 0 -u 8; do read -r -u 8 rec || break; done',
+        'if next; then anchor=$at; fi',
+        ...raise,
+      ]
+      : [`anchor=${first}`, 'while next; do case $rec in *"play-cue lo "*) lo=1; break;; *) anchor=$at;; esac; done', '[ -n "$lo" ] || anchor=']),
+    '[ -n "$anchor" ] || { echo none; exit 0; }',
+    'now; seen=$nowus; sent=-',
+    // An anchor from the future, or older than the bound, is not one this move can trust (seen once: 444 ms ahead).
+    `if [ "$anchor" -gt "$nowus" ] || [ $(( nowus - anchor )) -gt ${Math.ceil(c.seconds) * 2 * 1000000} ]; then ep a "$anchor"; ep s "$seen"; echo "$a $s -"; exit 0; fi`,
+    `if [ $(( anchor + ${Math.round(c.latestMs * 1000)} - nowus )) -gt 0 ]; then`,
+    // Until the aim, however often a sleep ends early (seen once: 900 ms early).
+    `  while now; w=$(( anchor + ${Math.round(c.atMs * 1000)} - nowus )); [ "$w" -gt 0 ]; do ep t "$w"; read -r -t "$t" -u 9 _; done`,
+    `  printf %s ${quote(c.token)} 2>/dev/null >${udp}; now; ep sent "$nowus"`,
+    'fi',
+    'ep a "$anchor"; ep s "$seen"; echo "$a $s $sent"',
+  ].join('\n');
+  return `bash -c ${quote(script)}`;
+}
+
+/** The epoch seconds keepalived here logged entering MASTER, first after `since` (epoch seconds); empty when it did not. */
+export function takeoverLoggedCommand(since: number): string {
+  return `journalctl -u keepalived -o short-unix --since @${since.toFixed(6)} --no-pager 2>/dev/null | sed -n '/Entering MASTER STATE/{s/ .*//p;q}'`;
 }
 
 /** Does this director hold `vip` on `iface`? Exit 0 when it does. */

@@ -36,6 +36,8 @@ export interface KeepalivedConfigParams {
   /** Every director's VRRP priority and the advert interval: when the VIP moves in that handover. */
   priorities: Readonly<Record<string, number>>;
   advertInterval: number;
+  /** The VRRP instance's `virtual_router_id`. */
+  virtualRouterId: number;
   /** Seconds a removed real server may take to finish its connections. @default 30 */
   drainSeconds?: number;
 }
@@ -70,13 +72,14 @@ const DEST = '/etc/keepalived/keepalived.conf';
  *   interface: 'enp0s8',
  *   priorities: { LB1: 200, LB2: 100 },
  *   advertInterval: 1,
+ *   virtualRouterId: 62,
  * });
  * ```
  */
 export const keepalivedConfig = defineTask<KeepalivedConfigParams>({
   kind: 'keepalived',
-  keys: ['src', 'vars', 'dest', 'master', 'peers', 'vip', 'interface', 'priorities', 'advertInterval', 'drainSeconds'],
-  required: ['src', 'vars', 'master', 'peers', 'vip', 'interface', 'priorities', 'advertInterval'],
+  keys: ['src', 'vars', 'dest', 'master', 'peers', 'vip', 'interface', 'priorities', 'advertInterval', 'virtualRouterId', 'drainSeconds'],
+  required: ['src', 'vars', 'master', 'peers', 'vip', 'interface', 'priorities', 'advertInterval', 'virtualRouterId'],
   name: (p) => `keepalived config ${p.dest ?? DEST}`,
   check: (p, host) => {
     const own = [...absolutePath('dest', p.dest), ...wholeNumber('drainSeconds', p.drainSeconds, 0, 3600, { unit: 'seconds' })];

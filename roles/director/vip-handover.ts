@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { changes, noop, type Change } from '../../lib/core/change.ts';
 import { defineTask } from '../../lib/core/define-task.ts';
 import { ipv4 } from '../../lib/core/ipv4.ts';
@@ -6,7 +7,7 @@ import { at, wholeNumber } from '../../lib/tasks/checks.ts';
 import type { HostReader } from '../../lib/core/task.ts';
 import { settle } from '../verify/checks.ts';
 import {
-  handoverCommand, handoverOffset, holdsVipCommand, JOURNAL_CURSOR, preemptSeenCommand, quiesceCommand, QUIESCE_FOR_MS, unquiesceCommand,
+  handoverCommand, handoverOffset, holdsVipCommand, quiesceArmCommand, quiesceCueCleanupCommand, quiesceCueCommand, quiesceCueSetupCommand, quiesceDisarmCommand, QUIESCE_FOR_MS, takeoverLoggedCommand,
 } from './keepalived-commands.ts';
 
 /** Parameters of {@link vipHandover}. */
@@ -23,51 +24,31 @@ export interface VipHandoverParams {
   priorities: Readonly<Record<string, number>>;
   /** The VRRP advert interval in seconds (`cluster.advertInterval`). */
   advertInterval: number;
+  /** The VRRP instance's `virtual_router_id`: whose adverts time the move. */
+  virtualRouterId: number;
   /** How long the VIP may take to move. @default 30000 */
   boundMs?: number;
 }
 
 /**
- * How far ahead of the takeover the director giving the VIP up stops taking
- * new connections, for {@link QUIESCE_FOR_MS}: more than a handshake's time,
- * and about the middle of the rule's life, so that an aim off by ±250 ms
- * still covers the takeover (the lab measured ±300 ms). An aim off by more
- * only loses the protection (the rule has expired, or not begun): no SYN is
- * ever dropped twice.
+ * How far ahead of the takeover the taker triggers the giver's quiesce (for
+ * {@link QUIESCE_FOR_MS}): more than a handshake's time before it, and room
+ * after it for the old MASTER to let go and the clients' ARP to follow.
  */
 export const QUIESCE_LEAD_MS = 300;
+/** The trigger is not sent at all when the taker sees its cue later than this before the takeover. */
+export const QUIESCE_LATEST_MS = 50;
 
 /**
- * When a preempting director takes the VIP, counted from the moment it
- * discarded the first advert of lower priority (keepalived 2.2, VRRPv2): its
- * master-down timer started at the advert before, one interval earlier, and
- * runs 3 intervals plus the skew (256 − priority)/256 s. All in ms.
+ * When a preempting director takes the VIP, counted from the last advert it
+ * accepted from the MASTER (keepalived 2.2, VRRPv2): its master-down timer
+ * runs 3 intervals plus the skew (256 − priority)/256 s. In ms.
  */
-export function takeoverAfterDiscardMs(advertInterval: number, takerPriority: number): number {
-  return 2 * advertInterval * 1000 + ((256 - takerPriority) * 1000) / 256;
+export function takeoverAfterAnchorMs(advertInterval: number, takerPriority: number): number {
+  return 3 * advertInterval * 1000 + ((256 - takerPriority) * 1000) / 256;
 }
 
-/**
- * How long the giver waits, from the moment the controller has the taker's
- * report, before it stops new connections, so that this happens {@link
- * QUIESCE_LEAD_MS} before the takeover: the report was `seenLagMs` late on
- * the taker and took `takerOneWayMs` to arrive; the quiesce takes
- * `giverOneWayMs` to reach the giver. Never negative.
- */
-export function quiesceWaitMs(o: { advertInterval: number; takerPriority: number; seenLagMs: number; takerOneWayMs: number; giverOneWayMs: number }): number {
-  const left = takeoverAfterDiscardMs(o.advertInterval, o.takerPriority) - o.seenLagMs - o.takerOneWayMs;
-  return Math.max(0, left - QUIESCE_LEAD_MS - o.giverOneWayMs);
-}
-
-const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
 const ok = { code: 0, stdout: '', stderr: '' };
-
-/** Half the time a trivial command takes there and back. */
-async function oneWayMs(r: HostReader): Promise<number> {
-  const t = Date.now();
-  await r.run('true');
-  return (Date.now() - t) / 2;
-}
 
 /**
  * Move the VIP by priority, not by failure: set this director's handover
@@ -83,58 +64,81 @@ export function handoverStep(p: VipHandoverParams, self: string, summary: string
   const bound = p.boundMs ?? 30_000;
   const away = p.offset > 0;
   const peerNames = Object.keys(p.priorities).filter((n) => n !== self);
-  // The preempting director: the highest-priority peer when handing over, this one when taking back.
-  const takerPriority = away ? Math.max(...peerNames.map((n) => p.priorities[n] ?? 0)) : (p.priorities[self] ?? 0);
+  const top = Math.max(...peerNames.map((n) => p.priorities[n] ?? 0));
+  // The preempting director: the highest-priority peer (or peers, when tied) handing over, this one taking back.
+  const takerNames = away ? peerNames.filter((n) => (p.priorities[n] ?? 0) === top) : [self];
+  const takerPriority = away ? top : (p.priorities[self] ?? 0);
+  const takeover = takeoverAfterAnchorMs(p.advertInterval, takerPriority);
+  const seconds = 2 * p.advertInterval + 2;
+  const cueOf = (token: string) => ({
+    vip: p.vip, token, virtualRouterId: p.virtualRouterId, seconds,
+    atMs: takeover - QUIESCE_LEAD_MS, latestMs: takeover - QUIESCE_LATEST_MS,
+    ...(away ? { below: takerPriority } : { raise: handoverCommand(p.offset) }),
+  });
   return {
     summary,
     exec: [
-      `# where the VIP will go: note the journal cursor`,
-      JOURNAL_CURSOR,
-      '# here:',
-      handoverCommand(p.offset),
-      `# there: wait for the first advert of lower priority it discards`,
-      preemptSeenCommand('CURSOR', 3 * p.advertInterval + 2),
-      `# ${Math.round(takeoverAfterDiscardMs(p.advertInterval, takerPriority) - QUIESCE_LEAD_MS)} ms after it, on the director giving the VIP up (${away ? 'this one' : peerNames.join(' or ')}):`,
-      quiesceCommand(p.vip, p.interface),
-      `# once the VIP ${away ? 'is on a peer' : 'is back here'}, there:`,
-      unquiesceCommand(p.interface),
+      `# on the director giving the VIP up (${away ? 'this one' : peerNames.join(' or ')}): drop new handshakes for ${QUIESCE_FOR_MS} ms once triggered (a random token per move)`,
+      quiesceArmCommand(p.vip, 'RANDOMTK'),
+      `# where the VIP will go (${takerNames.join(' or ')}): log the adverts, and mark the kernel log`,
+      quiesceCueSetupCommand(cueOf('RANDOMTK')),
+      ...(away ? ['# here:', handoverCommand(p.offset)] : []),
+      `# there: ${away ? '' : 'raise the priority just after an advert, and '}trigger the quiesce ${Math.round(takeover - QUIESCE_LEAD_MS)} ms after the last advert accepted (${QUIESCE_LEAD_MS} ms before the takeover)`,
+      quiesceCueCommand({ ...cueOf('RANDOMTK'), setup: '$MARK $OFF $FIRST' }),
+      `# once the VIP ${away ? 'is on a peer' : 'is back here'}, on the giver:`,
+      quiesceDisarmCommand(),
     ].join('\n'),
     apply: async (io) => {
       const holds = async (r: HostReader) => (await r.run(holdsVipCommand(p.vip, p.interface))).code === 0;
       const peers = await Promise.all(peerNames.map((n) => io.reader(n)));
+      const onPeer = async () => (await Promise.all(peers.map(holds))).some(Boolean);
+      const moved = async () => (away ? (await onPeer()) && !(await holds(io.self)) : (await holds(io.self)) && !(await onPeer()));
       const giving = away ? [io.self] : (await Promise.all(peers.map(async (r) => ((await holds(r)) ? [r] : [])))).flat();
-      const takers = away ? peers : [io.self];
-      const [cursors, takerLag, giverLag] = await Promise.all([
-        Promise.all(takers.map(async (r) => (await r.run(JOURNAL_CURSOR)).stdout.trim())),
-        Promise.all(takers.map(oneWayMs)),
-        Promise.all(giving.map(oneWayMs)),
-      ]);
-      let quiesced: HostReader[] = [];
+      const takers = away ? peers.filter((_, i) => takerNames.includes(peerNames[i]!)) : [io.self];
+      const cue = cueOf(randomBytes(4).toString('hex'));
+      const armed: HostReader[] = [];
+      const notes: string[] = [];
+      const triggers: Array<{ r: HostReader; anchor: number; seen: number; sent: number }> = [];
       try {
-        const set = await io.self.run(handoverCommand(p.offset));
-        if (set.code !== 0) return set;
-        // The first taker to see a lower-priority advert times the quiesce; none (no journal): no quiesce.
-        const seen = await Promise.any(takers.map(async (r, i) => {
-          if (!cursors[i]) throw new Error('no journal');
-          const res = await r.run(preemptSeenCommand(cursors[i]!, 3 * p.advertInterval + 2));
-          const [logged = NaN, at = NaN] = res.stdout.trim().split(/\s+/).map(Number);
-          if (res.code !== 0 || !Number.isFinite(logged) || !Number.isFinite(at)) throw new Error('not seen');
-          return { seenLagMs: Math.max(0, (at - logged) * 1000), takerOneWayMs: takerLag[i]! };
-        })).catch(() => undefined);
-        if (seen) {
-          // The giver sleeps the rest itself: its own commands are slow to start on a busy host.
-          const afterMs = quiesceWaitMs({ advertInterval: p.advertInterval, takerPriority, giverOneWayMs: Math.max(0, ...giverLag), ...seen });
-          quiesced = giving;
-          const quiet = await Promise.all(giving.map((r) => r.run(quiesceCommand(p.vip, p.interface, { afterMs }))));
-          const bad = quiet.find((q) => q.code !== 0);
-          if (bad) return { ...bad, stderr: `could not stop new connections before the move: ${bad.stderr.trim()}` };
+        for (const r of giving) {
+          armed.push(r);
+          const a = await r.run(quiesceArmCommand(p.vip, cue.token));
+          if (a.code !== 0) return { ...a, stderr: `could not prepare ${r.host.name} to stop new connections before the move: ${a.stderr.trim()}` };
         }
-        const onPeer = async () => (await Promise.all(peers.map(holds))).some(Boolean);
-        const moved = async () => (away ? (await onPeer()) && !(await holds(io.self)) : (await holds(io.self)) && !(await onPeer()));
+        // Set up before the priorities change, so that the last advert accepted is in the log.
+        const marks = await Promise.all(takers.map(async (r) => (await r.run(quiesceCueSetupCommand(cue))).stdout.trim()));
+        // Each taker times the trigger by itself; taking back, it also raises its priority at its moment.
+        const cued = Promise.all(takers.map(async (r, i) => {
+          const res = await r.run(quiesceCueCommand({ ...cue, setup: marks[i]! }));
+          if (res.code !== 0) return res;
+          const [anchor, seen, sent] = res.stdout.trim().split(/\s+/).map(Number);
+          if (!Number.isFinite(anchor)) notes.push(`${r.host.name}: no advert to time the quiesce by`);
+          else if (!Number.isFinite(sent)) notes.push(`${r.host.name}: the last accepted advert read ${Math.round((seen! - anchor!) * 1000)} ms late, no quiesce`);
+          else triggers.push({ r, anchor: anchor!, seen: seen!, sent: sent! });
+          return undefined;
+        }));
+        if (away) {
+          const set = await io.self.run(handoverCommand(p.offset));
+          if (set.code !== 0) return set;
+        } else {
+          const failed = (await cued).find((x) => x !== undefined);
+          if (failed) return { ...failed, stderr: `could not set the handover offset: ${failed.stderr.trim()}` };
+        }
         const done = await settle(moved, (v) => v, bound, 50);
-        return done ? ok : { code: 1, stdout: '', stderr: `the VIP did not move ${away ? `to ${peerNames.join(' or ')}` : 'back'} within ${bound / 1000} s` };
+        await cued;
+        // How far ahead of the real takeover the trigger left (keepalived's log, the taker's clock): the proof of the aim.
+        for (const t of triggers) {
+          const m = Number((await t.r.run(takeoverLoggedCommand(t.anchor))).stdout.trim());
+          const real = Number.isFinite(m) && m > 0 ? `, ${Math.round((m - t.sent) * 1000)} ms before the takeover` : '';
+          notes.push(`${t.r.host.name}: quiesce triggered ${Math.round(takeover - (t.sent - t.anchor) * 1000)} ms before the expected takeover${real} (advert read after ${Math.round((t.seen - t.anchor) * 1000)} ms)`);
+        }
+        return done ? { ...ok, stdout: notes.join('\n') } : { code: 1, stdout: notes.join('\n'), stderr: `the VIP did not move ${away ? `to ${peerNames.join(' or ')}` : 'back'} within ${bound / 1000} s` };
       } finally {
-        await Promise.all(quiesced.map((r) => r.run(unquiesceCommand(p.interface))));
+        await Promise.all(takers.map((r) => r.run(quiesceCueCleanupCommand(cue.token))));
+        for (const r of armed) {
+          const d = await r.run(quiesceDisarmCommand());
+          if (d.stdout.trim()) notes.push(`${r.host.name}: ${d.stdout.trim()}`);
+        }
       }
     },
     failMessage: (r) => `${summary}: ${r.stderr}`,
@@ -152,20 +156,20 @@ export function handoverStep(p: VipHandoverParams, self: string, summary: string
  * ```ts
  * import { vipHandover } from './vip-handover.ts';
  * import { HANDOVER_OFFSET } from './keepalived-commands.ts';
- * const vrrp = { vip: '192.168.56.200', interface: 'enp0s8', priorities: { LB1: 200, LB2: 100 }, advertInterval: 1 };
+ * const vrrp = { vip: '192.168.56.200', interface: 'enp0s8', priorities: { LB1: 200, LB2: 100 }, advertInterval: 1, virtualRouterId: 62 };
  * const away = vipHandover({ ...vrrp, offset: HANDOVER_OFFSET });
  * const back = vipHandover({ ...vrrp, offset: 0 });
  * ```
  */
 export const vipHandover = defineTask<VipHandoverParams>({
   kind: 'vip-handover',
-  keys: ['offset', 'vip', 'interface', 'priorities', 'advertInterval', 'boundMs'],
-  required: ['offset', 'vip', 'interface', 'priorities', 'advertInterval'],
+  keys: ['offset', 'vip', 'interface', 'priorities', 'advertInterval', 'virtualRouterId', 'boundMs'],
+  required: ['offset', 'vip', 'interface', 'priorities', 'advertInterval', 'virtualRouterId'],
   name: (p) => (p.offset > 0 ? 'hand the VIP over' : 'take the VIP back'),
   check: (p, host) => {
     const out: Array<{ field: string; message: string }> = [];
     out.push(...wholeNumber('offset', p.offset, 0, 253), ...at('advertInterval', positiveNumber(p.advertInterval, 'seconds')));
-    out.push(...wholeNumber('boundMs', p.boundMs, 1, 2 ** 31, { unit: 'ms' }));
+    out.push(...wholeNumber('boundMs', p.boundMs, 1, 2 ** 31, { unit: 'ms' }), ...wholeNumber('virtualRouterId', p.virtualRouterId, 1, 255));
     out.push(...at('vip', ipv4(p.vip) === undefined ? `must be an IPv4 address, got ${describe(p.vip)}` : undefined));
     out.push(...at('interface', text(p.interface, { nonEmpty: true, what: 'an interface name' })));
     for (const [n, v] of Object.entries(typeof p.priorities === 'object' && p.priorities ? p.priorities : {})) out.push(...wholeNumber(`priorities.${n}`, v, 1, 254));

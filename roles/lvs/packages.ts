@@ -3,7 +3,7 @@ import { apt } from '../../lib/tasks/index.ts';
 import type { LvsVars } from './cluster.ts';
 
 /** Packages of each LVS host kind: what the director and realserver roles install. */
-export const LVS_PACKAGES = { director: ['keepalived', 'ipvsadm'], realserver: ['nginx'] } as const;
+export const LVS_PACKAGES = { director: ['keepalived', 'ipvsadm', 'nftables'], realserver: ['nginx'] } as const;
 
 /**
  * Install every LVS host's packages at once, before the rolling plays:
@@ -22,7 +22,7 @@ export const LVS_PACKAGES = { director: ['keepalived', 'ipvsadm'], realserver: [
  */
 export const lvsPackages = defineRole<LvsVars>({
   name: 'packages',
-  description: 'keepalived and ipvsadm on directors, nginx on real servers, all hosts at once',
+  description: 'keepalived, ipvsadm and nftables on directors, nginx on real servers, all hosts at once',
   tasks: ({ vars, host }) => [
     ...(vars.cluster?.directors?.[host.name] ? [apt({ name: [...LVS_PACKAGES.director], state: 'present' })] : []),
     ...(vars.cluster?.realServers?.[host.name] ? [apt({ name: [...LVS_PACKAGES.realserver], state: 'present' })] : []),

@@ -86,17 +86,13 @@ async function weights(director: string): Promise<Record<string, number>> {
 const holders = async () => (await Promise.all(['LB1', 'LB2'].map(async (d) => ((await conns.get(d)!.run('ip -o -4 addr show dev enp0s8')).stdout.includes(` ${VIP}/`) ? [d] : [])))).flat();
 
 /**
- * Requests failed in the operations that move the VIP (a handover, a
- * handback, a MASTER's restart). The director giving the VIP up stops new
- * handshakes around the instant keepalived's timer moves it, an instant play
- * aims at from the controller; the lab still sees a few requests fail in
- * some runs (1 of 2,882; 3 of 2,335 in one handover), so zero is not yet
- * proven (issue #11 stays open). Reported with the total; asserted only
- * against a broken mechanism (a quiesce that holds SYNs too long failed 66
- * of 153): at most 1 % of the requests sent during VIP moves.
+ * The operations that move the VIP (a handover, a handback, a MASTER's
+ * restart) are counted apart and report how the quiesce went: the taker
+ * triggers the giver's window from the kernel's arrival time of the last
+ * advert it accepted (see roles/director/vip-handover.ts). Asserted like
+ * every other planned operation: no failed request.
  */
-const moves = { ops: 0, sent: 0, failed: 0 };
-const MOVE_FAILED_SHARE_TOLERATED = 0.01;
+const moves = { ops: 0, sent: 0, failed: 0, leads: [] as number[] };
 
 /** `play ARGS` under the probe: asserts exit 0 and no failed request (see {@link moves}); returns the run and the probe. */
 async function live(what: string, args: string[], o: { watchVip?: boolean; movesVip?: boolean } = {}) {
@@ -110,9 +106,12 @@ async function live(what: string, args: string[], o: { watchVip?: boolean; moves
   assert.is(r.code, 0, r.stderr + r.stdout.slice(-4000));
   if (o.movesVip) {
     moves.ops += 1; moves.sent += probe.sent; moves.failed += probe.failed;
-    console.log(`      operations moving the VIP so far: ${moves.ops}, ${moves.failed} of ${moves.sent} requests failed`);
-    assert.ok(moves.failed <= MOVE_FAILED_SHARE_TOLERATED * moves.sent, `${what}: ${moves.failed} failed requests across VIP moves: ${JSON.stringify(probe.failures.slice(0, 5))}`);
-  } else assert.is(probe.failed, 0, `${what}: ${JSON.stringify(probe.failures.slice(0, 5))}`);
+    const notes = eventsOf(r.stdout).filter((e) => e.kind === 'vip-handover' || e.kind === 'keepalived').map((e) => String(e.stdout ?? '')).join('\n');
+    for (const m of notes.matchAll(/(-?\d+) ms before the takeover/g)) moves.leads.push(Number(m[1]));
+    console.log(`      ${notes.split('\n').filter((l) => /quiesce|trigger/.test(l)).join('; ') || 'no quiesce reported'}`);
+    console.log(`      operations moving the VIP so far: ${moves.ops}, ${moves.failed} of ${moves.sent} requests failed; quiesce lead before the takeover (ms): ${moves.leads.join(' ')}`);
+  }
+  assert.is(probe.failed, 0, `${what}: ${JSON.stringify(probe.failures.slice(0, 5))}`);
   if (o.watchVip) assert.is(most, 1, 'never two directors holding the VIP');
   return { r, probe };
 }

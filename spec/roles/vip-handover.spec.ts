@@ -1,21 +1,22 @@
 /**
- * vipHandover: the offset fact in, a handover step out; when the quiesce is
- * sent (keepalived's preemption timer, as measured on the lab); and the
- * step's order on the hosts, played against simulated directors: the track
- * file, the taker's first discarded advert, the quiesce on the director
- * giving the VIP up, the move, and the rule removed wherever it was set,
- * also when the VIP never moves.
+ * vipHandover: the offset fact in, a handover step out; when the taker
+ * triggers the quiesce (keepalived's master-down timer, as measured on the
+ * lab); and the step's order on the hosts, played against simulated
+ * directors: the giver's quiesce table armed first, the taker's cue set up
+ * before the priorities change, the track file (here handing over; by the
+ * taker at its advert taking back), the trigger, the move, and the cue and
+ * the table removed wherever they were set, also when the VIP never moves.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { HostReader } from '../../lib/core/task.ts';
-import { handoverOffset, HANDOVER_OFFSET, JOURNAL_CURSOR, quiesceCommand, unquiesceCommand } from '../../roles/director/keepalived-commands.ts';
-import { handoverStep, QUIESCE_LEAD_MS, quiesceWaitMs, takeoverAfterDiscardMs, vipHandover } from '../../roles/director/vip-handover.ts';
+import { handoverOffset, HANDOVER_OFFSET, quiesceArmCommand, quiesceDisarmCommand, QUIESCE_FOR_MS } from '../../roles/director/keepalived-commands.ts';
+import { handoverStep, QUIESCE_LEAD_MS, takeoverAfterAnchorMs, vipHandover } from '../../roles/director/vip-handover.ts';
 import { testHost } from '../support/plan-harness.ts';
 import { planTable } from '../tasks/table.ts';
 
 const VIP = '192.168.56.200';
-const base = { vip: VIP, interface: 'enp0s8', priorities: { h1: 200, LB2: 100 }, advertInterval: 1 };
+const base = { vip: VIP, interface: 'enp0s8', priorities: { h1: 200, LB2: 100 }, advertInterval: 1, virtualRouterId: 62 };
 
 const Plans = suite('vip handover: offset fact → step');
 planTable(Plans, [
@@ -23,13 +24,24 @@ planTable(Plans, [
   { name: 'already handed over: nothing to do', task: vipHandover({ ...base, offset: HANDOVER_OFFSET }), facts: [{ cmd: handoverOffset.command, stdout: '253\n' }], changes: [], notes: ['handover offset is 253 already'] },
   { name: 'no track file, handback asked: nothing to do', task: vipHandover({ ...base, offset: 0 }), facts: [{ cmd: handoverOffset.command, stdout: '' }], changes: [], notes: ['handover offset is 0 already'] },
   {
-    name: 'handed over, handback asked: one step whose shell shows offset, wait for the preemption, quiesce, unquiesce',
+    name: 'handed over, handback asked: one step whose shell shows the giver armed, the cue set up, the raise inside the cue, the table removed',
     task: vipHandover({ ...base, offset: 0 }), facts: [{ cmd: handoverOffset.command, stdout: '253\n' }], changes: ['take the VIP back (offset 253 → 0)'],
     then: (plan) => {
       const exec = plan.changes[0]!.exec;
-      const order = ['play-handover', 'received lower priority', '1919 ms after it', 'tcp_flags 0x2/0x12', 'LB2 or'].map((x) => exec.indexOf(x));
-      assert.ok(order.slice(0, 4).every((at, i) => at >= 0 && (i === 0 || at > order[i - 1]!)), exec);
-      assert.ok(exec.lastIndexOf('filter del') > exec.indexOf('tcp_flags 0x2/0x12'), exec);
+      const order = ['table ip play_quiesce {', 'play-cue-mark', 'printf warm', 'play-handover', 'nft delete table ip play_quiesce'].map((x) => exec.indexOf(x));
+      assert.ok(order.every((at, i) => at >= 0 && (i === 0 || at > order[i - 1]!)), `${order}\n${exec}`);
+      assert.match(exec, new RegExp(`timeout ${QUIESCE_FOR_MS}ms`));
+      assert.match(exec, /trigger the quiesce 2919 ms after the last advert accepted \(300 ms before the takeover\)/);
+    },
+  },
+  {
+    name: 'handover asked: the track file is written here, between the cue set up there and the cue read',
+    task: vipHandover({ ...base, offset: HANDOVER_OFFSET }), facts: [{ cmd: handoverOffset.command, stdout: '0\n' }], changes: ['hand the VIP to LB2 (offset 0 → 253)'],
+    then: (plan) => {
+      const exec = plan.changes[0]!.exec;
+      const at = ['play-cue-mark', '# here:', 'play-handover', 'printf warm'].map((x) => exec.indexOf(x));
+      assert.ok(at.every((x, i) => x >= 0 && (i === 0 || x > at[i - 1]!)), `${at}\n${exec}`);
+      assert.match(exec, /@th,16,8 < 100 log prefix "play-cue lo "/);
     },
   },
 ]);
@@ -47,55 +59,63 @@ const rows: Array<[string, Record<string, unknown>, string[]]> = [
   ['an offset given as a string, as an untyped playbook may', { ...base, offset: '253' }, ['offset: must be a whole number 0–253, got the string "253"']],
   ['an advert interval as a string', { ...base, advertInterval: '1', offset: 0 }, ['advertInterval: must be a number of seconds above 0, got the string "1"']],
   ['a priority as a string', { ...base, priorities: { h1: '200', LB2: 100 }, offset: 0 }, ['priorities.h1: must be a whole number 1–254, got the string "200"']],
-  ['no VIP', { interface: 'enp0s8', priorities: base.priorities, advertInterval: 1, offset: 0 }, ['vip: is required']],
+  ['no VIP', { interface: 'enp0s8', priorities: base.priorities, advertInterval: 1, virtualRouterId: 62, offset: 0 }, ['vip: is required']],
+  ['a VRID keepalived would not take', { ...base, virtualRouterId: 256, offset: 0 }, ['virtualRouterId: must be a whole number 1–255, got 256']],
+  ['no VRID', { vip: VIP, interface: 'enp0s8', priorities: base.priorities, advertInterval: 1, offset: 0 }, ['virtualRouterId: is required']],
 ];
 for (const [name, p, want] of rows) Checks(name, () => assert.equal(problems(p), want));
 Checks.run();
 
-const Timing = suite('vip handover: when the quiesce is sent');
-const timing: Array<[string, Parameters<typeof quiesceWaitMs>[0], number]> = [
-  // keepalived 2.2.7, seen on the lab: LB2 (100) discarded at 41.902, took the VIP at 44.512 (2 s + 156/256 s).
-  ['seed handover, reported at once', { advertInterval: 1, takerPriority: 100, seenLagMs: 0, takerOneWayMs: 0, giverOneWayMs: 0 }, 2609.375 - QUIESCE_LEAD_MS],
-  ['reported late and slowly, a slow giver', { advertInterval: 1, takerPriority: 100, seenLagMs: 100, takerOneWayMs: 40, giverOneWayMs: 60 }, 2609.375 - 100 - 40 - 60 - QUIESCE_LEAD_MS],
-  // LB1 (200) discarded at 49.917, took it back at 52.146.
-  ['seed handback', { advertInterval: 1, takerPriority: 200, seenLagMs: 0, takerOneWayMs: 0, giverOneWayMs: 0 }, 2218.75 - QUIESCE_LEAD_MS],
-  ['advert interval 3', { advertInterval: 3, takerPriority: 100, seenLagMs: 0, takerOneWayMs: 0, giverOneWayMs: 0 }, 6609.375 - QUIESCE_LEAD_MS],
-  ['the report came too late to lead: at once', { advertInterval: 1, takerPriority: 200, seenLagMs: 2000, takerOneWayMs: 0, giverOneWayMs: 0 }, 0],
-];
-for (const [name, o, want] of timing) Timing(name, () => assert.is(quiesceWaitMs(o), want));
-Timing('takeover after the first discarded advert: 2 intervals and the skew', () => {
-  assert.is(takeoverAfterDiscardMs(1, 100), 2609.375);
-  assert.is(takeoverAfterDiscardMs(1, 254), 2007.8125);
+const Timing = suite('vip handover: when the takeover comes');
+Timing('3 intervals and the skew after the last advert accepted', () => {
+  // keepalived 2.2.7 on the lab: LB2 (100) last accepted an advert at 22.24 and took the VIP at 25.849.
+  assert.is(takeoverAfterAnchorMs(1, 100), 3609.375);
+  assert.is(takeoverAfterAnchorMs(1, 254), 3007.8125);
+  assert.is(takeoverAfterAnchorMs(3, 200), 9218.75);
+  assert.ok(QUIESCE_LEAD_MS < QUIESCE_FOR_MS && QUIESCE_FOR_MS < 1000, 'the window leads the takeover and ends before a dropped SYN is sent again');
 });
 Timing.run();
 
 type Name = 'h1' | 'LB2';
-/** Two simulated directors: the VIP moves to where the track file puts it, after the quiesce if one is sent. */
-function cluster(o: { holder: Name; neverMoves?: boolean; quiesceFails?: boolean; noJournal?: boolean }) {
+/**
+ * Two simulated directors: the VIP moves to where the track file puts it,
+ * once the taker's cue has run (or at once without a cue). Commands are
+ * told apart by what only they contain.
+ */
+function cluster(o: { holder: Name; neverMoves?: boolean; armFails?: boolean; noCue?: boolean }) {
   const log: string[] = [];
   let holder = o.holder;
   let want: Name = holder;
-  let quiet = false;
+  let cued = false;
+  const offset = (cmd: string) => /(\d+) > \/etc\/keepalived\/play-handover/.exec(cmd)?.[1];
   const reader = (name: Name): HostReader => ({
     host: testHost({ name }),
     run: async (cmd) => {
       const done = (stdout = '') => ({ code: 0, stdout, stderr: '' });
-      if (cmd === 'true') return done();
       if (cmd.startsWith('ip -o -4 addr')) {
-        if (holder !== want && !o.neverMoves && (quiet || o.noJournal)) { holder = want; log.push(`${name === holder ? name : holder} takes the VIP`); }
+        if (holder !== want && !o.neverMoves && (cued || o.noCue)) { holder = want; log.push(`${holder} takes the VIP`); }
         return { code: holder === name ? 0 : 1, stdout: '', stderr: '' };
       }
-      if (cmd === JOURNAL_CURSOR) return done(o.noJournal ? '' : 's=abc\n');
-      if (cmd.includes('received lower priority')) { log.push(`${name}: discarded an advert`); return done('1000.000000 1000.020000\n'); }
-      if (cmd.includes('action drop') && cmd.startsWith(quiesceCommand(VIP, 'enp0s8').split('\n')[0]!)) {
-        log.push(`${name}: quiesce`);
-        if (o.quiesceFails) return { code: 2, stdout: '', stderr: 'Error: Unknown filter "flower"' };
-        quiet = true;
-        return done();
+      if (cmd.includes('table ip play_quiesce {')) {
+        log.push(`${name}: arm`);
+        return o.armFails ? { code: 127, stdout: '', stderr: 'nft not found (the director role installs nftables)\n' } : done();
       }
-      if (cmd === unquiesceCommand('enp0s8')) { log.push(`${name}: unquiesce`); return done(); }
+      if (cmd.startsWith('bash -c') && cmd.includes('mkfifo -m 0600')) { log.push(`${name}: cue set up`); return done(o.noCue ? '' : '1000000000 -5 1000000000\n'); }
+      if (cmd.includes('printf warm') || cmd.includes('echo none')) {
+        const o2 = offset(cmd);
+        if (o2) { log.push(`${name}: offset ${o2} at its advert`); want = o2 === String(HANDOVER_OFFSET) ? 'LB2' : 'h1'; }
+        if (cmd.includes('echo none') && !cmd.includes('printf warm')) return done('none\n');
+        // The first lower-priority advert comes once the track file changed.
+        for (let i = 0; i < 200 && want === holder; i++) await new Promise((res) => setTimeout(res, 5));
+        log.push(`${name}: trigger`);
+        cued = true;
+        return done('1000.000000 1000.300000 1003.300000\n');
+      }
+      if (cmd.includes('Entering MASTER STATE')) return done('1003.600000\n');
+      if (cmd.startsWith('nft delete table ip play_cue')) { log.push(`${name}: cue removed`); return done(); }
+      if (cmd === quiesceDisarmCommand()) { log.push(`${name}: disarm`); return done('packets 2 trigger 1 held 3\n'); }
       if (cmd.includes('play-handover')) {
-        log.push(`${name}: offset ${/printf '%s\\n' (\d+)/.exec(cmd)![1]}`);
+        log.push(`${name}: offset ${offset(cmd)}`);
         want = cmd.includes(` ${HANDOVER_OFFSET} `) ? 'LB2' : 'h1';
         return done();
       }
@@ -105,50 +125,63 @@ function cluster(o: { holder: Name; neverMoves?: boolean; quiesceFails?: boolean
   const io = { self: reader('h1'), reader: async (n: string) => reader(n as Name) };
   return { io, log, holder: () => holder };
 }
-// A short interval and a high-priority taker: the wait before the quiesce clamps to 0 here.
-const fast = { ...base, advertInterval: 0.01, priorities: { h1: 254, LB2: 253 } };
+const fast = { ...base, advertInterval: 0.01 };
 
 const Apply = suite('vip handover: the order on the directors');
-Apply('handover: offset here, LB2 sees the lower priority, LB1 stops new connections, LB2 takes the VIP, LB1 takes connections again', async () => {
+Apply('handover: armed here, the cue set up on LB2, the offset here, LB2 triggers, LB2 takes the VIP, everything removed', async () => {
   const c = cluster({ holder: 'h1' });
   const r = await handoverStep({ ...fast, offset: HANDOVER_OFFSET }, 'h1', 'hand over').apply!(c.io);
   assert.is(r.code, 0, r.stderr);
-  assert.equal(c.log, ['h1: offset 253', 'LB2: discarded an advert', 'h1: quiesce', 'LB2 takes the VIP', 'h1: unquiesce']);
+  assert.equal(c.log, ['h1: arm', 'LB2: cue set up', 'h1: offset 253', 'LB2: trigger', 'LB2 takes the VIP', 'LB2: cue removed', 'h1: disarm']);
+  assert.match(r.stdout, /LB2: quiesce triggered .* ms before the expected takeover, 300 ms before the takeover/);
 });
-Apply('handback: this director watches its own log, and the peer holding the VIP is the one that stops new connections', async () => {
+Apply('handback: the peer holding the VIP is armed, this director raises its own priority from its cue, at an advert', async () => {
   const c = cluster({ holder: 'LB2' });
   const r = await handoverStep({ ...fast, offset: 0 }, 'h1', 'take back').apply!(c.io);
   assert.is(r.code, 0, r.stderr);
-  assert.equal(c.log, ['h1: offset 0', 'h1: discarded an advert', 'LB2: quiesce', 'h1 takes the VIP', 'LB2: unquiesce']);
+  assert.equal(c.log, ['LB2: arm', 'h1: cue set up', 'h1: offset 0 at its advert', 'h1: trigger', 'h1 takes the VIP', 'h1: cue removed', 'LB2: disarm']);
 });
-Apply('the VIP never moves: a bounded failure, and the quiesce rule is removed anyway', async () => {
+Apply('the VIP never moves: a bounded failure, and the cue and the table are removed anyway', async () => {
   const c = cluster({ holder: 'h1', neverMoves: true });
   const r = await handoverStep({ ...fast, offset: HANDOVER_OFFSET, boundMs: 300 }, 'h1', 'hand over').apply!(c.io);
   assert.is(r.code, 1);
   assert.match(r.stderr, /the VIP did not move to LB2 within 0\.3 s/);
-  assert.equal(c.log, ['h1: offset 253', 'LB2: discarded an advert', 'h1: quiesce', 'h1: unquiesce']);
+  assert.equal(c.log, ['h1: arm', 'LB2: cue set up', 'h1: offset 253', 'LB2: trigger', 'LB2: cue removed', 'h1: disarm']);
 });
-Apply('quiescing fails (no flower classifier): reported, and whatever was set is removed', async () => {
-  const c = cluster({ holder: 'h1', quiesceFails: true });
+Apply('the giver cannot be armed (no nft): reported before any priority changes, and the table removed', async () => {
+  const c = cluster({ holder: 'h1', armFails: true });
   const r = await handoverStep({ ...fast, offset: HANDOVER_OFFSET }, 'h1', 'hand over').apply!(c.io);
-  assert.is(r.code, 2);
-  assert.match(r.stderr, /could not stop new connections before the move: Error: Unknown filter "flower"/);
-  assert.equal(c.log, ['h1: offset 253', 'LB2: discarded an advert', 'h1: quiesce', 'h1: unquiesce']);
+  assert.is(r.code, 127);
+  assert.match(r.stderr, /could not prepare h1 to stop new connections before the move: nft not found \(the director role installs nftables\)/);
+  assert.equal(c.log, ['h1: arm', 'LB2: cue removed', 'h1: disarm']);
 });
-Apply('no journal to time it by: the VIP moves without a quiesce', async () => {
-  const c = cluster({ holder: 'h1', noJournal: true });
+Apply('no cue on the taker (no kernel log, no advert): handing over, the VIP moves without a quiesce', async () => {
+  const c = cluster({ holder: 'h1', noCue: true });
   const r = await handoverStep({ ...fast, offset: HANDOVER_OFFSET }, 'h1', 'hand over').apply!(c.io);
   assert.is(r.code, 0, r.stderr);
-  assert.equal(c.log, ['h1: offset 253', 'LB2 takes the VIP']);
+  assert.equal(c.log, ['h1: arm', 'LB2: cue set up', 'h1: offset 253', 'LB2 takes the VIP', 'LB2: cue removed', 'h1: disarm']);
+  assert.match(r.stdout, /LB2: no advert to time the quiesce by/);
+});
+Apply('no cue taking back: the priority is still raised', async () => {
+  const c = cluster({ holder: 'LB2', noCue: true });
+  const r = await handoverStep({ ...fast, offset: 0 }, 'h1', 'take back').apply!(c.io);
+  assert.is(r.code, 0, r.stderr);
+  assert.equal(c.log, ['LB2: arm', 'h1: cue set up', 'h1: offset 0 at its advert', 'h1 takes the VIP', 'h1: cue removed', 'LB2: disarm']);
 });
 Apply.run();
 
-const Shell = suite('vip handover: the quiesce rule');
-Shell('drops only new TCP handshakes to the VIP, removes itself within the 1 s a client waits to send its SYN again, and does nothing without IPVS', () => {
-  const q = quiesceCommand(VIP, 'enp0s8', { afterMs: 1200, forMs: 550 });
-  assert.match(q, /^\[ -e \/proc\/net\/ip_vs \] \|\| exit 0\nsleep 1\.200\ntc filter replace/);
-  assert.match(q, /ingress pref 4243 handle 1 protocol ip flower ip_proto tcp dst_ip '?192\.168\.56\.200'? tcp_flags 0x2\/0x12 action drop/);
-  assert.match(q, /setsid sh -c .*sleep 0\.550; exec tc filter del dev '?enp0s8'? ingress pref 4243/);
-  assert.match(unquiesceCommand('enp0s8'), /tc filter del dev '?enp0s8'? ingress pref 4243 .*; true$/);
+const Shell = suite('vip handover: the quiesce table');
+Shell('the trigger is the token on the VIP\'s port, once; then new handshakes only are dropped, for the window, by the kernel', () => {
+  const q = quiesceArmCommand(VIP, 'abcd1234');
+  assert.match(q, /^\[ -e \/proc\/net\/ip_vs \] \|\| exit 0\n/);
+  assert.match(q, /ip daddr 192\.168\.56\.200 udp dport 4243 @th,64,64 0x6162636431323334 ip daddr @fired drop/);
+  assert.match(q, new RegExp(`@th,64,64 0x6162636431323334 add @hold \\{ ip daddr timeout ${QUIESCE_FOR_MS}ms \\} add @fired`));
+  assert.match(q, /ip daddr @hold tcp flags & \(syn \| ack\) == syn counter drop/);
+  assert.match(q, /type filter hook prerouting priority -300/);
+});
+Shell('a token that is not 8 printable characters is refused', () => {
+  assert.throws(() => quiesceArmCommand(VIP, 'short'), /8 printable ASCII characters/);
+  assert.throws(() => quiesceArmCommand(VIP, 'abc 1234'), /8 printable ASCII characters/);
+  assert.throws(() => quiesceArmCommand(VIP, 'abcd12345'), /8 printable ASCII characters/);
 });
 Shell.run();

@@ -1,0 +1,156 @@
+/**
+ * The taker's cue, run for real in bash: the setup's forwarder is played by
+ * this spec (kernel-log records written to the cue's fifo, with the times we
+ * choose), and the trigger is caught on a UDP socket on 127.0.0.1. Handing
+ * over, the last `hi` advert before the first `lo` is the anchor; taking
+ * back, the first advert after the ones already logged, and the priority is
+ * raised right after it; the trigger leaves `atMs` after the anchor, never
+ * earlier, and not at all when the cue came too late to lead the takeover.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { quiesceCueCommand, type QuiesceCue } from '../../roles/director/keepalived-commands.ts';
+
+const Cue = suite('quiesce cue: the taker times the trigger from the adverts');
+const dir = mkdtempSync(join(tmpdir(), 'play-cue-'));
+
+interface Received { text: string; atMs: number }
+/** A UDP socket on 127.0.0.1 that records what arrives, and when. */
+async function listener(): Promise<{ sock: Socket; port: number; got: Received[] }> {
+  const sock = createSocket('udp4');
+  const got: Received[] = [];
+  sock.on('message', (m) => got.push({ text: m.toString('latin1'), atMs: Date.now() }));
+  await new Promise<void>((res) => sock.bind(0, '127.0.0.1', () => res()));
+  return { sock, port: sock.address().port, got };
+}
+
+/** The cue's fifo, held open read-write as the setup's forwarder holds it; records are written with kernel times = epoch µs (offset 0). */
+function fakeForwarder(token: string) {
+  const fifo = `/run/play-cue.${token}`;
+  rmSync(fifo, { force: true });
+  execFileSync('mkfifo', ['-m', '0600', fifo]);
+  const fd = openSync(fifo, 'r+');
+  let seq = 0;
+  const record = (kind: 'hi' | 'lo', epochMs: number) => {
+    seq += 1;
+    writeSync(fd, `5,${seq},${Math.round(epochMs * 1000)},-;play-cue ${kind} IN=enp0s8 OUT= SRC=192.168.56.101 DST=224.0.0.18 PROTO=112\n`);
+  };
+  const other = () => { seq += 1; writeSync(fd, `6,${seq},1,-;IPVS: sync thread started\n`); };
+  return { record, other, close: () => { closeSync(fd); rmSync(fifo, { force: true }); } };
+}
+
+function run(cmd: string): Promise<{ code: number; stdout: string; endMs: number }> {
+  return new Promise((resolve) => execFile('sh', ['-c', cmd], { timeout: 20_000 }, (err, stdout) => {
+    resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, endMs: Date.now() });
+  }));
+}
+
+const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+
+async function scenario(o: {
+  cue: Omit<QuiesceCue, 'vip' | 'token' | 'port' | 'virtualRouterId' | 'seconds'> & { seconds?: number };
+  first?: number;
+  feed: (f: ReturnType<typeof fakeForwarder>) => Promise<void> | void;
+}) {
+  const token = randomBytes(4).toString('hex');
+  const udp = await listener();
+  const f = fakeForwarder(token);
+  try {
+    const cmd = quiesceCueCommand({ vip: '127.0.0.1', port: udp.port, token, virtualRouterId: 62, seconds: 3, ...o.cue, setup: `1 0 ${Math.round((o.first ?? Date.now()) * 1000)}` });
+    const ran = run(cmd);
+    await o.feed(f);
+    const r = await ran;
+    await sleep(50);
+    return { ...r, got: udp.got, token };
+  } finally {
+    f.close();
+    udp.sock.close();
+  }
+}
+
+Cue('handing over: the last hi before the first lo is the anchor; the trigger leaves atMs after it, not before', async () => {
+  const anchor = Date.now() - 1000;
+  const r = await scenario({
+    cue: { below: 100, atMs: 1500, latestMs: 3000 },
+    first: anchor - 1000,
+    feed: (f) => { f.record('hi', anchor); f.other(); f.record('lo', anchor + 1000); },
+  });
+  assert.is(r.code, 0);
+  const [a, , sent] = r.stdout.trim().split(' ').map(Number);
+  assert.is(Math.round(a! * 1000), anchor);
+  const trigger = r.got.find((g) => g.text === r.token);
+  assert.ok(trigger, `no trigger among ${JSON.stringify(r.got)}`);
+  assert.ok(trigger.atMs >= anchor + 1500 - 5, `the trigger came ${anchor + 1500 - trigger.atMs} ms early`);
+  assert.ok(Math.abs(sent! * 1000 - trigger.atMs) < 100, 'the reported send time is when it left');
+  // The early packet that lets the taker learn the VIP's MAC came first, and is not the token.
+  assert.is(r.got[0]!.text, 'warm');
+});
+
+Cue('handing over, no hi after the mark: the first advert the setup saw is the anchor', async () => {
+  const first = Date.now() - 500;
+  const r = await scenario({ cue: { below: 100, atMs: 900, latestMs: 3000 }, first, feed: (f) => f.record('lo', first + 400) });
+  assert.is(Math.round(Number(r.stdout.split(' ')[0]) * 1000), first);
+  assert.ok(r.got.find((g) => g.text === r.token)!.atMs >= first + 900 - 5);
+});
+
+Cue('the cue read too late to lead the takeover: no trigger, and it says so', async () => {
+  const anchor = Date.now() - 5000;
+  const r = await scenario({ cue: { below: 100, atMs: 1500, latestMs: 3000 }, first: anchor, feed: (f) => f.record('lo', anchor + 1000) });
+  assert.is(r.code, 0);
+  assert.is(r.stdout.trim().split(' ')[2], '-');
+  assert.not.ok(r.got.find((g) => g.text === r.token));
+});
+
+Cue('an anchor in the future (a clock that cannot be trusted): no trigger', async () => {
+  const first = Date.now() + 5000;
+  const r = await scenario({ cue: { below: 100, atMs: 100, latestMs: 3000 }, first, feed: (f) => f.record('lo', first + 1000) });
+  assert.is(r.stdout.trim().split(' ')[2], '-');
+  assert.not.ok(r.got.find((g) => g.text === r.token));
+});
+
+Cue('no lower-priority advert within the bound: none, no trigger', async () => {
+  const r = await scenario({ cue: { below: 100, atMs: 100, latestMs: 200, seconds: 1 }, feed: (f) => f.record('hi', Date.now()) });
+  assert.is(r.stdout.trim(), 'none');
+  assert.not.ok(r.got.find((g) => g.text === r.token));
+});
+
+Cue('taking back: adverts logged before are passed over, the priority is raised right after the next one, which is the anchor', async () => {
+  const mark = join(dir, 'raised');
+  let fresh = 0;
+  const r = await scenario({
+    cue: { raise: `date +%s%3N > ${mark}`, atMs: 700, latestMs: 2000 },
+    feed: async (f) => {
+      f.record('hi', Date.now() - 3000);
+      f.record('hi', Date.now() - 2000);
+      await sleep(400);
+      fresh = Date.now();
+      f.record('hi', fresh);
+    },
+  });
+  assert.is(r.code, 0, r.stdout);
+  assert.is(Math.round(Number(r.stdout.split(' ')[0]) * 1000), fresh);
+  const raisedAt = Number(readFileSync(mark, 'utf8'));
+  assert.ok(raisedAt >= fresh - 5, `raised ${fresh - raisedAt} ms before the fresh advert`);
+  assert.ok(r.got.find((g) => g.text === r.token)!.atMs >= fresh + 700 - 5);
+});
+
+Cue('no setup (no IPVS, nft or kernel log there): taking back, only the raise runs', async () => {
+  const mark = join(dir, 'raised-alone');
+  const r = await run(quiesceCueCommand({ vip: '127.0.0.1', token: 'abcd1234', virtualRouterId: 62, seconds: 1, atMs: 1, latestMs: 2, raise: `echo yes > ${mark}`, setup: '' }));
+  assert.is(r.stdout.trim(), 'none');
+  assert.is(readFileSync(mark, 'utf8'), 'yes\n');
+});
+
+Cue('a raise that fails: exit 4', async () => {
+  const r = await run(quiesceCueCommand({ vip: '127.0.0.1', token: 'abcd1234', virtualRouterId: 62, seconds: 1, atMs: 1, latestMs: 2, raise: 'false', setup: '' }));
+  assert.is(r.code, 4);
+});
+
+Cue.after(() => rmSync(dir, { recursive: true, force: true }));
+Cue.run();
