@@ -5,3 +5,6 @@ export { file, type FileParams } from './file.ts';
 export { template, type TemplateParams } from './template.ts';
 export { sysctl, type SysctlParams, DEFAULT_SYSCTL_FILE } from './sysctl.ts';
 export { service, type ServiceParams } from './service.ts';
+export { copy, type CopyParams } from './copy.ts';
+export { lineinfile, type LineinfileParams } from './lineinfile.ts';
+export { blockinfile, type BlockinfileParams, DEFAULT_MARKER } from './blockinfile.ts';
