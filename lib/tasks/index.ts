@@ -8,3 +8,5 @@ export { service, type ServiceParams } from './service.ts';
 export { copy, type CopyParams } from './copy.ts';
 export { lineinfile, type LineinfileParams } from './lineinfile.ts';
 export { blockinfile, type BlockinfileParams, DEFAULT_MARKER } from './blockinfile.ts';
+export { user, type UserParams } from './user.ts';
+export { group, type GroupParams } from './group.ts';
