@@ -10,3 +10,4 @@ export { lineinfile, type LineinfileParams } from './lineinfile.ts';
 export { blockinfile, type BlockinfileParams, DEFAULT_MARKER } from './blockinfile.ts';
 export { user, type UserParams } from './user.ts';
 export { group, type GroupParams } from './group.ts';
+export { systemdUnit, type SystemdUnitParams } from './systemd-unit.ts';
