@@ -26,6 +26,11 @@ export interface Change {
   exec: string;
   stdin?: string | Buffer;
   /**
+   * How long `exec` may run, when it is meant to outlast the transport's
+   * per-command default (a bounded wait). @default the transport's
+   */
+  timeoutMs?: number;
+  /**
    * Safe to run in check mode (it reads only). Check mode applies these,
    * so read-only commands can feed `register` during a dry run.
    */

@@ -64,7 +64,7 @@ export async function runTask(placed: PlacedTask, state: HostState, transport: T
       }
       last = c.apply
         ? await c.apply({ reader: state.reader, self: { host: state.host, run: (cmd, ro) => transport.run(cmd, ro) } })
-        : await transport.run(c.exec, c.stdin === undefined ? {} : { stdin: c.stdin });
+        : await transport.run(c.exec, { ...(c.stdin === undefined ? {} : { stdin: c.stdin }), ...(c.timeoutMs === undefined ? {} : { timeoutMs: c.timeoutMs }) });
       if (!c.readOnly) state.cache.invalidate();
       const v = (c.judge ?? defaultVerdict)(last);
       if (v.failed) {

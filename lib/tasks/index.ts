@@ -11,3 +11,4 @@ export { blockinfile, type BlockinfileParams, DEFAULT_MARKER } from './blockinfi
 export { user, type UserParams } from './user.ts';
 export { group, type GroupParams } from './group.ts';
 export { systemdUnit, type SystemdUnitParams } from './systemd-unit.ts';
+export { waitFor, type WaitForParams } from './wait-for.ts';
