@@ -12,3 +12,4 @@ export { user, type UserParams } from './user.ts';
 export { group, type GroupParams } from './group.ts';
 export { systemdUnit, type SystemdUnitParams } from './systemd-unit.ts';
 export { waitFor, type WaitForParams } from './wait-for.ts';
+export { ufw, type UfwParams, type UfwRule } from './ufw.ts';
