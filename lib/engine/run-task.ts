@@ -63,7 +63,11 @@ export async function runTask(placed: PlacedTask, state: HostState, transport: T
         continue;
       }
       last = c.apply
-        ? await c.apply({ reader: state.reader, self: { host: state.host, run: (cmd, ro) => transport.run(cmd, ro) } })
+        ? await c.apply({
+          reader: state.reader,
+          self: { host: state.host, run: (cmd, ro) => transport.run(cmd, ro) },
+          reconnect: state.reconnect,
+        })
         : await transport.run(c.exec, { ...(c.stdin === undefined ? {} : { stdin: c.stdin }), ...(c.timeoutMs === undefined ? {} : { timeoutMs: c.timeoutMs }) });
       if (!c.readOnly) state.cache.invalidate();
       const v = (c.judge ?? defaultVerdict)(last);

@@ -73,7 +73,8 @@ export async function runPlays(plays: readonly CompiledPlay[], o: RunnerOptions)
     }
     let state = states.get(w.host.name);
     if (!state) {
-      state = { host: w.host, cache: new FactCache(transport), pending: [], run: runPending, results: {}, wantDiff: o.diff, reader };
+      const host = w.host;
+      state = { host, cache: new FactCache(transport), pending: [], run: runPending, results: {}, wantDiff: o.diff, reader, reconnect: () => connections.reconnect(host) };
       states.set(w.host.name, state);
     }
     const end = await runHost(w, state, transport, { check: o.check, play: play.name, forceHandlers: o.forceHandlers, report: record, stopped });

@@ -13,3 +13,4 @@ export { group, type GroupParams } from './group.ts';
 export { systemdUnit, type SystemdUnitParams } from './systemd-unit.ts';
 export { waitFor, type WaitForParams } from './wait-for.ts';
 export { ufw, type UfwParams, type UfwRule } from './ufw.ts';
+export { reboot, type RebootParams } from './reboot.ts';
