@@ -4,6 +4,7 @@ import type { HostWork } from './compile.ts';
 import { notifyList } from './compile.ts';
 import type { HostState } from './plan-context.ts';
 import { runTask } from './run-task.ts';
+import type { RetryEvent } from '../report/reporter.ts';
 
 export interface HostRunOptions {
   check: boolean;
@@ -12,6 +13,8 @@ export interface HostRunOptions {
   report(r: TaskResult): void;
   /** Set when the user pressed Ctrl-C: no new task starts. */
   stopped(): boolean;
+  /** Told of each attempt a task will try again (`retries`, `until`). */
+  retry?(e: RetryEvent): void;
 }
 
 /** How a host ended a play. */
@@ -42,7 +45,7 @@ export async function runHost(work: HostWork, state: HostState, transport: Trans
     for (const placed of work.handlers) {
       if (!notified.has(placed.task.name)) continue;
       if (o.stopped()) return 'interrupted';
-      const { result, lost } = await runTask(placed, state, transport, { check: o.check, play: o.play, handler: true, changedBefore: changed });
+      const { result, lost } = await runTask(placed, state, transport, { check: o.check, play: o.play, handler: true, changedBefore: changed, retry: o.retry, stopped: o.stopped });
       o.report(result);
       if (result.status === 'changed') changed = true;
       if (lost) return 'unreachable';
@@ -60,7 +63,7 @@ export async function runHost(work: HostWork, state: HostState, transport: Trans
       if (stop) return stop;
       if (end === 'failed') break;
     }
-    const { result, lost } = await runTask(placed, state, transport, { check: o.check, play: o.play, changedBefore: changed });
+    const { result, lost } = await runTask(placed, state, transport, { check: o.check, play: o.play, changedBefore: changed, retry: o.retry, stopped: o.stopped });
     o.report(result);
     if (placed.task.options.register) state.results[placed.task.options.register] = result;
     if (result.status === 'changed') {

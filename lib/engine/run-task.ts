@@ -1,6 +1,7 @@
 import type { Change, Plan, ResultTable, Verdict } from '../core/change.ts';
 import { TaskError, TransportError } from '../core/errors.ts';
 import type { ReportedChange, Status, TaskResult } from '../core/result.ts';
+import type { RetryEvent } from '../report/reporter.ts';
 import type { Transport, RunResult } from '../core/transport.ts';
 import type { PlacedTask } from './compile.ts';
 import { planContext, type HostState } from './plan-context.ts';
@@ -11,6 +12,10 @@ export interface TaskRunOptions {
   handler?: boolean;
   /** An earlier task of this play changed something on this host (for `when`). */
   changedBefore?: boolean;
+  /** Told of each attempt that will be tried again. */
+  retry?(e: RetryEvent): void;
+  /** Set on Ctrl-C: no further attempt starts. */
+  stopped?(): boolean;
 }
 
 /** Why a host stopped: a task failed, or the host was lost. */
@@ -47,6 +52,46 @@ export async function runTask(placed: PlacedTask, state: HostState, transport: T
     }
     if (!go) return { result: finish('skipped', { notes: ['condition (when) is false'] }), lost: false };
   }
+
+  const { retries, until } = task.options;
+  if (retries === undefined && until === undefined) return attempt(placed, state, transport, o, finish);
+  // As Ansible: `until` alone means 3 retries; every attempt plans afresh.
+  const attempts = (retries ?? 3) + 1;
+  const delay = task.options.delay ?? 5;
+  const changesSoFar: ReportedChange[] = [];
+  for (let n = 1; ; n++) {
+    const out = await attempt(placed, state, transport, o, finish);
+    const r = out.result;
+    if (out.lost || r.status === 'skipped') return { ...out, result: { ...r, attempts: n } };
+    let reason: string | undefined;
+    if (r.status === 'failed') reason = r.error ?? 'failed';
+    else if (until && !(o.check && r.changes.some((c) => c.planned))) {
+      try {
+        if (!until(r)) reason = 'until is false';
+      } catch (e) {
+        return { result: { ...r, status: 'failed', attempts: n, error: `host ${state.host.name}: task "${task.name}": until threw: ${message(e)}` }, lost: false };
+      }
+    }
+    if (r.status === 'changed') changesSoFar.push(...r.changes);
+    if (reason === undefined) {
+      // A change an earlier attempt applied is a change of the task (its handlers run).
+      const status = r.status === 'ok' && changesSoFar.length ? 'changed' : r.status;
+      return { result: { ...r, status, changes: changesSoFar.length ? changesSoFar : r.changes, attempts: n }, lost: false };
+    }
+    if (n >= attempts || o.stopped?.()) {
+      const error = r.status === 'failed' ? r.error : `host ${state.host.name}: task "${task.name}": until still false after ${n} attempt${n === 1 ? '' : 's'}`;
+      return { result: { ...r, status: 'failed', changes: changesSoFar.length ? changesSoFar : r.changes, attempts: n, error }, lost: false };
+    }
+    o.retry?.({ host: state.host.name, task: task.name, attempt: n, attempts, reason: reason.replace(/^host [^:]+: task "[^"]*": /, ''), delay });
+    await new Promise((res) => setTimeout(res, delay * 1000));
+    // The next attempt plans from what the host says now, not from before.
+    state.cache.invalidate();
+  }
+}
+
+/** One attempt: plan the task, then apply its changes (check mode: only the read-only ones). */
+async function attempt(placed: PlacedTask, state: HostState, transport: Transport, o: TaskRunOptions, finish: (status: Status, extra?: Partial<TaskResult>) => TaskResult): Promise<HostOutcome> {
+  const { task } = placed;
 
   const reported: ReportedChange[] = [];
   let changed = false;

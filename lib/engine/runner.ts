@@ -77,7 +77,7 @@ export async function runPlays(plays: readonly CompiledPlay[], o: RunnerOptions)
       state = { host, cache: new FactCache(transport), pending: [], run: runPending, results: {}, wantDiff: o.diff, reader, reconnect: () => connections.reconnect(host) };
       states.set(w.host.name, state);
     }
-    const end = await runHost(w, state, transport, { check: o.check, play: play.name, forceHandlers: o.forceHandlers, report: record, stopped });
+    const end = await runHost(w, state, transport, { check: o.check, play: play.name, forceHandlers: o.forceHandlers, report: record, stopped, retry: o.reporter.retry?.bind(o.reporter) });
     if (end === 'unreachable' || end === 'failed') out.add(w.host.name);
     recap[w.host.name]!.durationMs += Date.now() - hostStart;
     return end;
