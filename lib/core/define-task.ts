@@ -115,6 +115,8 @@ function resolveOptions(raw: Record<string, unknown>): { resolved: ResolvedOptio
   keep('retries', wholeNumber(raw.retries, 0, 100));
   keep('delay', typeof raw.delay === 'number' && Number.isFinite(raw.delay) && raw.delay >= 0 && raw.delay <= 3600 ? undefined : `must be a number of seconds 0–3600, got ${describeValue(raw.delay)}`);
   keep('until', func(raw.until, '(result) => boolean'));
+  keep('runOnce', bool(raw.runOnce));
+  keep('delegateTo', text(raw.delegateTo, { nonEmpty: true, what: "an inventory host's name or 'controller'" }));
   const titleWrong = raw.title === undefined ? undefined : text(raw.title, { nonEmpty: true });
   if (titleWrong) wrong.push({ field: 'title', message: titleWrong });
   return { resolved, title: titleWrong ? undefined : (raw.title as string | undefined), wrong };

@@ -50,9 +50,21 @@ export interface TaskOptions<V = any> {
    * in check mode on changes that were only planned.
    */
   until?: (result: TaskResult) => boolean;
+  /**
+   * Run on one host of the play (the first of its batch to reach the task);
+   * the others take its result: registered under `register`, and reported
+   * as "ran once, on HOST". A failure fails them all. @default false
+   */
+  runOnce?: boolean;
+  /**
+   * Run this host's task on another inventory host, or on `'controller'`:
+   * planned from that host's facts and applied there, with this host's
+   * variables, and reported (and registered) for this host.
+   */
+  delegateTo?: string;
 }
 
-export const TASK_OPTION_KEYS = ['title', 'when', 'tags', 'notify', 'register', 'ignoreErrors', 'retries', 'delay', 'until'] as const;
+export const TASK_OPTION_KEYS = ['title', 'when', 'tags', 'notify', 'register', 'ignoreErrors', 'retries', 'delay', 'until', 'runOnce', 'delegateTo'] as const;
 
 /**
  * The options of a built task, checked and normalised by `defineTask`: a
@@ -68,6 +80,8 @@ export interface ResolvedOptions<V = any> {
   retries?: number;
   delay?: number;
   until?: (result: TaskResult) => boolean;
+  runOnce?: boolean;
+  delegateTo?: string;
 }
 
 /** Read-only access to a host, for planners that look across hosts (verify). */

@@ -4,6 +4,7 @@ import type { ReportedChange, Status, TaskResult } from '../core/result.ts';
 import type { RetryEvent } from '../report/reporter.ts';
 import type { Transport, RunResult } from '../core/transport.ts';
 import type { PlacedTask } from './compile.ts';
+import { FactCache } from './fact-cache.ts';
 import { planContext, type HostState } from './plan-context.ts';
 
 export interface TaskRunOptions {
@@ -41,6 +42,7 @@ export async function runTask(placed: PlacedTask, state: HostState, transport: T
   const finish = (status: Status, extra: Partial<TaskResult> = {}): TaskResult => ({
     ...base, status, changes: [], notes: [], ...extra, durationMs: Date.now() - start, commands: transport.commandCount - before,
   });
+  let finishWith = finish;
 
   const when = task.options.when;
   if (when) {
@@ -53,14 +55,30 @@ export async function runTask(placed: PlacedTask, state: HostState, transport: T
     if (!go) return { result: finish('skipped', { notes: ['condition (when) is false'] }), lost: false };
   }
 
+  // delegateTo: plan and apply on the other host, for this one (its variables, its results).
+  let on = { state, transport };
+  if (task.options.delegateTo !== undefined) {
+    try {
+      on = await delegated(state, task.options.delegateTo);
+    } catch (e) {
+      return { result: finish('failed', { error: `host ${state.host.name}: task "${task.name}": cannot reach ${task.options.delegateTo} (delegateTo): ${message(e)}` }), lost: false };
+    }
+    const counted = on.transport;
+    const own = finish;
+    const extra = counted.commandCount;
+    finishWith = (status, more = {}) => {
+      const r = own(status, more);
+      return { ...r, commands: r.commands + counted.commandCount - extra, notes: [...r.notes, `delegated to ${task.options.delegateTo}`] };
+    };
+  }
   const { retries, until } = task.options;
-  if (retries === undefined && until === undefined) return attempt(placed, state, transport, o, finish);
+  if (retries === undefined && until === undefined) return attempt(placed, on.state, on.transport, o, finishWith);
   // As Ansible: `until` alone means 3 retries; every attempt plans afresh.
   const attempts = (retries ?? 3) + 1;
   const delay = task.options.delay ?? 5;
   const changesSoFar: ReportedChange[] = [];
   for (let n = 1; ; n++) {
-    const out = await attempt(placed, state, transport, o, finish);
+    const out = await attempt(placed, on.state, on.transport, o, finishWith);
     const r = out.result;
     if (out.lost || r.status === 'skipped') return { ...out, result: { ...r, attempts: n } };
     let reason: string | undefined;
@@ -85,8 +103,27 @@ export async function runTask(placed: PlacedTask, state: HostState, transport: T
     o.retry?.({ host: state.host.name, task: task.name, attempt: n, attempts, reason: reason.replace(/^host [^:]+: task "[^"]*": /, ''), delay });
     await new Promise((res) => setTimeout(res, delay * 1000));
     // The next attempt plans from what the host says now, not from before.
-    state.cache.invalidate();
+    on.state.cache.invalidate();
   }
+}
+
+/**
+ * The host a delegated task runs on: its connection (shared with its own
+ * tasks, so -v shows the commands under its name), a fact cache of its own
+ * for this task, and the delegating host's variables, pending changes and
+ * results. Planners see the delegate as `ctx.host` (its address, its port).
+ */
+async function delegated(state: HostState, name: string): Promise<{ state: HostState; transport: Transport }> {
+  const d = await state.reader(name);
+  let count = 0;
+  const transport: Transport = {
+    host: d.host.name,
+    get commandCount() { return count; },
+    run: (cmd, ro) => { count++; return d.run(cmd, ro); },
+    close: async () => undefined,
+  };
+  const host = { ...d.host, vars: state.host.vars };
+  return { state: { ...state, host, cache: new FactCache(transport), reconnect: undefined }, transport };
 }
 
 /** One attempt: plan the task, then apply its changes (check mode: only the read-only ones). */
