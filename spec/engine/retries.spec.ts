@@ -10,6 +10,8 @@ import { fileState } from '../../lib/tasks/file-facts.ts';
 import type { Scripted } from '../support/fake-transport.ts';
 import { runOnFakes } from '../support/fake-run.ts';
 import { testHost } from '../support/plan-harness.ts';
+import { runCli } from '../support/cli.ts';
+import { fileURLToPath } from 'node:url';
 
 const inv = () => defineInventory<{}>({ vars: {}, hosts: { A: { address: '192.0.2.1' } } });
 const play = (tasks: Play<{}>['tasks'], script: Scripted[], check = false) => runOnFakes(inv(), [{ name: 'p', hosts: 'A', tasks }], () => script, { check });
@@ -82,6 +84,21 @@ Retries('shown: -v prints each retry and the attempts; --json has a retry event 
   let json = '';
   new JsonReporter((s) => { json += s; }).retry(e);
   assert.equal(JSON.parse(json), { event: 'retry', ...e });
+});
+
+Retries('through the CLI: -v prints each retry and the attempts; --json has retry events and attempts on the task', async () => {
+  const fixture = (p: string) => fileURLToPath(new URL(`../fixtures/${p}`, import.meta.url));
+  const host = () => [{ cmd: 'state', stdout: 'starting\n', times: 2 }, { cmd: 'state', stdout: 'ready\n' }];
+  const args = [fixture('playbooks/retries.ts'), '-i', fixture('inventory/three.ts')];
+  const v = await runCli([...args, '-v'], host);
+  assert.is(v.code, 0, v.err);
+  assert.match(v.out, /A +retrying +ready\? — attempt 1\/6: until is false; again in 0 s\n/);
+  assert.match(v.out, /A +retrying +ready\? — attempt 2\/6: until is false; again in 0 s\n/);
+  assert.match(v.out, /ok +ready\?.*\[3 attempts, 3 cmd/);
+  const j = await runCli([...args, '--json'], host);
+  const events = j.out.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(events.filter((e) => e.event === 'retry').map((e) => [e.host, e.task, e.attempt, e.attempts, e.reason]), [['A', 'ready?', 1, 6, 'until is false'], ['A', 'ready?', 2, 6, 'until is false']]);
+  assert.is(events.find((e) => e.event === 'task').attempts, 3);
 });
 
 Retries.run();
