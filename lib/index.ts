@@ -14,3 +14,4 @@ export type { HostView } from './core/host.ts';
 export type { TaskResult, Status } from './core/result.ts';
 export { TaskError } from './core/errors.ts';
 export * from './tasks/index.ts';
+export { hostFacts, type OsRelease, type Kernel, type NetInterface, type Memory, type Cpus } from './facts/host.ts';

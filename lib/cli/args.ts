@@ -26,6 +26,8 @@ export interface RunArgs {
   commandTimeout: number;
   /** Seconds the connection agent keeps connections after the run; 0: no agent. */
   persist: number;
+  /** File holding the Ansible Vault password (`$ANSIBLE_VAULT_PASSWORD_FILE` when absent). */
+  vaultPasswordFile?: string;
 }
 
 export type Parsed =
@@ -49,7 +51,8 @@ A bare name resolves as given, else under playbooks/ (playbook) or inventory/
 (inventory), with or without .ts: \`play site -i inventory\`.
 
 Options:
-  -i, --inventory FILE       inventory (TypeScript, default export)
+  -i, --inventory FILE       inventory (TypeScript, default export), or Ansible's
+                             hosts.ini / hosts.yml with group_vars/ and host_vars/
   -C, --check                plan and print, change nothing
   -D, --diff                 show file and value diffs
       --role NAME            run only this role (repeatable, or a,b)
@@ -70,6 +73,8 @@ Options:
       --persist S            keep SSH connections open S seconds after the run,
                              for the next run to reuse (default $PLAY_PERSIST,
                              else ${DEFAULT_PERSIST_S}; 0: connect afresh, keep nothing)
+      --vault-password-file FILE  the Ansible Vault password, for !vault values of an
+                             Ansible inventory (default $ANSIBLE_VAULT_PASSWORD_FILE)
   -h, --help                 this text
       --version              print the version
 
@@ -123,6 +128,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
         'connect-timeout': { type: 'string' },
         'command-timeout': { type: 'string' },
         persist: { type: 'string' },
+        'vault-password-file': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -160,6 +166,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
       connectTimeout: num('connect-timeout', o['connect-timeout'], 10),
       commandTimeout: num('command-timeout', o['command-timeout'], 300),
       persist: o.persist !== undefined ? num('persist', o.persist, DEFAULT_PERSIST_S) : num('persist', envPersist, DEFAULT_PERSIST_S, 'PLAY_PERSIST'),
+      vaultPasswordFile: o['vault-password-file'] || env.ANSIBLE_VAULT_PASSWORD_FILE || undefined,
     },
   };
 }

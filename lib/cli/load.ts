@@ -1,9 +1,14 @@
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { LoadError, ValidationError, type Problem } from '../core/errors.ts';
 import type { Inventory } from '../dsl/inventory.ts';
 import type { Playbook } from '../dsl/playbook.ts';
 import { userModules, type UserModules } from './user-modules.ts';
+
+/** TypeScript and JavaScript modules are play inventories; any other file is Ansible's (INI, or YAML for .yml/.yaml). */
+export function isAnsibleInventory(file: string): boolean {
+  return !/\.(?:ts|mts|js|mjs)$/.test(file);
+}
 
 /**
  * Find a playbook or inventory file: the name as given, then under
@@ -46,11 +51,34 @@ export async function loadPlaybook(file: string, modules?: UserModules): Promise
   return pb;
 }
 
+/** How an Ansible inventory's vault values are opened. */
+export interface InventoryLoadOptions {
+  /** A file whose first line is the Ansible Vault password. */
+  vaultPasswordFile?: string;
+}
+
+/** The vault password from its file, as ansible-vault reads one: the first line. */
+function vaultPassword(o: InventoryLoadOptions): string | undefined {
+  if (!o.vaultPasswordFile) return undefined;
+  try {
+    return readFileSync(o.vaultPasswordFile, 'utf8').split(/\r?\n/)[0];
+  } catch (e) {
+    throw new LoadError(o.vaultPasswordFile, `cannot read the vault password file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
 /**
  * Load an inventory module (default export from defineInventory); from
- * `modules` when it was built with other files (see userModules).
+ * `modules` when it was built with other files (see userModules). Any other
+ * file is an Ansible inventory (INI, or YAML for .yml/.yaml), read with the
+ * group_vars/ and host_vars/ beside it; its loader and the YAML library load
+ * only then.
  */
-export async function loadInventory(file: string, modules?: UserModules): Promise<Inventory<unknown>> {
+export async function loadInventory(file: string, modules?: UserModules, o: InventoryLoadOptions = {}): Promise<Inventory<unknown>> {
+  if (isAnsibleInventory(file)) {
+    const { loadAnsibleInventory } = await import('../inventory/ansible.ts');
+    return loadAnsibleInventory(file, { vaultPassword: vaultPassword(o) });
+  }
   const inv = (await importDefault(file, modules)) as Inventory<unknown>;
   if (!inv || typeof inv !== 'object' || !Array.isArray(inv.hosts) || !(inv.groups instanceof Map)) {
     throw new LoadError(file, 'default export is not an inventory (use defineInventory({ vars, hosts, groups }))');
@@ -63,7 +91,7 @@ export async function loadInventory(file: string, modules?: UserModules): Promis
  * loaded, the other is still loaded, and every problem found so far (both
  * load failures, the inventory's own problems) is reported at once.
  */
-export async function loadBoth(playbookFile: string, inventoryFile: string): Promise<{ playbook: Playbook<unknown>; inventory: Inventory<unknown> }> {
+export async function loadBoth(playbookFile: string, inventoryFile: string, o: InventoryLoadOptions = {}): Promise<{ playbook: Playbook<unknown>; inventory: Inventory<unknown> }> {
   const problems: Problem[] = [];
   const attempt = async <T>(load: () => Promise<T>): Promise<T | undefined> => {
     try {
@@ -76,8 +104,8 @@ export async function loadBoth(playbookFile: string, inventoryFile: string): Pro
   };
   // One build, so a module both import is one instance; then one import
   // each, inventory first, so a playbook that throws hides nothing.
-  const modules = await userModules([inventoryFile, playbookFile]);
-  const inventory = await attempt(() => loadInventory(inventoryFile, modules));
+  const modules = await userModules(isAnsibleInventory(inventoryFile) ? [playbookFile] : [inventoryFile, playbookFile]);
+  const inventory = await attempt(() => loadInventory(inventoryFile, modules, o));
   const playbook = await attempt(() => loadPlaybook(playbookFile, modules));
   if (inventory && playbook) return { playbook, inventory };
   if (inventory) problems.push(...inventory.problems.map((p) => ({ file: inventoryFile, ...p })));

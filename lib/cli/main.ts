@@ -125,7 +125,7 @@ async function run(a: RunArgs, io: CliIo, json: JsonReporter | undefined): Promi
   const agent = a.persist > 0 && !io.connector && !a.listHosts && !a.listTasks ? reachAgent() : undefined;
   let compiled: Compiled, inventory, playbook;
   try {
-    ({ inventory, playbook } = await loadBoth(playbookFile, inventoryFile));
+    ({ inventory, playbook } = await loadBoth(playbookFile, inventoryFile, { vaultPasswordFile: a.vaultPasswordFile }));
     compiled = compile(playbook, inventory, { limit: a.limit, roles: a.roles, tags: a.tags, skipTags: a.skipTags }, { playbook: playbookFile, inventory: inventoryFile });
     if (compiled.problems.length) throw new ValidationError(compiled.problems);
   } catch (e) {

@@ -26,6 +26,11 @@ export interface Change {
   exec: string;
   stdin?: string | Buffer;
   /**
+   * How long `exec` may run, when it is meant to outlast the transport's
+   * per-command default (a bounded wait). @default the transport's
+   */
+  timeoutMs?: number;
+  /**
    * Safe to run in check mode (it reads only). Check mode applies these,
    * so read-only commands can feed `register` during a dry run.
    */
@@ -40,11 +45,23 @@ export interface Change {
    * For changes that span hosts (the failover drill): the runner calls this
    * instead of running `exec`, which then only describes the change for -v.
    */
-  apply?: (io: { reader(hostName: string): Promise<HostReader>; self: HostReader }) => Promise<RunResult & { table?: ResultTable }>;
+  apply?: (io: ApplyIO) => Promise<RunResult & { table?: ResultTable }>;
   /** Judge the result; default: exit 0 is a change, anything else a failure. */
   judge?: (r: RunResult) => Verdict;
   /** Message used when the change fails; default names the command. */
   failMessage?: (r: RunResult) => string;
+}
+
+/** What a change that applies itself may use. */
+export interface ApplyIO {
+  reader(hostName: string): Promise<HostReader>;
+  self: HostReader;
+  /**
+   * Drop this host's connection and open a new one, checked as the first was
+   * (reboot). Rejects while the host does not answer; tasks' later commands
+   * go over the new connection.
+   */
+  reconnect?(): Promise<void>;
 }
 
 /** Rows a read-only task reports (verify): rendered as a table by the reporter. */

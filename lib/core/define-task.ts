@@ -2,7 +2,7 @@ import type { Plan } from './change.ts';
 import { TaskError, type Problem } from './errors.ts';
 import type { Fact } from './fact.ts';
 import type { HostView } from './host.ts';
-import { bool, func, stringList, text } from './rules.ts';
+import { bool, describe as describeValue, func, stringList, text, wholeNumber } from './rules.ts';
 import { TASK_OPTION_KEYS, type PlanContext, type ResolvedOptions, type Task, type TaskOptions } from './task.ts';
 
 /** How a task kind is defined: its parameters, checks and planner. */
@@ -112,6 +112,11 @@ function resolveOptions(raw: Record<string, unknown>): { resolved: ResolvedOptio
   }
   keep('register', text(raw.register, { nonEmpty: true, what: 'a non-empty name' }));
   keep('ignoreErrors', bool(raw.ignoreErrors));
+  keep('retries', wholeNumber(raw.retries, 0, 100));
+  keep('delay', typeof raw.delay === 'number' && Number.isFinite(raw.delay) && raw.delay >= 0 && raw.delay <= 3600 ? undefined : `must be a number of seconds 0–3600, got ${describeValue(raw.delay)}`);
+  keep('until', func(raw.until, '(result) => boolean'));
+  keep('runOnce', bool(raw.runOnce));
+  keep('delegateTo', text(raw.delegateTo, { nonEmpty: true, what: "an inventory host's name or 'controller'" }));
   const titleWrong = raw.title === undefined ? undefined : text(raw.title, { nonEmpty: true });
   if (titleWrong) wrong.push({ field: 'title', message: titleWrong });
   return { resolved, title: titleWrong ? undefined : (raw.title as string | undefined), wrong };

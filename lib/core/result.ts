@@ -34,6 +34,8 @@ export interface TaskResult {
   durationMs: number;
   /** Commands this task sent to the host (facts + changes). */
   commands: number;
+  /** Set when the task may retry (`retries`, `until`): how many attempts it took. */
+  attempts?: number;
 }
 
 /** Counts per host, as in the PLAY RECAP. */

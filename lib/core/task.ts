@@ -36,9 +36,35 @@ export interface TaskOptions<V = any> {
   register?: string;
   /** A failure is reported but does not stop the host's next tasks. @default false */
   ignoreErrors?: boolean;
+  /**
+   * Try again this many times (so at most `retries + 1` attempts) while the
+   * task fails, or while `until` says no; facts are read afresh each time.
+   * @default 0; 3 when `until` is given (as Ansible)
+   */
+  retries?: number;
+  /** Seconds between two attempts. @default 5 */
+  delay?: number;
+  /**
+   * Done when this returns true for an attempt's result (its status, rc,
+   * stdout…); still false after the last attempt, the task fails. Not judged
+   * in check mode on changes that were only planned.
+   */
+  until?: (result: TaskResult) => boolean;
+  /**
+   * Run on one host of the play (the first of its batch to reach the task);
+   * the others take its result: registered under `register`, and reported
+   * as "ran once, on HOST". A failure fails them all. @default false
+   */
+  runOnce?: boolean;
+  /**
+   * Run this host's task on another inventory host, or on `'controller'`:
+   * planned from that host's facts and applied there, with this host's
+   * variables, and reported (and registered) for this host.
+   */
+  delegateTo?: string;
 }
 
-export const TASK_OPTION_KEYS = ['title', 'when', 'tags', 'notify', 'register', 'ignoreErrors'] as const;
+export const TASK_OPTION_KEYS = ['title', 'when', 'tags', 'notify', 'register', 'ignoreErrors', 'retries', 'delay', 'until', 'runOnce', 'delegateTo'] as const;
 
 /**
  * The options of a built task, checked and normalised by `defineTask`: a
@@ -51,6 +77,11 @@ export interface ResolvedOptions<V = any> {
   notify?: readonly string[];
   register?: string;
   ignoreErrors?: boolean;
+  retries?: number;
+  delay?: number;
+  until?: (result: TaskResult) => boolean;
+  runOnce?: boolean;
+  delegateTo?: string;
 }
 
 /** Read-only access to a host, for planners that look across hosts (verify). */

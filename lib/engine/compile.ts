@@ -2,7 +2,7 @@ import { mergeHosts, type Problem } from '../core/errors.ts';
 import { describe } from '../core/rules.ts';
 import type { HostView } from '../core/host.ts';
 import type { Task } from '../core/task.ts';
-import type { Inventory } from '../dsl/inventory.ts';
+import { CONTROLLER, type Inventory } from '../dsl/inventory.ts';
 import type { Play, Playbook } from '../dsl/playbook.ts';
 import type { InventoryProblem, InventoryRule, Role, RoleContext } from '../dsl/role.ts';
 import { batchStops, maxFailProblem, orderHosts, serialProblem, splitBatches } from './batches.ts';
@@ -168,6 +168,12 @@ export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = 
 
       for (const { task } of [...tasks, ...handlers]) {
         for (const p of safe(() => task.validate?.(host) ?? [], `task "${task.name}"`, host.name, problems, file)) problems.push({ file, ...p, host: host.name, task: p.task ?? task.name });
+      }
+      for (const { task } of [...tasks, ...handlers]) {
+        const d = task.options.delegateTo;
+        if (d !== undefined && d !== CONTROLLER && !inv.hosts.some((h) => h.name === d)) {
+          problems.push({ file, host: host.name, task: task.name, field: 'delegateTo', message: `no host named "${d}" (hosts: ${[...inv.hosts.map((h) => h.name), CONTROLLER].join(', ')})` });
+        }
       }
       const handlerNames = new Set(handlers.map((h) => h.task.name));
       for (const { task } of tasks) {

@@ -1,6 +1,6 @@
 import { ConnectError } from '../core/errors.ts';
 import type { HostView } from '../core/host.ts';
-import type { Transport } from '../core/transport.ts';
+import type { RunOptions, RunResult, Transport } from '../core/transport.ts';
 
 /** Opens a transport to a host: SSH in real runs, a fake in specs. */
 export type Connector = (host: HostView) => Promise<Transport>;
@@ -11,14 +11,14 @@ export type Connector = (host: HostView) => Promise<Transport>;
  * failed: we do not hammer an unreachable host once per play.
  */
 export class Connections {
-  private open = new Map<string, Promise<Transport>>();
+  private open = new Map<string, Promise<HostLink>>();
 
   constructor(private readonly connector: Connector) {}
 
-  get(host: HostView): Promise<Transport> {
+  get(host: HostView): Promise<HostLink> {
     let t = this.open.get(host.name);
     if (!t) {
-      t = this.connector(host).catch((e: unknown) => {
+      t = this.connector(host).then((inner) => new HostLink(inner), (e: unknown) => {
         throw e instanceof ConnectError ? e : new ConnectError(host.name, e instanceof Error ? e.message : String(e));
       });
       // Avoid an unhandled rejection when nobody awaits a failed connect yet.
@@ -26,6 +26,12 @@ export class Connections {
       this.open.set(host.name, t);
     }
     return t;
+  }
+
+  /** Replace a host's connection by a new one from the connector (see {@link HostLink}). */
+  async reconnect(host: HostView): Promise<void> {
+    const link = await this.get(host);
+    await link.reconnect(() => this.connector(host));
   }
 
   /** Commands sent so far per host. */
@@ -42,5 +48,32 @@ export class Connections {
       try { await (await t).close(); } catch { /* already gone */ }
     }));
     this.open.clear();
+  }
+}
+
+/**
+ * The one transport a host's tasks, facts and handlers hold for the whole
+ * run. It forwards to the current connection, which `reconnect` replaces
+ * (after a reboot) without anyone holding a stale one. The new connection
+ * comes from the same connector, so it is checked exactly like the first
+ * (known_hosts: a rebuilt host with another key is refused).
+ */
+export class HostLink implements Transport {
+  private before = 0;
+
+  constructor(private inner: Transport) {}
+
+  get host(): string { return this.inner.host; }
+  get commandCount(): number { return this.before + this.inner.commandCount; }
+  run(cmd: string, o?: RunOptions): Promise<RunResult> { return this.inner.run(cmd, o); }
+  close(): Promise<void> { return this.inner.close(); }
+
+  /** Close the current connection (it may be dead already) and open a new one with `connect`. */
+  async reconnect(connect: () => Promise<Transport>): Promise<void> {
+    const old = this.inner;
+    try { await old.close(); } catch { /* a rebooted host's connection is gone */ }
+    const fresh = await connect();
+    this.before += old.commandCount;
+    this.inner = fresh;
   }
 }

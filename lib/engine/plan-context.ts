@@ -16,6 +16,8 @@ export interface HostState {
   results: Record<string, TaskResult>;
   wantDiff: boolean;
   reader(hostName: string): Promise<HostReader>;
+  /** Replace this host's connection (reboot); absent where no connector is at hand (specs). */
+  reconnect?(): Promise<void>;
 }
 
 /** The planner's view of a host's state. */

@@ -4,6 +4,7 @@ import type { HostWork } from './compile.ts';
 import { notifyList } from './compile.ts';
 import type { HostState } from './plan-context.ts';
 import { runTask } from './run-task.ts';
+import type { RetryEvent } from '../report/reporter.ts';
 
 export interface HostRunOptions {
   check: boolean;
@@ -12,6 +13,10 @@ export interface HostRunOptions {
   report(r: TaskResult): void;
   /** Set when the user pressed Ctrl-C: no new task starts. */
   stopped(): boolean;
+  /** Told of each attempt a task will try again (`retries`, `until`). */
+  retry?(e: RetryEvent): void;
+  /** Shared by the hosts of one batch: the result of each `runOnce` task, from the host that ran it. */
+  once?: Map<string, Promise<TaskResult>>;
 }
 
 /** How a host ended a play. */
@@ -42,7 +47,7 @@ export async function runHost(work: HostWork, state: HostState, transport: Trans
     for (const placed of work.handlers) {
       if (!notified.has(placed.task.name)) continue;
       if (o.stopped()) return 'interrupted';
-      const { result, lost } = await runTask(placed, state, transport, { check: o.check, play: o.play, handler: true, changedBefore: changed });
+      const { result, lost } = await runTask(placed, state, transport, { check: o.check, play: o.play, handler: true, changedBefore: changed, retry: o.retry, stopped: o.stopped });
       o.report(result);
       if (result.status === 'changed') changed = true;
       if (lost) return 'unreachable';
@@ -51,6 +56,7 @@ export async function runHost(work: HostWork, state: HostState, transport: Trans
     notified.clear();
     return undefined;
   };
+  const seen = new Map<string, number>();
   let phase = work.tasks[0]?.phase ?? 'main';
   for (const placed of work.tasks) {
     if (o.stopped()) { end = 'interrupted'; break; }
@@ -60,9 +66,24 @@ export async function runHost(work: HostWork, state: HostState, transport: Trans
       if (stop) return stop;
       if (end === 'failed') break;
     }
-    const { result, lost } = await runTask(placed, state, transport, { check: o.check, play: o.play, changedBefore: changed });
+    const run = () => runTask(placed, state, transport, { check: o.check, play: o.play, changedBefore: changed, retry: o.retry, stopped: o.stopped });
+    let outcome: Awaited<ReturnType<typeof run>>;
+    let registered: TaskResult | undefined;
+    if (placed.task.options.runOnce && o.once) {
+      const key = onceKey(placed, seen);
+      const shared = o.once.get(key);
+      if (shared) {
+        registered = await shared;
+        outcome = { result: ranElsewhere(registered, work.host.name), lost: false };
+      } else {
+        const mine = run();
+        o.once.set(key, mine.then((x) => x.result));
+        outcome = await mine;
+      }
+    } else outcome = await run();
+    const { result, lost } = outcome;
     o.report(result);
-    if (placed.task.options.register) state.results[placed.task.options.register] = result;
+    if (placed.task.options.register) state.results[placed.task.options.register] = registered ?? result;
     if (result.status === 'changed') {
       changed = true;
       notifyList(placed.task).forEach((n) => notified.add(n));
@@ -72,4 +93,22 @@ export async function runHost(work: HostWork, state: HostState, transport: Trans
   }
   if (end === 'interrupted' || (end === 'failed' && !o.forceHandlers)) return end;
   return (await flush()) ?? end;
+}
+
+/** Which runOnce task this is, the same on every host: phase, role, name and how many of that name came before. */
+function onceKey(placed: HostWork['tasks'][number], seen: Map<string, number>): string {
+  const base = `${placed.phase ?? 'main'}|${placed.role ?? ''}|${placed.task.name}`;
+  const n = seen.get(base) ?? 0;
+  seen.set(base, n + 1);
+  return `${base}|${n}`;
+}
+
+/** What a host that did not run a runOnce task reports: the outcome on the host that did. */
+function ranElsewhere(r: TaskResult, host: string): TaskResult {
+  const failed = r.status === 'failed' || r.status === 'unreachable';
+  return {
+    ...r, host, status: failed ? 'failed' : r.status === 'skipped' ? 'skipped' : 'ok', changes: [], commands: 0, durationMs: 0,
+    notes: [`ran once, on ${r.host}: ${r.status}`],
+    error: failed ? `host ${host}: task "${r.task}": failed on ${r.host}, where it ran once for the play` : undefined,
+  };
 }

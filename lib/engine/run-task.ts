@@ -1,8 +1,10 @@
 import type { Change, Plan, ResultTable, Verdict } from '../core/change.ts';
 import { TaskError, TransportError } from '../core/errors.ts';
 import type { ReportedChange, Status, TaskResult } from '../core/result.ts';
+import type { RetryEvent } from '../report/reporter.ts';
 import type { Transport, RunResult } from '../core/transport.ts';
 import type { PlacedTask } from './compile.ts';
+import { FactCache } from './fact-cache.ts';
 import { planContext, type HostState } from './plan-context.ts';
 
 export interface TaskRunOptions {
@@ -11,6 +13,10 @@ export interface TaskRunOptions {
   handler?: boolean;
   /** An earlier task of this play changed something on this host (for `when`). */
   changedBefore?: boolean;
+  /** Told of each attempt that will be tried again. */
+  retry?(e: RetryEvent): void;
+  /** Set on Ctrl-C: no further attempt starts. */
+  stopped?(): boolean;
 }
 
 /** Why a host stopped: a task failed, or the host was lost. */
@@ -36,6 +42,7 @@ export async function runTask(placed: PlacedTask, state: HostState, transport: T
   const finish = (status: Status, extra: Partial<TaskResult> = {}): TaskResult => ({
     ...base, status, changes: [], notes: [], ...extra, durationMs: Date.now() - start, commands: transport.commandCount - before,
   });
+  let finishWith = finish;
 
   const when = task.options.when;
   if (when) {
@@ -47,6 +54,81 @@ export async function runTask(placed: PlacedTask, state: HostState, transport: T
     }
     if (!go) return { result: finish('skipped', { notes: ['condition (when) is false'] }), lost: false };
   }
+
+  // delegateTo: plan and apply on the other host, for this one (its variables, its results).
+  let on = { state, transport };
+  if (task.options.delegateTo !== undefined) {
+    try {
+      on = await delegated(state, task.options.delegateTo);
+    } catch (e) {
+      return { result: finish('failed', { error: `host ${state.host.name}: task "${task.name}": cannot reach ${task.options.delegateTo} (delegateTo): ${message(e)}` }), lost: false };
+    }
+    const counted = on.transport;
+    const own = finish;
+    const extra = counted.commandCount;
+    finishWith = (status, more = {}) => {
+      const r = own(status, more);
+      return { ...r, commands: r.commands + counted.commandCount - extra, notes: [...r.notes, `delegated to ${task.options.delegateTo}`] };
+    };
+  }
+  const { retries, until } = task.options;
+  if (retries === undefined && until === undefined) return attempt(placed, on.state, on.transport, o, finishWith);
+  // As Ansible: `until` alone means 3 retries; every attempt plans afresh.
+  const attempts = (retries ?? 3) + 1;
+  const delay = task.options.delay ?? 5;
+  const changesSoFar: ReportedChange[] = [];
+  for (let n = 1; ; n++) {
+    const out = await attempt(placed, on.state, on.transport, o, finishWith);
+    const r = out.result;
+    if (out.lost || r.status === 'skipped') return { ...out, result: { ...r, attempts: n } };
+    let reason: string | undefined;
+    if (r.status === 'failed') reason = r.error ?? 'failed';
+    else if (until && !(o.check && r.changes.some((c) => c.planned))) {
+      try {
+        if (!until(r)) reason = 'until is false';
+      } catch (e) {
+        return { result: { ...r, status: 'failed', attempts: n, error: `host ${state.host.name}: task "${task.name}": until threw: ${message(e)}` }, lost: false };
+      }
+    }
+    if (r.status === 'changed') changesSoFar.push(...r.changes);
+    if (reason === undefined) {
+      // A change an earlier attempt applied is a change of the task (its handlers run).
+      const status = r.status === 'ok' && changesSoFar.length ? 'changed' : r.status;
+      return { result: { ...r, status, changes: changesSoFar.length ? changesSoFar : r.changes, attempts: n }, lost: false };
+    }
+    if (n >= attempts || o.stopped?.()) {
+      const error = r.status === 'failed' ? r.error : `host ${state.host.name}: task "${task.name}": until still false after ${n} attempt${n === 1 ? '' : 's'}`;
+      return { result: { ...r, status: 'failed', changes: changesSoFar.length ? changesSoFar : r.changes, attempts: n, error }, lost: false };
+    }
+    o.retry?.({ host: state.host.name, task: task.name, attempt: n, attempts, reason: reason.replace(/^host [^:]+: task "[^"]*": /, ''), delay });
+    await new Promise((res) => setTimeout(res, delay * 1000));
+    // The next attempt plans from what the host says now, not from before.
+    on.state.cache.invalidate();
+  }
+}
+
+/**
+ * The host a delegated task runs on: its connection (shared with its own
+ * tasks, so -v shows the commands under its name), a fact cache of its own
+ * for this task, and the delegating host's variables, pending changes and
+ * results. Planners see the delegate as `ctx.host` (its address, its port).
+ */
+async function delegated(state: HostState, name: string): Promise<{ state: HostState; transport: Transport }> {
+  const d = await state.reader(name);
+  let count = 0;
+  const transport: Transport = {
+    host: d.host.name,
+    get commandCount() { return count; },
+    run: (cmd, ro) => { count++; return d.run(cmd, ro); },
+    close: async () => undefined,
+  };
+  const host = { ...d.host, vars: state.host.vars };
+  return { state: { ...state, host, cache: new FactCache(transport), reconnect: undefined }, transport };
+}
+
+/** One attempt: plan the task, then apply its changes (check mode: only the read-only ones). */
+async function attempt(placed: PlacedTask, state: HostState, transport: Transport, o: TaskRunOptions, finish: (status: Status, extra?: Partial<TaskResult>) => TaskResult): Promise<HostOutcome> {
+  const { task } = placed;
 
   const reported: ReportedChange[] = [];
   let changed = false;
@@ -63,8 +145,12 @@ export async function runTask(placed: PlacedTask, state: HostState, transport: T
         continue;
       }
       last = c.apply
-        ? await c.apply({ reader: state.reader, self: { host: state.host, run: (cmd, ro) => transport.run(cmd, ro) } })
-        : await transport.run(c.exec, c.stdin === undefined ? {} : { stdin: c.stdin });
+        ? await c.apply({
+          reader: state.reader,
+          self: { host: state.host, run: (cmd, ro) => transport.run(cmd, ro) },
+          reconnect: state.reconnect,
+        })
+        : await transport.run(c.exec, { ...(c.stdin === undefined ? {} : { stdin: c.stdin }), ...(c.timeoutMs === undefined ? {} : { timeoutMs: c.timeoutMs }) });
       if (!c.readOnly) state.cache.invalidate();
       const v = (c.judge ?? defaultVerdict)(last);
       if (v.failed) {

@@ -57,7 +57,7 @@ export async function runPlays(plays: readonly CompiledPlay[], o: RunnerOptions)
   };
 
   const allNames = [...new Set(plays.flatMap((p) => p.work.map((w) => w.host.name)))];
-  const runOne = async (play: CompiledPlay, w: CompiledPlay['work'][number]) => {
+  const runOne = async (play: CompiledPlay, w: CompiledPlay['work'][number], once: Map<string, Promise<TaskResult>>) => {
     const hostStart = Date.now();
     recap[w.host.name] ??= emptyRecap();
     let transport;
@@ -73,10 +73,11 @@ export async function runPlays(plays: readonly CompiledPlay[], o: RunnerOptions)
     }
     let state = states.get(w.host.name);
     if (!state) {
-      state = { host: w.host, cache: new FactCache(transport), pending: [], run: runPending, results: {}, wantDiff: o.diff, reader };
+      const host = w.host;
+      state = { host, cache: new FactCache(transport), pending: [], run: runPending, results: {}, wantDiff: o.diff, reader, reconnect: () => connections.reconnect(host) };
       states.set(w.host.name, state);
     }
-    const end = await runHost(w, state, transport, { check: o.check, play: play.name, forceHandlers: o.forceHandlers, report: record, stopped });
+    const end = await runHost(w, state, transport, { check: o.check, play: play.name, forceHandlers: o.forceHandlers, report: record, stopped, retry: o.reporter.retry?.bind(o.reporter), once });
     if (end === 'unreachable' || end === 'failed') out.add(w.host.name);
     recap[w.host.name]!.durationMs += Date.now() - hostStart;
     return end;
@@ -104,9 +105,11 @@ export async function runPlays(plays: readonly CompiledPlay[], o: RunnerOptions)
         const rolling = play.batches.length > 1 ? { index: i + 1, count: play.batches.length } : undefined;
         o.reporter.playStart({ play: play.name, hosts: work.map((w) => w.host.name), batch: rolling });
         let failed = 0;
+        // runOnce is per batch, as Ansible's run_once with serial.
+        const once = new Map<string, Promise<TaskResult>>();
         await mapLimit(work, o.forks, async (w) => {
           if (stopped()) return;
-          const end = await runOne(play, w);
+          const end = await runOne(play, w, once);
           if (end === 'unreachable' || end === 'failed') failed++;
         });
         if (stopsAfter(play, failed, work.length)) {

@@ -2,7 +2,7 @@ import { Chalk, type ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
 import { clip, redact } from '../core/secret.ts';
 import type { Status, TaskResult } from '../core/result.ts';
-import type { CommandEvent, PlayStart, Reporter, RunRecap } from './reporter.ts';
+import type { CommandEvent, PlayStart, Reporter, RetryEvent, RunRecap } from './reporter.ts';
 import { unifiedDiff } from './unified-diff.ts';
 
 export interface ConsoleOptions {
@@ -52,7 +52,7 @@ export class ConsoleReporter implements Reporter {
     const task = `${r.handler ? 'handler: ' : ''}${r.role ? `${r.role}: ` : ''}${r.task}`;
     const first = r.changes[0];
     const detail = r.status === 'changed' && first ? ` — ${first.summary}${r.changes.length > 1 ? ` (+${r.changes.length - 1})` : ''}` : '';
-    this.line(`${pad(r.host, this.hostWidth)} ${this.paint(r.status, pad(label, 12))} ${task}${detail}${this.o.verbose ? this.c.dim(` [${r.commands} cmd, ${r.durationMs} ms]`) : ''}`);
+    this.line(`${pad(r.host, this.hostWidth)} ${this.paint(r.status, pad(label, 12))} ${task}${detail}${this.o.verbose ? this.c.dim(` [${r.attempts !== undefined ? `${r.attempts} attempt${r.attempts === 1 ? '' : 's'}, ` : ''}${r.commands} cmd, ${r.durationMs} ms]`) : ''}`);
     // The first change is on the task's line; the others follow it.
     for (const c of r.changes.slice(1)) this.line(`${' '.repeat(this.hostWidth + 14)}+ ${c.summary}`);
     for (const c of r.changes) if (c.predicted) this.line(this.c.dim(`${' '.repeat(this.hostWidth + 14)}(predicted: ${c.predicted})`));
@@ -68,6 +68,13 @@ export class ConsoleReporter implements Reporter {
         }
       }
     }
+  }
+
+  /** With -v: each attempt that will be tried again, as Ansible's "FAILED - RETRYING". */
+  retry(e: RetryEvent): void {
+    if (!this.o.verbose) return;
+    const reason = e.reason.split('\n')[0] ?? '';
+    this.line(this.c.yellow(`${pad(e.host, this.hostWidth)} ${pad('retrying', 12)} ${e.task} — attempt ${e.attempt}/${e.attempts}: ${reason}; again in ${e.delay} s`));
   }
 
   command(e: CommandEvent): void {

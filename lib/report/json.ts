@@ -2,7 +2,7 @@ import type { Problem } from '../core/errors.ts';
 import type { ExitCode } from '../core/exit-codes.ts';
 import { redactDeep } from '../core/secret.ts';
 import type { TaskResult } from '../core/result.ts';
-import type { CommandEvent, PlayStart, Reporter, RunRecap } from './reporter.ts';
+import type { CommandEvent, PlayStart, Reporter, RetryEvent, RunRecap } from './reporter.ts';
 
 type Counts = Record<string, { ok: number; changed: number; failed: number; skipped: number; unreachable: number }>;
 
@@ -46,6 +46,10 @@ export class JsonReporter implements Reporter {
   }
   command(e: CommandEvent): void {
     if (this.verbose) this.emit({ event: 'command', ...e });
+  }
+  /** Every retry, with or without -v: a script waiting on a run wants to see it is waiting. */
+  retry(e: RetryEvent): void {
+    this.emit({ event: 'retry', ...e });
   }
   warning(message: string): void {
     this.emit({ event: 'warning', message });

@@ -10,6 +10,19 @@ export interface CommandEvent {
   durationMs: number;
 }
 
+/** An attempt of a task that will be tried again (`retries`, `until`). */
+export interface RetryEvent {
+  host: string;
+  task: string;
+  /** The attempt that just ended, from 1, and how many there may be. */
+  attempt: number;
+  attempts: number;
+  /** Why it is tried again: the error, or that `until` said no. */
+  reason: string;
+  /** Seconds until the next attempt. */
+  delay: number;
+}
+
 /** The whole run's outcome. */
 export interface RunRecap {
   hosts: Record<string, HostRecap>;
@@ -39,6 +52,7 @@ export interface Reporter {
   playStart(e: PlayStart): void;
   taskResult(r: TaskResult): void;
   command?(e: CommandEvent): void;
+  retry?(e: RetryEvent): void;
   warning(message: string): void;
   recap(r: RunRecap): void;
 }

@@ -15,8 +15,19 @@ const UNDEFINED_FILTERS = new Set(['default', 'd']);
 
 const environments = new Map<string, nunjucks.Environment>();
 
-function environment(dir: string): nunjucks.Environment {
-  let env = environments.get(dir);
+/**
+ * Filters Ansible adds to Jinja2 that its templates use, for `.j2`
+ * templates (Ansible's own, rendered as Ansible renders them).
+ */
+const ANSIBLE_FILTERS: Record<string, (v: unknown) => unknown> = {
+  basename: (v) => String(v).replace(/\/+$/, '').split('/').pop() ?? '',
+  dirname: (v) => { const s = String(v); const i = s.lastIndexOf('/'); return i < 0 ? '' : i === 0 ? '/' : s.slice(0, i); },
+  bool: (v) => (typeof v === 'string' ? /^(yes|on|1|true)$/i.test(v.trim()) : Boolean(v)),
+};
+
+function environment(dir: string, jinja = false): nunjucks.Environment {
+  const key = `${jinja ? 'j2' : 'njk'}:${dir}`;
+  let env = environments.get(key);
   if (!env) {
     env = new nunjucks.Environment(new nunjucks.FileSystemLoader(dir, { noCache: true }), {
       autoescape: false, throwOnUndefined: true, trimBlocks: true, lstripBlocks: true,
@@ -30,7 +41,15 @@ function environment(dir: string): nunjucks.Environment {
         return f.call(this, value, ...rest);
       });
     }
-    environments.set(dir, env);
+    if (jinja) {
+      for (const [name, f] of Object.entries(ANSIBLE_FILTERS)) {
+        env.addFilter(name, (value: unknown) => {
+          if (value === undefined) throw new Error(`filter '${name}' was given an undefined value`);
+          return f(value);
+        });
+      }
+    }
+    environments.set(key, env);
   }
   return env;
 }
@@ -43,10 +62,16 @@ export function templatePath(src: string | URL): string {
 /** Render the template at `src` with `vars`; errors come back as a sentence. */
 export function renderTemplate(src: string | URL, vars: Readonly<Record<string, unknown>>): Rendered {
   const path = templatePath(src);
+  const jinja = path.endsWith('.j2');
+  // A .j2 template is Ansible's: Jinja2's dict.items(), True/False/None.
+  // nunjucks' compat layer is global, so it is on for this one synchronous render only.
+  const uninstall = jinja ? (nunjucks as unknown as { installJinjaCompat(): () => void }).installJinjaCompat() : undefined;
   try {
-    return { ok: true, text: environment(dirname(path)).render(basename(path), { ...vars }) };
+    return { ok: true, text: environment(dirname(path), jinja).render(basename(path), { ...vars }) };
   } catch (e) {
     return { ok: false, message: explain(path, (e as Error).message, vars) };
+  } finally {
+    uninstall?.();
   }
 }
 

@@ -1,7 +1,6 @@
 import { defineRole } from '../../lib/dsl/role.ts';
-import { apt, command, service, sysctl, template } from '../../lib/tasks/index.ts';
+import { apt, command, service, sysctl, template, ufw } from '../../lib/tasks/index.ts';
 import { clusterRule, type LvsVars } from '../lvs/cluster.ts';
-import { ufwAllow } from './ufw-allow.ts';
 import { LVS_PACKAGES } from '../lvs/packages.ts';
 
 /** The unit that owns the VIP on lo. */
@@ -56,7 +55,8 @@ export const realserver = defineRole<LvsVars>({
       notify: ['reload systemd', `restart ${VIP_UNIT}`],
     }),
     service({ name: VIP_UNIT, state: 'started', enabled: true }),
-    ufwAllow({ port: c.port, proto: c.protocol === 'UDP' ? 'udp' : 'tcp' }),
+    // Only where the host runs ufw: a real server without a firewall is not this role's to change.
+    ufw({ rules: [{ port: c.port, proto: c.protocol === 'UDP' ? 'udp' : 'tcp' }], onlyWhenActive: true }),
     service({ name: 'nginx', state: 'started', enabled: true }),
   ],
   handlers: () => [

@@ -1,11 +1,12 @@
 import type { TaskResult } from '../../lib/core/result.ts';
-import type { Reporter, RunRecap } from '../../lib/report/reporter.ts';
+import type { Reporter, RetryEvent, RunRecap } from '../../lib/report/reporter.ts';
 
 /** Keeps every event, in order, for assertions. */
 export class RecordingReporter implements Reporter {
   events: string[] = [];
   results: TaskResult[] = [];
   warnings: string[] = [];
+  retries: RetryEvent[] = [];
   recapSeen?: RunRecap;
 
   runStart(e: { playbook: string }): void { this.events.push(`run ${e.playbook}`); }
@@ -17,6 +18,10 @@ export class RecordingReporter implements Reporter {
     this.events.push(`${r.host} ${r.status} ${r.task}`);
   }
   warning(m: string): void { this.warnings.push(m); }
+  retry(e: RetryEvent): void {
+    this.retries.push(e);
+    this.events.push(`${e.host} retry ${e.task} ${e.attempt}/${e.attempts}`);
+  }
   recap(r: RunRecap): void { this.recapSeen = r; }
 
   /** Results of one host as "status task" lines. */
