@@ -1,7 +1,7 @@
 // play's own lib/ as JavaScript, rebuilt only when one of its files changes.
 //
 // Every lib/**/*.ts has an output <dir>/lib/**/*.js, so the CLI and a role
-// that imports '../../lib/dsl/role.ts' (or 'play') share one instance of each
+// that imports '../../lib/dsl/role.ts' (or 'playbook-ts') share one instance of each
 // module: the CLI checks play's errors with instanceof. Making every file an
 // esbuild entry does that, but splits lib into ~150 small chunks, and loading
 // that many files cost ~20 ms a start. So the modules the CLI loads at start

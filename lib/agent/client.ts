@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createConnection, type Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { packageFile } from '../core/package-root.ts';
 import { ConnectError, TransportError } from '../core/errors.ts';
 import type { RunOptions, RunResult, Transport } from '../core/transport.ts';
 import type { SshOptions } from '../transport/ssh.ts';
@@ -217,7 +217,7 @@ function toWireOptions(o: SshOptions): WireSshOptions {
  * ```
  */
 export function startAgentProcess(dir: string, persistMs: number): StartedAgent {
-  const bin = fileURLToPath(new URL('../../bin/play.js', import.meta.url));
+  const bin = packageFile('bin/play.js');
   const child = spawn(process.execPath, [bin, 'agent', 'serve', '--persist', String(persistMs / 1000), '--keep-stdin'], {
     detached: true, stdio: ['pipe', 'ignore', 'ignore'], cwd: '/', env: { ...process.env, PLAY_AGENT_DIR: dir },
   });

@@ -70,7 +70,7 @@ export const CONTROLLER = 'controller';
  *
  * @example
  * ```ts
- * import { defineInventory } from 'play';
+ * import { defineInventory } from 'playbook-ts';
  * export default defineInventory<{ greeting: string }>({
  *   vars: { greeting: 'hello' },
  *   hosts: {

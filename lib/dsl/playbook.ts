@@ -74,7 +74,7 @@ export interface Playbook<V> {
  *
  * @example
  * ```ts
- * import { definePlaybook, defineRole, command } from 'play';
+ * import { definePlaybook, defineRole, command } from 'playbook-ts';
  * const hello = defineRole<{}>({ name: 'hello', tasks: () => [command({ cmd: 'true', changedWhen: () => false })] });
  * export default definePlaybook<{}>({
  *   name: 'hello',

@@ -63,7 +63,7 @@ export type VarsOf<R> = R extends Role<infer V> ? V : never;
  *
  * @example
  * ```ts
- * import { defineRole, apt, service } from 'play';
+ * import { defineRole, apt, service } from 'playbook-ts';
  * export const web = defineRole<{ site: string }>({
  *   name: 'web',
  *   tasks: () => [

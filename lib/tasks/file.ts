@@ -53,7 +53,7 @@ export function attributeProblems(p: { mode?: unknown; owner?: unknown; group?: 
  *
  * @example
  * ```ts
- * import { file } from 'play';
+ * import { file } from 'playbook-ts';
  * const motd = file({ path: '/etc/motd', content: 'Managed by play\n', mode: '0644' });
  * const conf = file({ path: '/etc/keepalived/keepalived.conf', content: 'global_defs {}\n', validate: 'keepalived --config-test -f %s', backup: true });
  * const dir = file({ path: '/srv/www', state: 'directory', owner: 'www-data', mode: '0755' });
