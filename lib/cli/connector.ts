@@ -1,3 +1,5 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { HostView } from '../core/host.ts';
 import type { Transport } from '../core/transport.ts';
 import type { Connector } from '../engine/connections.ts';
@@ -23,7 +25,8 @@ export interface ConnectSettings {
  * How play reaches each host. The controller is local; a host whose address
  * belongs to the running lab uses the lab's key and known_hosts (so one
  * inventory serves the lab and real machines alike, unedited); every other
- * host uses its inventory settings and ~/.ssh. PLAY_LAB=0 turns the lab
+ * host uses its inventory settings (known_hosts: its `knownHostsFile`, else
+ * ~/.ssh/known_hosts). PLAY_LAB=0 turns the lab
  * profile off.
  */
 export function makeConnector(s: ConnectSettings, lab: LabProfile | undefined = process.env.PLAY_LAB === '0' ? undefined : readLabProfile()): Connector {
@@ -35,8 +38,8 @@ export function makeConnector(s: ConnectSettings, lab: LabProfile | undefined = 
       address: host.address,
       port: host.port,
       user: host.user,
-      identityFile: inLab ? lab!.identityFile : host.identityFile,
-      knownHostsFile: inLab ? lab!.knownHostsFile : undefined,
+      identityFile: inLab ? lab!.identityFile : absolute(host.identityFile),
+      knownHostsFile: inLab ? lab!.knownHostsFile : absolute(host.knownHostsFile),
       acceptNewHostKeys: s.acceptNewHostKeys,
       connectTimeoutMs: s.connectTimeoutMs,
       commandTimeoutMs: s.commandTimeoutMs,
@@ -48,4 +51,11 @@ export function makeConnector(s: ConnectSettings, lab: LabProfile | undefined = 
     s.connected?.(options);
     return t;
   };
+}
+
+/** Paths as the user meant them (`~/` is the home directory), from where play runs: the connection agent runs in `/`. */
+function absolute<T extends string | readonly string[] | undefined>(p: T): T {
+  const one = (f: string) => (f.startsWith('~/') ? join(process.env.HOME || homedir(), f.slice(2)) : resolve(f));
+  if (p === undefined) return p;
+  return (typeof p === 'string' ? one(p) : p.map(one)) as T;
 }

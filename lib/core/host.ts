@@ -9,6 +9,8 @@ export interface HostView<V = Record<string, unknown>> {
   readonly user: string;
   /** Private key file; when absent the agent and default identities are tried. */
   readonly identityFile?: string;
+  /** known_hosts file(s); when absent ~/.ssh/known_hosts. */
+  readonly knownHostsFile?: string | readonly string[];
   /** Run commands through `sudo -n` (or `sudo -S` with the password). */
   readonly become: boolean;
   readonly becomePassword?: Secret;

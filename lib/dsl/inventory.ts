@@ -3,20 +3,10 @@ import type { HostView } from '../core/host.ts';
 import { wholeNumber } from '../core/rules.ts';
 import type { Secret } from '../core/secret.ts';
 
-/** How to reach one host, and its own variables. */
-export interface HostDef<V> {
+/** How to reach one host, and its own variables. Connection settings it leaves out come from the inventory's `defaults`. */
+export interface HostDef<V> extends ConnectionDefaults {
   /** IPv4/IPv6 address or DNS name. */
   address: string;
-  /** @default 22 */
-  port?: number;
-  /** @default the inventory's `defaults.user`, else 'root' */
-  user?: string;
-  /** Private key; @default ssh-agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa */
-  identityFile?: string;
-  /** Run commands through sudo. @default false */
-  become?: boolean;
-  /** sudo password, sent once per command on stdin, never printed. Mark it with `secret()`. */
-  becomePassword?: Secret;
   /** Groups this host belongs to (besides groups listing it). */
   groups?: readonly string[];
   /** Host variables: override group and global ones. */
@@ -30,12 +20,27 @@ export interface GroupDef<V> {
   vars?: Partial<V>;
 }
 
-/** Connection settings applied to every host that does not set its own. */
+/**
+ * How to reach a host: set per host, or in `defaults` for every host that
+ * does not set its own. The one shape both take, so a new setting is added
+ * once (HostView and the transport's options carry the same names).
+ */
 export interface ConnectionDefaults {
-  user?: string;
+  /** @default 22 */
   port?: number;
+  /** @default 'root' */
+  user?: string;
+  /** Private key; @default ssh-agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa */
   identityFile?: string;
+  /**
+   * known_hosts file(s) host keys are checked against; a key accepted with
+   * `--accept-new-host-keys` is written to the first. A relative path is
+   * taken from the directory play runs in. @default '~/.ssh/known_hosts'
+   */
+  knownHostsFile?: string | readonly string[];
+  /** Run commands through sudo. @default false */
   become?: boolean;
+  /** sudo password, sent once per command on stdin, never printed. Mark it with `secret()`. */
   becomePassword?: Secret;
 }
 
@@ -114,7 +119,7 @@ export function defineInventory<V>(def: InventoryDef<V>): Inventory<V> {
     const vars = Object.assign({}, def.vars, ...groupVars, h.vars ?? {}) as V;
     return {
       name, address: h.address, port, user: h.user ?? d.user ?? 'root',
-      identityFile: h.identityFile ?? d.identityFile, become: h.become ?? d.become ?? false,
+      identityFile: h.identityFile ?? d.identityFile, knownHostsFile: h.knownHostsFile ?? d.knownHostsFile, become: h.become ?? d.become ?? false,
       becomePassword: h.becomePassword ?? d.becomePassword, groups: memberOf, vars,
     };
   });
