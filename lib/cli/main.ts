@@ -104,6 +104,10 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
       const { runProbeCli } = await import('../probe/cli.ts');
       return await runProbeCli(parsed.argv, io.out);
     }
+    if (parsed.kind === 'init') {
+      const { runInitCli } = await import('./init.ts');
+      return runInitCli(parsed.argv, io.out);
+    }
     if (parsed.kind === 'agent') {
       const { runAgentCli } = await import('../agent/cli.ts');
       return await runAgentCli(parsed.argv, io.out);
