@@ -8,9 +8,9 @@ import { createConnection, type Socket } from 'node:net';
 import { packageFile } from '../core/package-root.ts';
 import { ConnectError, TransportError } from '../core/errors.ts';
 import type { RunOptions, RunResult, Transport } from '../core/transport.ts';
-import type { SshOptions } from '../transport/ssh.ts';
+import type { SshJump, SshOptions } from '../transport/ssh.ts';
 import { AgentUnavailable, ensurePrivateDir, socketPath } from './location.ts';
-import { fromWire, LineSplitter, type AgentStatus, type Reply, type ReplyValues, type Request, type WireSshOptions } from './protocol.ts';
+import { fromWire, LineSplitter, type AgentStatus, type Reply, type ReplyValues, type Request, type WireJump, type WireSshOptions } from './protocol.ts';
 
 export interface AgentClientOptions {
   /** The agent's private directory (see agentDir()). */
@@ -196,11 +196,21 @@ function dial(path: string): Promise<Socket | undefined> {
 
 function toWireOptions(o: SshOptions): WireSshOptions {
   const env = o.env ?? process.env;
-  const { env: _env, knownHostsFile, ...rest } = o;
+  const { env: _env, knownHostsFile, jump, ...rest } = o;
   return {
     ...rest,
     ...(knownHostsFile === undefined ? {} : { knownHostsFile: typeof knownHostsFile === 'string' ? knownHostsFile : [...knownHostsFile] }),
+    ...(jump === undefined ? {} : { jump: wireJump(jump) }),
     env: { HOME: env.HOME, SSH_AUTH_SOCK: env.SSH_AUTH_SOCK },
+  };
+}
+
+function wireJump(j: SshJump): WireJump {
+  const { knownHostsFile, jump, ...rest } = j;
+  return {
+    ...rest,
+    ...(knownHostsFile === undefined ? {} : { knownHostsFile: typeof knownHostsFile === 'string' ? knownHostsFile : [...knownHostsFile] }),
+    ...(jump === undefined ? {} : { jump: wireJump(jump) }),
   };
 }
 

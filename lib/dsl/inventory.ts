@@ -1,5 +1,5 @@
 import type { Problem } from '../core/errors.ts';
-import type { HostView } from '../core/host.ts';
+import type { ConnectionSettings, HostView } from '../core/host.ts';
 import { wholeNumber } from '../core/rules.ts';
 import type { Secret } from '../core/secret.ts';
 
@@ -20,29 +20,10 @@ export interface GroupDef<V> {
   vars?: Partial<V>;
 }
 
-/**
- * How to reach a host: set per host, or in `defaults` for every host that
- * does not set its own. The one shape both take, so a new setting is added
- * once (HostView and the transport's options carry the same names).
- */
-export interface ConnectionDefaults {
-  /** @default 22 */
-  port?: number;
-  /** @default 'root' */
-  user?: string;
-  /** Private key; @default ssh-agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa */
-  identityFile?: string;
-  /**
-   * known_hosts file(s) host keys are checked against; a key accepted with
-   * `--accept-new-host-keys` is written to the first. A relative path is
-   * taken from the directory play runs in. @default '~/.ssh/known_hosts'
-   */
-  knownHostsFile?: string | readonly string[];
-  /** Run commands through sudo. @default false */
-  become?: boolean;
-  /** sudo password, sent once per command on stdin, never printed. Mark it with `secret()`. */
-  becomePassword?: Secret;
-}
+/** Connection settings applied to every host that does not set its own (the same fields a host has). */
+export type ConnectionDefaults = ConnectionSettings;
+
+const SETTINGS = ['port', 'user', 'identityFile', 'knownHostsFile', 'proxyJump', 'become', 'becomePassword'] as const satisfies readonly (keyof ConnectionDefaults)[];
 
 /**
  * An inventory. `V` is the type of the variables every host ends up with:
@@ -117,9 +98,15 @@ export function defineInventory<V>(def: InventoryDef<V>): Inventory<V> {
     // Group vars apply in the order groups are declared; host vars win.
     const groupVars = Object.entries(def.groups ?? {}).filter(([g]) => memberOf.includes(g)).map(([, gd]) => gd.vars ?? {});
     const vars = Object.assign({}, def.vars, ...groupVars, h.vars ?? {}) as V;
+    // What the inventory says, before play's defaults: ~/.ssh/config fills in only what it leaves out.
+    const settings: ConnectionDefaults = Object.fromEntries(SETTINGS.flatMap((k) => {
+      const v = h[k] ?? d[k];
+      return v === undefined ? [] : [[k, v]];
+    }));
     return {
-      name, address: h.address, port, user: h.user ?? d.user ?? 'root',
-      identityFile: h.identityFile ?? d.identityFile, knownHostsFile: h.knownHostsFile ?? d.knownHostsFile, become: h.become ?? d.become ?? false,
+      name, address: h.address, port, user: h.user ?? d.user ?? 'root', settings,
+      identityFile: h.identityFile ?? d.identityFile, knownHostsFile: h.knownHostsFile ?? d.knownHostsFile, proxyJump: h.proxyJump ?? d.proxyJump,
+      become: h.become ?? d.become ?? false,
       becomePassword: h.becomePassword ?? d.becomePassword, groups: memberOf, vars,
     };
   });

@@ -58,12 +58,20 @@ const Generated = suite('play init: the project it writes type-checks and runs -
 let project: UserProject;
 const env = { PLAY_LAB: '0', PLAY_PERSIST: '0' };
 
+// uvu reports a failing hook as failed tests with no message: keep the reason for each test to show.
+let setup: unknown;
+const ready = () => { if (setup) throw setup; };
 Generated.before(async () => {
-  project = await userProject('play-init-');
+  try {
+    project = await userProject('play-init-');
+  } catch (e) {
+    setup = e;
+  }
 });
 Generated.after(() => project?.remove());
 
 Generated('in the project play is installed in (tsc --init\'s tsconfig kept): 0 errors, npm run check exits 0', async () => {
+  ready();
   const init = await project.play(['init']);
   assert.is(init.code, 0, init.err);
   assert.match(init.out, /play init: wrote inventory\.ts, site\.ts, roles\/hello\/index\.ts, roles\/hello\/templates\/hello\.txt\.njk, package\.json, \.gitignore in \./);
@@ -82,6 +90,7 @@ Generated('in the project play is installed in (tsc --init\'s tsconfig kept): 0 
 });
 
 Generated('in a new folder: its own package.json and tsconfig; 0 errors; --check exits 0', async () => {
+  ready();
   const init = await project.play(['init', 'ops']);
   assert.is(init.code, 0, init.err);
   assert.match(init.out, /next: cd ops && npm install && npm run typecheck && npm run check/);

@@ -32,7 +32,11 @@ function recap(r: Ran): { recap: Record<string, { ok: number; changed: number; f
   }
 }
 
-Package.before(async () => {
+// uvu reports a failing hook as failed tests with no message: keep the reason for each test to show.
+let setup: unknown;
+const ready = () => { if (setup) throw setup; };
+
+async function setUp(): Promise<void> {
   project = await userProject();
   server = await startSshServer({ hostKeys: [hostKey], clientKey });
   root = join(project.dir, 'host-root');
@@ -57,6 +61,14 @@ import { motd } from './roles/motd/index.js';
 export default definePlaybook({ name: 'site', plays: [{ name: 'greet', hosts: 'web', roles: [motd] }] });
 `);
   project.write('inventory.ts', inventory({ greeting: 'hello', root }));
+}
+
+Package.before(async () => {
+  try {
+    await setUp();
+  } catch (e) {
+    setup = e;
+  }
 });
 
 Package.after(async () => {
@@ -77,6 +89,7 @@ export default defineInventory<VarsOf<typeof motd>>({
 }
 
 Package('the tarball holds the built JavaScript, its types and the LICENSE, and none of the sources or the demo', async () => {
+  ready();
   const listed = await sh('tar', ['tzf', await packedTarball()], { cwd: project.dir });
   const files = listed.out.split('\n').filter(Boolean);
   for (const f of ['package/LICENSE', 'package/bin/play.js', 'package/dist/lib/index.js', 'package/dist/lib/index.d.ts', 'package/dist/roles/director/index.js', 'package/dist/roles/director/templates/keepalived.conf.njk']) {
@@ -86,12 +99,14 @@ Package('the tarball holds the built JavaScript, its types and the LICENSE, and 
 });
 
 Package('the project type-checks with tsc --init\'s options: 0 errors', async () => {
+  ready();
   const r = await project.typecheck();
   assert.is(r.out + r.err, '');
   assert.is(r.code, 0);
 });
 
 Package('a variable the role needs and the inventory lacks does not compile', async () => {
+  ready();
   project.write('inventory-missing.ts', inventory({ greeting: 'hello' }));
   try {
     const r = await project.typecheck();
@@ -103,6 +118,7 @@ Package('a variable the role needs and the inventory lacks does not compile', as
 });
 
 Package('plain node imports the package, and the LVS roles by explicit import', async () => {
+  ready();
   const r = await sh(process.execPath, ['--input-type=module', '-e', `
     const play = await import('playbook-ts');
     const { director } = await import('playbook-ts/roles/director');
@@ -113,6 +129,7 @@ Package('plain node imports the package, and the LVS roles by explicit import', 
 });
 
 Package('--check changes nothing; a run converges; a re-run reports 0 changed', async () => {
+  ready();
   const check = await project.play(['site.ts', '-i', 'inventory.ts', '--check', '--json']);
   assert.is(recap(check).exit, 0, check.err);
   assert.ok(recap(check).recap.web1!.changed >= 1, check.out);
@@ -130,6 +147,7 @@ Package('--check changes nothing; a run converges; a re-run reports 0 changed', 
 });
 
 Package('from an empty directory `play site -i inventory` exits 1 naming every path it looked at', async () => {
+  ready();
   const empty = join(project.dir, 'empty');
   mkdirSync(empty);
   const r = await project.play(['site', '-i', 'inventory'], { cwd: empty });

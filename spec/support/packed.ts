@@ -102,12 +102,20 @@ export async function userProject(prefix = 'play-user-'): Promise<UserProject> {
   return project;
 }
 
+/** Where the npm registry keeps a package's tarball: the key npm's cache files it under. */
+function tarballUrl(name: string, version: string): string {
+  return `https://registry.npmjs.org/${name}/-/${name.split('/').at(-1)}-${version}.tgz`;
+}
+
 interface Lock { packages: Record<string, { dev?: boolean } & Record<string, unknown>> }
 
 function lockfile(name: string, tgz: string): object {
   const ours = JSON.parse(readFileSync(join(repo, 'package-lock.json'), 'utf8')) as Lock;
   const manifest = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as Record<string, unknown>;
-  const runtime = Object.fromEntries(Object.entries(ours.packages).filter(([path, p]) => path.startsWith('node_modules/') && !p.dev));
+  // With each tarball's address (this checkout's lockfile leaves it out, so npm would ask the registry for it).
+  const runtime = Object.fromEntries(Object.entries(ours.packages)
+    .filter(([path, p]) => path.startsWith('node_modules/') && !p.dev)
+    .map(([path, p]) => [path, { resolved: tarballUrl((p.name as string | undefined) ?? path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length), p.version as string), ...p }]));
   return {
     name, version: '1.0.0', lockfileVersion: 3, requires: true,
     packages: {
