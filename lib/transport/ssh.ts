@@ -185,6 +185,8 @@ export async function connectSsh(o: SshOptions): Promise<SshConnection> {
 export interface SshConnection extends Transport {
   /** The host key the server presented (and known_hosts trusted) at login. */
   readonly hostKey: Buffer;
+  /** The jump host's connection this one runs through (SshOptions.jump), if any. */
+  readonly via?: SshConnection;
   /** True while the connection is logged in and not closed or lost. */
   readonly isOpen: boolean;
   /**
@@ -200,9 +202,10 @@ function knownHostsFilesOf(o: SshOptions, home: string): string[] {
 }
 
 /**
- * Whether known_hosts (as configured in `o`) still trusts `key` for the host:
- * a kept connection is only reused while it does, so removing or changing a
- * host's entry takes effect on the next run, as it would without reuse.
+ * Whether known_hosts (as configured in `o`) still trusts `key` for the host,
+ * and each jump host's key (of `via`, the connection's jump host): a kept
+ * connection is only reused while it does, so removing or changing a host's
+ * entry takes effect on the next run, as it would without reuse.
  *
  * @example
  * ```ts
@@ -212,13 +215,16 @@ function knownHostsFilesOf(o: SshOptions, home: string): string[] {
  * if (!hostKeyStillTrusted(o, conn.hostKey)) await conn.close();
  * ```
  */
-export function hostKeyStillTrusted(o: SshOptions, key: Buffer): boolean {
+export function hostKeyStillTrusted(o: SshOptions, key: Buffer, via?: SshConnection): boolean {
   const env = o.env ?? process.env;
   try {
-    return checkHostKey(readKnownHostsFiles(knownHostsFilesOf(o, env.HOME || homedir())), o.address, o.port ?? 22, key).status === 'trusted';
+    if (checkHostKey(readKnownHostsFiles(knownHostsFilesOf(o, env.HOME || homedir())), o.address, o.port ?? 22, key).status !== 'trusted') return false;
   } catch {
     return false;
   }
+  // Each jump host's key too: an edited known_hosts entry for it counts as much as the host's own.
+  if (!o.jump) return true;
+  return !!via && hostKeyStillTrusted({ ...o.jump, host: o.host, env }, via.hostKey, via.via);
 }
 
 /** How long after the TERM the host's `timeout` sends KILL. */
@@ -330,7 +336,7 @@ class SshTransport implements SshConnection {
 
   constructor(
     private readonly ssh: Connection, private readonly sock: Socket | Duplex, readonly host: string, private readonly user: string, private readonly o: SshOptions,
-    private readonly guard: HostKeyGuard, private readonly via?: SshTransport,
+    private readonly guard: HostKeyGuard, readonly via?: SshTransport,
   ) {
     this.maxChannels = Math.max(1, o.maxChannels ?? 10);
     this.commandTimeoutMs = o.commandTimeoutMs ?? 300_000;

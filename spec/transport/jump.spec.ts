@@ -9,6 +9,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { AgentClient } from '../../lib/agent/client.ts';
+import { serveAgent } from '../../lib/agent/server.ts';
 import { makeConnector } from '../../lib/cli/connector.ts';
 import { HostKeyError } from '../../lib/core/errors.ts';
 import type { HostView } from '../../lib/core/host.ts';
@@ -99,6 +101,39 @@ Jump('the target\'s key unknown: refused, though the jump host let the channel t
   const e = await connect(host({ identityFile, knownHostsFile: onlyJump, port: target.port, proxyJump: `127.0.0.1:${jump.port}` }, '127.0.0.1')).then(() => undefined, (x: unknown) => x);
   assert.instance(e, HostKeyError);
   assert.match((e as Error).message, /^web1: host key for \[127\.0\.0\.1\]:\d+ is not known/);
+});
+
+Jump('through the connection agent: a second run reuses the connection made through the jump host (one login on each); once known_hosts drops the jump host, it is not reused', async () => {
+  const agentDir = join(dir.path, 'agent');
+  const agent = await serveAgent({ dir: agentDir, persistMs: 30_000 });
+  const clients: AgentClient[] = [];
+  const before = { jump: jump.connections, target: target.connections };
+  const kh = knownHosts('agent-known-hosts', knownHostsLine('127.0.0.1', jump.port, jumpKey.blob), knownHostsLine('127.0.0.1', target.port, targetKey.blob));
+  try {
+    for (const word of ['one', 'two']) {
+      const c = await AgentClient.find(agentDir);
+      if (!c) throw new Error(`no agent in ${agentDir}`);
+      clients.push(c);
+      const connector = makeConnector({ acceptNewHostKeys: false, connectTimeoutMs: 5_000, commandTimeoutMs: 10_000, agent: c }, undefined, noSshConfig);
+      const t = await connector(host({ identityFile, knownHostsFile: kh, port: target.port, proxyJump: `127.0.0.1:${jump.port}` }, '127.0.0.1'));
+      assert.is((await t.run(`echo ${word}`)).stdout, `${word}\n`);
+      await t.close();
+      c.close();
+    }
+    assert.is(jump.connections - before.jump, 1);
+    assert.is(target.connections - before.target, 1);
+    // The jump host's entry removed from that known_hosts: the kept connection is not reused, and a new one is refused.
+    const c = await AgentClient.find(agentDir);
+    clients.push(c!);
+    const edited = knownHosts('agent-known-hosts', knownHostsLine('127.0.0.1', target.port, targetKey.blob));
+    const connector = makeConnector({ acceptNewHostKeys: false, connectTimeoutMs: 5_000, commandTimeoutMs: 10_000, agent: c! }, undefined, noSshConfig);
+    const e = await connector(host({ identityFile, knownHostsFile: edited, port: target.port, proxyJump: `127.0.0.1:${jump.port}` }, '127.0.0.1')).then(() => undefined, (x: unknown) => x);
+    assert.instance(e, HostKeyError);
+    assert.match((e as Error).message, '(jump host 127.0.0.1:');
+  } finally {
+    for (const c of clients) c.close();
+    await agent.stop();
+  }
 });
 
 Jump.run();
