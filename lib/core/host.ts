@@ -1,8 +1,8 @@
 import type { Secret } from './secret.ts';
 
 /**
- * How to reach a host: set per host in an inventory, or in its `defaults`
- * for every host that does not set its own. The one shape both take, so a
+ * How to reach a host: set per host in an inventory, per group, or in its
+ * `defaults` for every host that does not set its own. The one shape both take, so a
  * new setting is added once (HostView and the transport's options carry the
  * same names).
  */
@@ -21,8 +21,9 @@ export interface ConnectionSettings {
   knownHostsFile?: string | readonly string[];
   /**
    * Reach the host through a jump host, `[user@]host[:port]`, as OpenSSH's
-   * ProxyJump (the jump host's own settings come from ~/.ssh/config; its
-   * host key is checked against the same known_hosts). @default none, or ~/.ssh/config's
+   * ProxyJump. The jump host's own settings come from ~/.ssh/config (its
+   * key: IdentityFile there, else this host's `identityFile`); its host key
+   * is checked against this host's known_hosts. @default none, or ~/.ssh/config's
    */
   proxyJump?: string;
   /** Run commands through sudo. @default false */

@@ -13,8 +13,12 @@ export interface HostDef<V> extends ConnectionDefaults {
   vars?: Partial<V>;
 }
 
-/** A group: its members and variables. */
-export interface GroupDef<V> {
+/**
+ * A group: its members, variables and connection settings (for its hosts
+ * that do not set their own; groups apply in the order they are declared,
+ * over the inventory's `defaults`).
+ */
+export interface GroupDef<V> extends ConnectionSettings {
   /** Names of hosts (declared under `hosts`). */
   hosts?: readonly string[];
   vars?: Partial<V>;
@@ -23,7 +27,12 @@ export interface GroupDef<V> {
 /** Connection settings applied to every host that does not set its own (the same fields a host has). */
 export type ConnectionDefaults = ConnectionSettings;
 
-const SETTINGS = ['port', 'user', 'identityFile', 'knownHostsFile', 'proxyJump', 'become', 'becomePassword'] as const satisfies readonly (keyof ConnectionDefaults)[];
+const SETTINGS = ['port', 'user', 'identityFile', 'knownHostsFile', 'proxyJump', 'become', 'becomePassword'] as const satisfies readonly (keyof ConnectionSettings)[];
+
+/** The connection settings `from` sets (a host, group or the defaults), without the rest of it. */
+function given(from: ConnectionSettings): ConnectionSettings {
+  return Object.fromEntries(SETTINGS.flatMap((k) => (from[k] === undefined ? [] : [[k, from[k]]])));
+}
 
 /**
  * An inventory. `V` is the type of the variables every host ends up with:
@@ -88,26 +97,22 @@ export function defineInventory<V>(def: InventoryDef<V>): Inventory<V> {
     for (const g of h.groups ?? []) add(g, name);
     if (name === CONTROLLER || groups.has(name)) problems.push({ host: name, message: `host name "${name}" is reserved or is also a group name` });
     if (!h.address || typeof h.address !== 'string') problems.push({ host: name, field: 'address', message: 'is required' });
-    const port = h.port ?? d.port ?? 22;
+    const memberOf = [...groups.entries()].filter(([, m]) => m.includes(name)).map(([g]) => g);
+    // Group vars and settings apply in the order groups are declared; the host's own win.
+    const ofGroups = Object.entries(def.groups ?? {}).filter(([g]) => memberOf.includes(g)).map(([, gd]) => gd);
+    const vars = Object.assign({}, def.vars, ...ofGroups.map((gd) => gd.vars ?? {}), h.vars ?? {}) as V;
+    // What the inventory says, before play's defaults: ~/.ssh/config fills in only what it leaves out.
+    const settings: ConnectionSettings = Object.assign({}, ...[d, ...ofGroups, h].map(given));
+    const port = settings.port ?? 22;
     const portWrong = wholeNumber(port, 1, 65535);
     if (portWrong) problems.push({ host: name, field: 'port', message: portWrong });
     const key = `${h.address}:${port}`;
     if (seenAddr.has(key)) problems.push({ host: name, field: 'address', message: `${key} is also host ${seenAddr.get(key)}` });
     seenAddr.set(key, name);
-    const memberOf = [...groups.entries()].filter(([, m]) => m.includes(name)).map(([g]) => g);
-    // Group vars apply in the order groups are declared; host vars win.
-    const groupVars = Object.entries(def.groups ?? {}).filter(([g]) => memberOf.includes(g)).map(([, gd]) => gd.vars ?? {});
-    const vars = Object.assign({}, def.vars, ...groupVars, h.vars ?? {}) as V;
-    // What the inventory says, before play's defaults: ~/.ssh/config fills in only what it leaves out.
-    const settings: ConnectionDefaults = Object.fromEntries(SETTINGS.flatMap((k) => {
-      const v = h[k] ?? d[k];
-      return v === undefined ? [] : [[k, v]];
-    }));
     return {
-      name, address: h.address, port, user: h.user ?? d.user ?? 'root', settings,
-      identityFile: h.identityFile ?? d.identityFile, knownHostsFile: h.knownHostsFile ?? d.knownHostsFile, proxyJump: h.proxyJump ?? d.proxyJump,
-      become: h.become ?? d.become ?? false,
-      becomePassword: h.becomePassword ?? d.becomePassword, groups: memberOf, vars,
+      name, address: h.address, port, user: settings.user ?? 'root', settings,
+      identityFile: settings.identityFile, knownHostsFile: settings.knownHostsFile, proxyJump: settings.proxyJump,
+      become: settings.become ?? false, becomePassword: settings.becomePassword, groups: memberOf, vars,
     };
   });
   // Groups listed by hosts but declared after them: recompute membership now that all are known.
