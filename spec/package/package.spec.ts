@@ -146,6 +146,21 @@ Package('--check changes nothing; a run converges; a re-run reports 0 changed', 
   assert.is(recap(again).recap.web1!.failed, 0, again.out);
 });
 
+Package('an untyped inventory lacking a variable the role needs: exit 1, the variable named, never a TypeError', async () => {
+  ready();
+  project.write('inventory-untyped.ts', `import { defineInventory } from 'playbook-ts';
+export default defineInventory({ vars: { greeting: 'hello' }, hosts: { web1: { address: '127.0.0.1', port: ${server.port}, groups: ['web'] } } });
+`);
+  try {
+    const r = await project.play(['site.ts', '-i', 'inventory-untyped.ts', '--check']);
+    assert.is(r.code, 1, r.err);
+    assert.match(r.err, /inventory-untyped\.ts: host web1: field root: variable root is missing \(needed by role motd\)/);
+    assert.not.match(r.err, /TypeError|Cannot read properties/);
+  } finally {
+    rmSync(join(project.dir, 'inventory-untyped.ts'));
+  }
+});
+
 Package('from an empty directory `play site -i inventory` exits 1 naming every path it looked at', async () => {
   ready();
   const empty = join(project.dir, 'empty');
