@@ -73,11 +73,11 @@ export default definePlaybook({
 });
 `;
 
-const INVENTORY = `import { defineInventory, type VarsOf } from 'playbook-ts';
-import type { hello } from './roles/hello/index.js';
+const INVENTORY = `import { defineInventory } from 'playbook-ts';
+import site from './site.js';
 
-// Typed by the role's variables: a variable it needs and this lacks does not compile.
-export default defineInventory<VarsOf<typeof hello>>({
+// Declared for the playbook: a variable its roles need and this lacks does not compile.
+export default defineInventory(site, {
   vars: { greeting: 'Hello', path: '/tmp/hello-from-play.txt' },
   hosts: {
     // web1: { address: '192.0.2.10', user: 'deploy', become: true, groups: ['web'], vars: { greeting: 'Hi' } },

@@ -1,5 +1,6 @@
 import type { Problem } from '../core/errors.ts';
 import type { ConnectionSettings, HostView } from '../core/host.ts';
+import type { Playbook } from './playbook.ts';
 import { wholeNumber } from '../core/rules.ts';
 import type { Secret } from '../core/secret.ts';
 
@@ -60,8 +61,24 @@ export interface Inventory<V = any> {
 export const CONTROLLER = 'controller';
 
 /**
- * Declare an inventory. The type parameter is the variables your roles need
- * (e.g. `VarsOf<typeof director>`), so a missing variable fails to compile.
+ * Declare an inventory for a playbook: its variables are checked against
+ * what the playbook's roles need (the playbook's own type), so a missing
+ * variable fails to compile, with no type argument written by hand. Or
+ * declare it alone, typed by a type argument (e.g. `VarsOf<typeof
+ * director>`), or untyped: a variable a role needs and the inventory lacks
+ * is then reported before anything connects ("variable X is missing
+ * (needed by role Y)").
+ *
+ * @example
+ * ```ts
+ * import { defineInventory, definePlaybook, defineRole, command } from 'playbook-ts';
+ * const greet = defineRole<{ greeting: string }>({ name: 'greet', tasks: ({ vars }) => [command({ cmd: ['echo', vars.greeting] })] });
+ * const site = definePlaybook({ name: 'site', plays: [{ name: 'web', hosts: 'web', roles: [greet] }] });
+ * export default defineInventory(site, {
+ *   vars: { greeting: 'hello' },            // leaving greeting out does not compile
+ *   hosts: { web1: { address: '192.0.2.10', groups: ['web'] } },
+ * });
+ * ```
  *
  * @example
  * ```ts
@@ -75,7 +92,11 @@ export const CONTROLLER = 'controller';
  * });
  * ```
  */
-export function defineInventory<V>(def: InventoryDef<V>): Inventory<V> {
+export function defineInventory<V>(playbook: Playbook<V>, def: InventoryDef<NoInfer<V>>): Inventory<V>;
+export function defineInventory<V>(def: InventoryDef<V>): Inventory<V>;
+export function defineInventory<V>(first: Playbook<V> | InventoryDef<V>, second?: InventoryDef<V>): Inventory<V> {
+  // The playbook is there for its type; what runs is still the one named on the command line.
+  const def = second ?? (first as InventoryDef<V>);
   const problems: Problem[] = [];
   const groups = new Map<string, string[]>();
   const names = Object.keys(def.hosts);

@@ -1,6 +1,7 @@
 import type { HostView } from '../core/host.ts';
 import type { Task } from '../core/task.ts';
 import type { Inventory } from './inventory.ts';
+import type { Playbook } from './playbook.ts';
 
 /** What a role sees when it builds its tasks for one host. */
 export interface RoleContext<V> {
@@ -55,8 +56,8 @@ export interface Role<V> {
   handlers?(ctx: RoleContext<V>): Task[];
 }
 
-/** The variables a role needs: `VarsOf<typeof director>`. */
-export type VarsOf<R> = R extends Role<infer V> ? V : never;
+/** The variables a role (or a playbook's roles) need: `VarsOf<typeof director>`, `VarsOf<typeof site>`. */
+export type VarsOf<R> = R extends Role<infer V> ? V : R extends Playbook<infer V> ? V : never;
 
 /**
  * Declare a role.

@@ -76,11 +76,12 @@ Package.after(async () => {
   project?.remove();
 });
 
+/** The user's inventory, declared for the playbook: no type argument, its variables checked against the playbook's roles. */
 function inventory(vars: Record<string, string>): string {
-  return `import { defineInventory, type VarsOf } from 'playbook-ts';
-import type { motd } from './roles/motd/index.js';
+  return `import { defineInventory } from 'playbook-ts';
+import site from './site.js';
 
-export default defineInventory<VarsOf<typeof motd>>({
+export default defineInventory(site, {
   vars: ${JSON.stringify(vars)},
   defaults: { identityFile: './ssh/id_test', knownHostsFile: './ssh/known_hosts' },
   hosts: { web1: { address: '127.0.0.1', port: ${server.port}, groups: ['web'] } },
@@ -105,7 +106,7 @@ Package('the project type-checks with tsc --init\'s options: 0 errors', async ()
   assert.is(r.code, 0);
 });
 
-Package('a variable the role needs and the inventory lacks does not compile', async () => {
+Package('a variable the playbook\'s role needs and the inventory lacks does not compile', async () => {
   ready();
   project.write('inventory-missing.ts', inventory({ greeting: 'hello' }));
   try {
