@@ -51,9 +51,10 @@ export interface Role<V> {
    * builds no tasks for this host.
    */
   validate?(ctx: RoleContext<V>): VarProblem[];
-  tasks(ctx: RoleContext<V>): Task[];
+  /** Its tasks for one host; a task's `when` reads the same typed `vars`. */
+  tasks(ctx: RoleContext<V>): Task<unknown, V>[];
   /** Tasks run at the end of the play, once, if a task notified them by name. */
-  handlers?(ctx: RoleContext<V>): Task[];
+  handlers?(ctx: RoleContext<V>): Task<unknown, V>[];
 }
 
 /** The variables a role (or a playbook's roles) need: `VarsOf<typeof director>`, `VarsOf<typeof site>`. */

@@ -51,7 +51,10 @@ export const motd = defineRole<{ greeting: string; root: string }>({
   name: 'motd',
   tasks: ({ vars, host }) => [
     command({ cmd: ['mkdir', '-p', vars.root], creates: vars.root }),
-    template({ src: new URL('./templates/motd.njk', import.meta.url), dest: \`\${vars.root}/motd\`, vars: { greeting: vars.greeting, host: host.name }, mode: '0644' }),
+    template({
+      src: new URL('./templates/motd.njk', import.meta.url), dest: \`\${vars.root}/motd\`, vars: { greeting: vars.greeting, host: host.name }, mode: '0644',
+      when: ({ vars }) => vars.greeting.length > 0,
+    }),
   ],
 });
 `);
@@ -106,15 +109,21 @@ Package('the project type-checks with tsc --init\'s options: 0 errors', async ()
   assert.is(r.code, 0);
 });
 
-Package('a variable the playbook\'s role needs and the inventory lacks does not compile', async () => {
+Package('a variable the playbook\'s role needs and the inventory lacks does not compile; nor does a `when` reading a variable the role has not', async () => {
   ready();
   project.write('inventory-missing.ts', inventory({ greeting: 'hello' }));
+  project.write('roles/typo.ts', `import { command, defineRole } from 'playbook-ts';
+export const typo = defineRole<{ greeting: string }>({ name: 'typo', tasks: () => [command({ cmd: ['true'], when: ({ vars }) => vars.greting === 'hi' })] });
+`);
   try {
     const r = await project.typecheck();
     assert.is.not(r.code, 0);
     assert.match(r.out, /inventory-missing\.ts\(\d+,\d+\): error TS2741: Property 'root' is missing/);
+    assert.match(r.out, /roles\/typo\.ts\(\d+,\d+\): error TS2551: Property 'greting' does not exist on type 'Readonly<\{ greeting: string; \}>'/);
+    assert.is(r.out.trim().split('\n').filter((l) => /error TS/.test(l)).length, 2, r.out);
   } finally {
     rmSync(join(project.dir, 'inventory-missing.ts'));
+    rmSync(join(project.dir, 'roles/typo.ts'));
   }
 });
 
