@@ -48,7 +48,8 @@ export function libModule(dir, file) {
 
 async function buildLib(outdir) {
   const files = sources(LIB);
-  const where = { absWorkingDir: ROOT, outbase: ROOT, outdir };
+  // lib/ as our tsconfig compiles it (target ES2022: define semantics for class fields), whoever runs play.
+  const where = { absWorkingDir: ROOT, outbase: ROOT, outdir, tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } } };
   // A first pass, nothing written, tells what each module exports and imports.
   const { metafile } = await bundle({ ...where, entryPoints: files, write: false, sourcemap: false });
   const exportsOf = new Map(Object.values(metafile.outputs).filter((o) => o.entryPoint).map((o) => [o.entryPoint, o.exports]));

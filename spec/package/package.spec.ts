@@ -6,7 +6,7 @@
  * run against an SSH server on 127.0.0.1 (in-process, real shell) with the
  * host key checked against the inventory's known_hosts file.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -168,6 +168,29 @@ export default defineInventory({ vars: { greeting: 'hello' }, hosts: { web1: { a
     assert.not.match(r.err, /TypeError|Cannot read properties/);
   } finally {
     rmSync(join(project.dir, 'inventory-untyped.ts'));
+  }
+});
+
+Package('the project\'s tsconfig `paths` load as they type-check', async () => {
+  ready();
+  const tsconfig = join(project.dir, 'tsconfig.json');
+  const original = readFileSync(tsconfig, 'utf8');
+  assert.match(original, '"skipLibCheck": true,');
+  writeFileSync(tsconfig, original.replace('"skipLibCheck": true,', '"skipLibCheck": true,\n    "paths": { "@roles/*": ["./roles/*"] },'));
+  project.write('site-alias.ts', `import { definePlaybook } from 'playbook-ts';
+import { motd } from '@roles/motd/index.js';
+
+export default definePlaybook({ name: 'site', plays: [{ name: 'greet', hosts: 'web', roles: [motd] }] });
+`);
+  try {
+    const typed = await project.typecheck();
+    assert.is(typed.out, '');
+    const listed = await project.play(['site-alias.ts', '-i', 'inventory.ts', '--list-tasks']);
+    assert.is(listed.code, 0, listed.err);
+    assert.match(listed.out, /motd: template \S+\/host-root\/motd/);
+  } finally {
+    writeFileSync(tsconfig, original);
+    rmSync(join(project.dir, 'site-alias.ts'));
   }
 });
 
