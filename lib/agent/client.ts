@@ -171,7 +171,7 @@ class AgentTransport implements Transport {
     this.count++;
     if (this.closed) return Promise.reject(new TransportError(this.host, cmd, 'connection is closed'));
     const stdin = o.stdin === undefined || o.stdin.length === 0 ? undefined
-      : { base64: (typeof o.stdin === 'string' ? Buffer.from(o.stdin) : o.stdin).toString('base64') };
+      : { base64: Buffer.from(o.stdin).toString('base64') };
     return this.agent.request({ op: 'run', conn: this.conn, cmd, stdin, timeoutMs: o.timeoutMs },
       (why) => new TransportError(this.host, cmd, `${why} while the command ran`));
   }

@@ -24,7 +24,7 @@ export interface Change {
   diff?: Diff;
   /** The shell command that makes the change, and its stdin. */
   exec: string;
-  stdin?: string | Buffer;
+  stdin?: string | Uint8Array;
   /**
    * Safe to run in check mode (it reads only). Check mode applies these,
    * so read-only commands can feed `register` during a dry run.

@@ -485,7 +485,7 @@ class SshTransport implements SshConnection {
    * stdout; neither marker is returned. If sudo gives up without the success
    * line, its own output is the result, so the caller sees why.
    */
-  private exec(cmd: string, command: string, stdin: string | Buffer, timeoutMs: number, become?: BecomeState): Promise<RunResult> {
+  private exec(cmd: string, command: string, stdin: string | Uint8Array, timeoutMs: number, become?: BecomeState): Promise<RunResult> {
     return new Promise((resolve, reject) => {
       let channel: ClientChannel | undefined;
       let exit: { code: number | null; signal?: string; detail: string } | undefined;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { knownHostsLine } from '../../lib/transport/known-hosts.ts';
-import { packedTarball, sh, userProject, type Ran, type UserProject } from '../support/packed.ts';
+import { packedTarball, sh, tsc, userProject, type Ran, type UserProject } from '../support/packed.ts';
 import { keyPair, startSshServer, type TestServer } from '../transport/ssh-server.ts';
 
 const hostKey = keyPair();
@@ -102,11 +102,13 @@ Package('the tarball holds the built JavaScript, its types and the LICENSE, and 
   assert.equal(files.filter((f) => /^package\/(lib|roles|playbooks|inventory|spec)\//.test(f) || (f.endsWith('.ts') && !f.endsWith('.d.ts'))), []);
 });
 
-Package('the project type-checks with tsc --init\'s options: 0 errors', async () => {
+Package('the project type-checks with tsc --init\'s options: 0 errors; with skipLibCheck off too (play\'s public types need no @types/node)', async () => {
   ready();
   const r = await project.typecheck();
   assert.is(r.out + r.err, '');
   assert.is(r.code, 0);
+  const strict = await sh(process.execPath, [tsc, '--noEmit', '-p', project.dir, '--skipLibCheck', 'false'], { cwd: project.dir });
+  assert.is(strict.out + strict.err, '');
 });
 
 Package('a variable the playbook\'s role needs and the inventory lacks does not compile; nor does a `when` reading a variable the role has not', async () => {
