@@ -8,8 +8,9 @@ import { readLabProfile, type LabProfile } from '../lab/state.ts';
 // Types only: ssh2 and ssh2-promise (a third of start-up) load when a run
 // connects by itself, not when the agent connects for it or nothing connects.
 import type { SshJump, SshOptions } from '../transport/ssh.ts';
-import { parseJump, readSshConfig, type SshConfigLookup } from '../transport/ssh-config.ts';
-import { LoadError } from '../core/errors.ts';
+import { readSshConfig, type SshConfigLookup } from '../transport/ssh-config.ts';
+import { ConnectError } from '../core/errors.ts';
+import { parseJump } from '../core/jump-spec.ts';
 import type { AgentClient } from '../agent/client.ts';
 import { localTransport } from '../transport/local.ts';
 
@@ -81,8 +82,10 @@ export function sshOptionsOf(host: HostView, sshConfig: SshConfigLookup, acceptN
   const knownHostsFile = absolute(given.knownHostsFile ?? c.knownHostsFile);
   const jump = (spec: string | undefined, depth: number): SshJump | undefined => {
     if (spec === undefined) return undefined;
-    if (depth >= MAX_JUMPS) throw new LoadError(`host ${host.name}`, `more than ${MAX_JUMPS} jump hosts (a ProxyJump loop in ~/.ssh/config?)`);
+    if (depth >= MAX_JUMPS) throw new ConnectError(host.name, `more than ${MAX_JUMPS} jump hosts (a ProxyJump loop in ~/.ssh/config?)`);
     const hop = parseJump(spec);
+    // The inventory's own proxyJump was checked before anything connected: this one is ~/.ssh/config's.
+    if (!hop) throw new ConnectError(host.name, `ProxyJump ${JSON.stringify(spec)} in ~/.ssh/config is not [user@]host[:port]`);
     const hc = sshConfig(hop.host);
     const kh = knownHostsFile ?? absolute(hc.knownHostsFile);
     const port = hop.port ?? hc.port;

@@ -1,7 +1,8 @@
 import type { Problem } from '../core/errors.ts';
 import type { ConnectionSettings, HostView } from '../core/host.ts';
 import type { Playbook } from './playbook.ts';
-import { wholeNumber } from '../core/rules.ts';
+import { parseJump } from '../core/jump-spec.ts';
+import { describe, wholeNumber } from '../core/rules.ts';
 import type { Secret } from '../core/secret.ts';
 
 /** How to reach one host, and its own variables. Connection settings it leaves out come from the inventory's `defaults`. */
@@ -124,6 +125,9 @@ export function defineInventory<V>(first: Playbook<V> | InventoryDef<V>, second?
     const vars = Object.assign({}, def.vars, ...ofGroups.map((gd) => gd.vars ?? {}), h.vars ?? {}) as V;
     // What the inventory says, before play's defaults: ~/.ssh/config fills in only what it leaves out.
     const settings: ConnectionSettings = Object.assign({}, ...[d, ...ofGroups, h].map(given));
+    if (settings.proxyJump !== undefined && (typeof settings.proxyJump !== 'string' || !parseJump(settings.proxyJump))) {
+      problems.push({ host: name, field: 'proxyJump', message: `must be [user@]host[:port], got ${describe(settings.proxyJump)}` });
+    }
     const port = settings.port ?? 22;
     const portWrong = wholeNumber(port, 1, 65535);
     if (portWrong) problems.push({ host: name, field: 'port', message: portWrong });

@@ -109,22 +109,3 @@ function expandPath(p: string, host: string, remoteUser: string | undefined): st
   const tilde = p === '~' ? home : p.startsWith('~/') ? join(home, p.slice(2)) : p;
   return tilde.replace(/%([%dhru])/g, (_, t: string) => ({ '%': '%', d: home, h: host, r: remoteUser ?? 'root', u: userInfo().username })[t]!);
 }
-
-/**
- * `[user@]host[:port]` (a ProxyJump hop) split; port undefined when not given.
- *
- * @example
- * ```ts
- * import { parseJump } from './ssh-config.ts';
- * parseJump('deploy@bastion:2222'); // { user: 'deploy', host: 'bastion', port: 2222 }
- * ```
- */
-export function parseJump(spec: string): { user?: string; host: string; port?: number } {
-  const m = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(spec.trim());
-  if (!m) throw new LoadError('ProxyJump', `cannot read ${JSON.stringify(spec)}: expected [user@]host[:port]`);
-  return {
-    ...(m[1] ? { user: m[1] } : {}),
-    host: m[2]!.replace(/^\[|\]$/g, ''),
-    ...(m[3] ? { port: Number(m[3]) } : {}),
-  };
-}

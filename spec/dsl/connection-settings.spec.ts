@@ -8,6 +8,7 @@ import { homedir } from 'node:os';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { sshOptionsOf } from '../../lib/cli/connector.ts';
+import { parseJump } from '../../lib/core/jump-spec.ts';
 import { defineInventory, type InventoryDef } from '../../lib/dsl/inventory.ts';
 import { noSshConfig, sshConfigLookup } from '../../lib/transport/ssh-config.ts';
 
@@ -85,3 +86,26 @@ Settings('a group\'s port that is not a TCP port is a problem of each host it re
 });
 
 Settings.run();
+
+const Jumps = suite('proxyJump: [user@]host[:port], checked before anything connects');
+
+const jumpCases: Array<[string, ReturnType<typeof parseJump>]> = [
+  ['bastion', { host: 'bastion' }],
+  ['deploy@bastion:2222', { user: 'deploy', host: 'bastion', port: 2222 }],
+  ['[2001:db8::1]:22', { host: '2001:db8::1', port: 22 }],
+  ['bastion:http', undefined],
+  ['bastion:70000', undefined],
+  ['a b', undefined],
+  ['', undefined],
+];
+for (const [spec, want] of jumpCases) Jumps(JSON.stringify(spec), () => assert.equal(parseJump(spec), want));
+
+Jumps('an inventory\'s proxyJump that is not one: a problem naming host and field', () => {
+  const inv = defineInventory({ vars: {}, hosts: { a: { address: 'a', proxyJump: 'bastion:http' }, b: { address: 'b', proxyJump: 7 as never } } });
+  assert.equal(inv.problems, [
+    { host: 'a', field: 'proxyJump', message: 'must be [user@]host[:port], got the string "bastion:http"' },
+    { host: 'b', field: 'proxyJump', message: 'must be [user@]host[:port], got 7' },
+  ]);
+});
+
+Jumps.run();
