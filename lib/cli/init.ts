@@ -125,7 +125,7 @@ export function planInit(dir: string, facts: InitFacts): InitFile[] {
   const files: InitFile[] = CREATED.map((path) => ({ path, content: SOURCES[path] }));
   const pkg = facts.packageJson;
   if (pkg && pkg.type !== undefined && pkg.type !== 'module') {
-    throw new UsageError(`play init: ${join(dir, 'package.json')} has "type": ${JSON.stringify(pkg.type)}; the playbook, role and inventory are ES modules, which need "type": "module"`);
+    throw new UsageError(`play init: ${join(dir, 'package.json')} has "type": ${JSON.stringify(pkg.type)}; the playbook, role and inventory are ES modules, which need "type": "module" (npm pkg set type=module)`);
   }
   const scripts = { ...SCRIPTS, ...(pkg?.scripts as Record<string, string> | undefined) };
   const written = pkg

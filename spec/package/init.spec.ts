@@ -31,7 +31,7 @@ const plans: Array<{ what: string; facts: InitFacts; paths?: string[]; pkg?: Rec
     pkg: { name: 'mine', type: 'module', scripts: { typecheck: 'tsc --noEmit', check: 'my own', site: 'play site.ts -i inventory.ts' }, dependencies: { 'playbook-ts': '^1.0.0' } },
   },
   { what: 'a file it would create is there: nothing, naming it', facts: { ...none, existing: ['site.ts'] }, error: /\/new-folder already has site\.ts; nothing written/ },
-  { what: 'a CommonJS package: refused, saying why', facts: { ...none, packageJson: { type: 'commonjs' } }, error: /package\.json has "type": "commonjs"; .* need "type": "module"/ },
+  { what: 'a CommonJS package: refused, saying why', facts: { ...none, packageJson: { type: 'commonjs' } }, error: /package\.json has "type": "commonjs"; .* need "type": "module" \(npm pkg set type=module\)/ },
 ];
 
 for (const c of plans) {
