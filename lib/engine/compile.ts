@@ -155,20 +155,32 @@ export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = 
         const watched = watchVars(host.vars);
         missingOf.set(role.name, watched.missing);
         const ctx: RoleContext<V> = { host, vars: watched.vars as V, inventory: inv };
-        const before = problems.length;
+        // An untyped inventory that lacks a variable: the role's own error (a TypeError
+        // reading a property of undefined) says nothing of the cause. Name the variable instead.
+        let missingThrew = false;
+        const guard = <T>(fn: () => T[]) => (): T[] => {
+          try {
+            return fn();
+          } catch (e) {
+            if (!(e instanceof TypeError) || watched.missing.size === 0) throw e;
+            missingThrew = true;
+            return [];
+          }
+        };
         let hostWrong = false;
-        for (const vp of safe(() => role.validate?.(ctx) ?? [], `role ${role.name}`, host.name, problems, file)) {
+        for (const vp of safe(guard(() => role.validate?.(ctx) ?? []), `role ${role.name}`, host.name, problems, file)) {
           if (vp.warning) warnings.push(`host ${host.name}: role ${role.name}: ${vp.field}: ${vp.message}`);
           // A role checks the host's variables: they are written in the inventory.
           else { hostWrong = true; problems.push({ file: invFile ?? file, host: host.name, field: vp.field, message: `${vp.message} (role ${role.name})` }); }
         }
         // Tasks built from values found wrong would only throw the same mistake again.
         if (hostWrong) continue;
-        tasks.push(...build(() => role.tasks(ctx), `role ${role.name}`, host.name, problems, file).map((task) => ({ task, role: role.name })));
-        handlers.push(...build(() => role.handlers?.(ctx) ?? [], `role ${role.name}`, host.name, problems, file).map((task) => ({ task, role: role.name })));
-        // An untyped inventory that lacks a variable: the role's own error (a TypeError
-        // reading a property of undefined) says nothing of the cause. Name it instead.
-        if (watched.missing.size && problems.length > before) problems.splice(before, problems.length - before, ...missingProblems(watched.missing, role.name, host.name, invFile ?? file));
+        tasks.push(...build(guard(() => role.tasks(ctx)), `role ${role.name}`, host.name, problems, file).map((task) => ({ task, role: role.name })));
+        handlers.push(...build(guard(() => role.handlers?.(ctx) ?? []), `role ${role.name}`, host.name, problems, file).map((task) => ({ task, role: role.name })));
+        if (missingThrew) {
+          problems.push(...missingProblems(watched.missing, role.name, host.name, invFile ?? file));
+          missingOf.delete(role.name);
+        }
       }
       if (own && !sel.roles && play.tasks) tasks.push(...build(() => play.tasks!(ctx), `play "${play.name}"`, host.name, problems, file).map((task) => ({ task })));
       if (own && play.postTasks) tasks.push(...build(() => play.postTasks!(ctx), `play "${play.name}" postTasks`, host.name, problems, file).map((task) => ({ task, phase: 'post' as const })));

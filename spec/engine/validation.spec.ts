@@ -221,3 +221,12 @@ Missing('a missing variable that only makes a parameter wrong: the parameter\'s 
 });
 
 Missing.run();
+
+const Unrelated = suite('a role\'s own bug is not blamed on an optional variable left out');
+Unrelated('it throws its own error: that error, not "variable note is missing"', () => {
+  const buggy = defineRole<{ note?: string }>({ name: 'buggy', tasks: ({ vars }) => { if (vars.note === undefined) throw new Error('buggy role'); return []; } });
+  const inv = defineInventory<Record<string, unknown>>({ vars: {}, hosts: { A: { address: '192.0.2.1' } } });
+  const problems = compile(definePlaybook({ name: 'p', plays: [{ name: 'p', hosts: 'A', roles: [buggy] }] }), inv as never, {}, FILES).problems;
+  assert.equal(problems.map((p) => p.message), ['role buggy threw: buggy role']);
+});
+Unrelated.run();
