@@ -28,9 +28,8 @@ export interface ConnectSettings {
  * How play reaches each host. The controller is local; a host whose address
  * belongs to the running lab uses the lab's key and known_hosts (so one
  * inventory serves the lab and real machines alike, unedited); every other
- * host uses its inventory settings (known_hosts: its `knownHostsFile`, else
- * ~/.ssh/known_hosts). PLAY_LAB=0 turns the lab
- * profile off.
+ * host uses its inventory settings, then ~/.ssh/config (see sshOptionsOf).
+ * PLAY_LAB=0 turns the lab profile off.
  */
 export function makeConnector(
   s: ConnectSettings, lab: LabProfile | undefined = process.env.PLAY_LAB === '0' ? undefined : readLabProfile(), sshConfig: SshConfigLookup = readSshConfig(),
@@ -38,18 +37,14 @@ export function makeConnector(
   return async (host: HostView): Promise<Transport> => {
     if (host.local) return localTransport(host.name, { commandTimeoutMs: s.commandTimeoutMs });
     const inLab = lab?.hosts.some((h) => h.address === host.address);
-    const options: SshOptions = inLab
-      ? {
-          host: host.name, address: host.address, port: host.port, user: host.user,
-          identityFile: lab!.identityFile, knownHostsFile: lab!.knownHostsFile, acceptNewHostKeys: s.acceptNewHostKeys,
-        }
-      : { host: host.name, ...sshOptionsOf(host, sshConfig, s.acceptNewHostKeys) };
-    Object.assign(options, {
-      connectTimeoutMs: s.connectTimeoutMs,
-      commandTimeoutMs: s.commandTimeoutMs,
-      become: host.become,
-      becomePassword: host.becomePassword,
-    });
+    const where = inLab
+      ? { address: host.address, port: host.port, user: host.user, identityFile: lab!.identityFile, knownHostsFile: lab!.knownHostsFile, acceptNewHostKeys: s.acceptNewHostKeys }
+      : sshOptionsOf(host, sshConfig, s.acceptNewHostKeys);
+    const options: SshOptions = {
+      host: host.name, ...where,
+      connectTimeoutMs: s.connectTimeoutMs, commandTimeoutMs: s.commandTimeoutMs,
+      become: host.become, becomePassword: host.becomePassword,
+    };
     if (s.agent) return s.agent.transport(options);
     const t = await (await import('../transport/ssh.ts')).connectSsh(options);
     s.connected?.(options);
@@ -62,7 +57,7 @@ const MAX_JUMPS = 8;
 
 /**
  * A host's connection settings: what the inventory gives (the host's own,
- * else its defaults), then ~/.ssh/config for the host's address (as `ssh
+ * else its groups', else its defaults), then ~/.ssh/config for the host's address (as `ssh
  * ADDRESS` would look it up: HostName, User, Port, IdentityFile, ProxyJump,
  * UserKnownHostsFile, StrictHostKeyChecking accept-new), then play's
  * defaults. Jump hosts are looked up in ~/.ssh/config too, and checked
