@@ -54,7 +54,7 @@ export interface SshOptions {
    * @default false
    */
   readonly acceptNewHostKeys?: boolean;
-  /** Time allowed for TCP connect, SSH handshake and login together. @default 10_000 */
+  /** Time allowed for TCP connect, SSH handshake and login together (each hop through a jump host gets as much). @default 10_000 */
   readonly connectTimeoutMs?: number;
   /** Per-command timeout when RunOptions.timeoutMs is absent. @default 300_000 */
   readonly commandTimeoutMs?: number;

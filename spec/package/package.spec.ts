@@ -64,6 +64,15 @@ import { motd } from './roles/motd/index.js';
 export default definePlaybook({ name: 'site', plays: [{ name: 'greet', hosts: 'web', roles: [motd] }] });
 `);
   project.write('inventory.ts', inventory({ greeting: 'hello', root }));
+  // The LVS roles by explicit import, typed: part of every type check below.
+  project.write('lvs.ts', `import { definePlaybook, type VarsOf } from 'playbook-ts';
+import { director } from 'playbook-ts/roles/director';
+import { realserver } from 'playbook-ts/roles/realserver';
+import type { LvsVars } from 'playbook-ts/roles/lvs/cluster';
+
+export const lvs = definePlaybook<LvsVars>({ name: 'lvs', plays: [{ name: 'directors', hosts: 'directors', roles: [director] }, { name: 'real servers', hosts: 'realservers', roles: [realserver] }] });
+export type DirectorVars = VarsOf<typeof director>;
+`);
 }
 
 Package.before(async () => {
