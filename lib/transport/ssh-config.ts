@@ -1,12 +1,14 @@
 /**
  * `~/.ssh/config`, as OpenSSH users expect play to read it. The only
  * importer of ssh-config (a well-kept parser: Host patterns, negation,
- * first-obtained-value-wins, Include is not followed). `Match exec` is never
- * run: a playbook run does not execute shell lines from a config file.
+ * first-obtained-value-wins). It does not follow `Include`: play inlines
+ * included files itself, where the directive stands (relative paths from
+ * ~/.ssh, `*` and `?` in the file name). `Match exec` is never run: a
+ * playbook run does not execute shell lines from a config file.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import SSHConfig from 'ssh-config';
 import { LoadError } from '../core/errors.ts';
 
@@ -42,14 +44,39 @@ export const noSshConfig: SshConfigLookup = () => ({});
  * ```
  */
 export function readSshConfig(file = join(process.env.HOME || homedir(), '.ssh', 'config')): SshConfigLookup {
+  const text = readConfigFile(file, 0, true);
+  return text === undefined ? noSshConfig : sshConfigLookup(text, file);
+}
+
+/** OpenSSH's limit on nested Include (READCONF_MAX_DEPTH). */
+const MAX_INCLUDE_DEPTH = 16;
+
+/** A config file's text with its Include lines replaced by the files they name; undefined when a top file is missing. */
+function readConfigFile(file: string, depth: number, top: boolean): string | undefined {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return noSshConfig;
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' && top) return undefined;
     throw new LoadError(file, `cannot read: ${(e as Error).message}`);
   }
-  return sshConfigLookup(text, file);
+  return text.replace(/^[ \t]*include[ \t=]+(.+)$/gim, (_, list: string) => {
+    if (depth + 1 > MAX_INCLUDE_DEPTH) throw new LoadError(file, `Include nested more than ${MAX_INCLUDE_DEPTH} deep`);
+    return list.trim().split(/\s+/).flatMap((pattern) => includedFiles(pattern))
+      .map((f) => readConfigFile(f, depth + 1, false)).join('\n');
+  });
+}
+
+/** The files an Include pattern names, sorted as OpenSSH's glob does; `*` and `?` in the last part only. */
+function includedFiles(pattern: string): string[] {
+  const home = process.env.HOME || homedir();
+  const path = pattern.startsWith('~/') ? join(home, pattern.slice(2)) : isAbsolute(pattern) ? pattern : join(home, '.ssh', pattern);
+  const name = basename(path);
+  if (!/[*?]/.test(name)) return existsSync(path) ? [path] : [];
+  const re = new RegExp(`^${name.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`);
+  const dir = dirname(path);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((n) => re.test(n) && !n.startsWith('.')).sort().map((n) => join(dir, n));
 }
 
 /**

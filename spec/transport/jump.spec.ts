@@ -5,7 +5,7 @@
  * jump comes from ~/.ssh/config (sshConfigLookup, as the connector reads
  * it) or from the inventory's proxyJump.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -16,7 +16,7 @@ import { HostKeyError } from '../../lib/core/errors.ts';
 import type { HostView } from '../../lib/core/host.ts';
 import type { Transport } from '../../lib/core/transport.ts';
 import { knownHostsLine } from '../../lib/transport/known-hosts.ts';
-import { noSshConfig, sshConfigLookup, type SshConfigLookup } from '../../lib/transport/ssh-config.ts';
+import { noSshConfig, readSshConfig, sshConfigLookup, type SshConfigLookup } from '../../lib/transport/ssh-config.ts';
 import { keyPair, startSshServer, tempDir, type TestServer } from './ssh-server.ts';
 
 const jumpKey = keyPair();
@@ -167,5 +167,26 @@ const cases: Array<{ host: string; want: object }> = [
 for (const c of cases) Config(`${c.host}: first value wins, patterns and negation, tokens expanded`, () => assert.equal(lookup(c.host), c.want));
 Config('a Port that is not a TCP port is named with its host', () => {
   assert.throws(() => sshConfigLookup('Host x\n  Port 99999\n')('x'), /Port "99999" for host x is not a TCP port/);
+});
+Config('Include: files inlined where the directive stands, globbed and relative to ~/.ssh, nested; a missing top file is no config', () => {
+  const home = tempDir('play-ssh-home-');
+  const saved = process.env.HOME;
+  try {
+    process.env.HOME = home.path;
+    mkdirSync(join(home.path, '.ssh/config.d'), { recursive: true });
+    writeFileSync(join(home.path, '.ssh/config'), 'Include config.d/*.conf\nHost *\n  User fallback\n');
+    writeFileSync(join(home.path, '.ssh/config.d/10-web.conf'), 'Host web*\n  User web\n  Include ~/.ssh/ports\n');
+    writeFileSync(join(home.path, '.ssh/config.d/20-db.conf'), 'Host db\n  User db\n');
+    writeFileSync(join(home.path, '.ssh/config.d/notes.txt'), 'Host web1\n  User never\n');
+    writeFileSync(join(home.path, '.ssh/ports'), 'Port 2201\n');
+    const lookup = readSshConfig();
+    assert.equal(lookup('web1'), { user: 'web', port: 2201 });
+    assert.equal(lookup('db'), { user: 'db' });
+    assert.equal(lookup('other'), { user: 'fallback' });
+    assert.equal(readSshConfig(join(home.path, 'absent'))('web1'), {});
+  } finally {
+    process.env.HOME = saved;
+    home.remove();
+  }
 });
 Config.run();
