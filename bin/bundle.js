@@ -9,6 +9,8 @@
 // - packages are not bundled (ssh2-promise's socksv5 requires dynamically)
 //   but imported by absolute URL, resolved from the importing file, so an
 //   output anywhere (a cache under /tmp) finds the importer's dependencies.
+// A user's tsconfig.json is read as esbuild reads it, nearest each file, so
+// its `paths` aliases load as they type-check (and an edit of it rebuilds).
 // Linked source maps let stack traces name .ts lines; without sourcesContent
 // they stay small, as Node reads each one when it loads the module.
 import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
@@ -23,8 +25,6 @@ const OPTIONS = {
   sourcemap: 'linked', sourcesContent: false, logLevel: 'silent', metafile: true,
   // Node's resolution, not a bundler's: no `module` condition or field.
   conditions: [], mainFields: ['main'],
-  // What tsx derived from our tsconfig (target ES2022: define semantics for class fields).
-  tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } },
   define: Object.fromEntries(['url', 'dirname', 'filename'].map((k) => [`import.meta.${k}`, `${META}_${k}`])),
 };
 const esbuildPackage = createRequire(import.meta.url).resolve('esbuild/package.json');
@@ -47,13 +47,30 @@ export async function bundle(options) {
     ...OPTIONS, ...options, plugins: [...(options.plugins ?? []), originalMeta(inputs), packagesByUrl()],
   });
   // Inputs esbuild read itself (JSON, text): stat now, close enough for files nobody edits mid-build.
-  for (const key of Object.keys(result.metafile.inputs)) {
+  // The tsconfig.json nearest each entry too (its `paths` decide what an import
+  // names), unless the caller gave one outright.
+  const configs = options.tsconfigRaw ? [] : entryFiles(options).map((f) => nearestTsconfig(resolve(options.absWorkingDir, f))).filter(Boolean);
+  for (const key of [...Object.keys(result.metafile.inputs), ...configs]) {
     const file = resolve(options.absWorkingDir, key);
     if (/^[\w-]+:/.test(key) || inputs.has(file)) continue;
     const s = statSync(file, { throwIfNoEntry: false });
     if (s) inputs.set(file, [file, s.size, s.mtimeMs]);
   }
   return { metafile: result.metafile, inputs: [...inputs.values()] };
+}
+
+function entryFiles(options) {
+  const e = options.entryPoints ?? [];
+  return Array.isArray(e) ? e.map((x) => (typeof x === 'string' ? x : x.in)) : Object.values(e);
+}
+
+/** The tsconfig.json esbuild reads for `file`: the nearest one in its folder or above. */
+function nearestTsconfig(file) {
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    const candidate = resolve(dir, 'tsconfig.json');
+    if (statSync(candidate, { throwIfNoEntry: false })?.isFile()) return candidate;
+    if (dirname(dir) === dir) return undefined;
+  }
 }
 
 /**

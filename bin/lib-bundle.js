@@ -1,7 +1,7 @@
 // play's own lib/ as JavaScript, rebuilt only when one of its files changes.
 //
 // Every lib/**/*.ts has an output <dir>/lib/**/*.js, so the CLI and a role
-// that imports '../../lib/dsl/role.ts' (or 'play') share one instance of each
+// that imports '../../lib/dsl/role.ts' (or 'playbook-ts') share one instance of each
 // module: the CLI checks play's errors with instanceof. Making every file an
 // esbuild entry does that, but splits lib into ~150 small chunks, and loading
 // that many files cost ~20 ms a start. So the modules the CLI loads at start
@@ -48,7 +48,8 @@ export function libModule(dir, file) {
 
 async function buildLib(outdir) {
   const files = sources(LIB);
-  const where = { absWorkingDir: ROOT, outbase: ROOT, outdir };
+  // lib/ as our tsconfig compiles it (target ES2022: define semantics for class fields), whoever runs play.
+  const where = { absWorkingDir: ROOT, outbase: ROOT, outdir, tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } } };
   // A first pass, nothing written, tells what each module exports and imports.
   const { metafile } = await bundle({ ...where, entryPoints: files, write: false, sourcemap: false });
   const exportsOf = new Map(Object.values(metafile.outputs).filter((o) => o.entryPoint).map((o) => [o.entryPoint, o.exports]));

@@ -8,15 +8,40 @@
 // the CLI runs. Start-up is half of an idempotent run on a few hosts: module
 // hooks that transpiled each of ~80 modules as Node imported it cost ~60 ms
 // more a start, as Node runs hooks on a thread of their own and asks it
-// about every import (bench/README.md).
-import { bundle, SALT } from './bundle.js';
-import { cached } from './cache.js';
-import { libModule, playLib } from './lib-bundle.js';
+// about every import (bench/README.md). The published package skips the
+// first step: its lib/ is compiled to dist/ when packed.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 process.setSourceMapsEnabled(true);
+// A link install (`npm install ../play`) installs none of a linked folder's
+// own dependencies: say so, instead of Node's stack trace for the first
+// module missing (it was esbuild's package.json).
+const home = fileURLToPath(new URL('..', import.meta.url));
+const { dependencies } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const missing = Object.keys(dependencies).filter((name) => {
+  try {
+    import.meta.resolve(name);
+    return false;
+  } catch {
+    return true;
+  }
+});
+if (missing.length) {
+  process.stderr.write(`play: its dependencies are not installed where play is (${home}): ${missing.join(', ')} missing.\n`
+    + `A link install (npm install ../play) does not install them: run \`npm install\` in ${home}, or install the tarball \`npm pack\` makes there.\n`);
+  process.exit(1);
+}
+const { bundle, SALT } = await import('./bundle.js');
+const { cached } = await import('./cache.js');
+// In the repository lib/ is TypeScript and built here; the published
+// package has no lib/ sources, only dist/ (compiled by `npm pack`'s
+// prepack), which Node loads as it is.
+const fromSources = existsSync(new URL('../lib/cli/main.ts', import.meta.url));
 let lib;
 try {
-  lib = await playLib();
+  lib = fromSources ? await (await import('./lib-bundle.js')).playLib() : fileURLToPath(new URL('../dist', import.meta.url));
 } catch (e) {
   const where = (m) => (m.location ? `${m.location.file}:${m.location.line}:${m.location.column + 1}: ` : '');
   process.stderr.write(Array.isArray(e?.errors)
@@ -31,5 +56,5 @@ globalThis[Symbol.for('play.bundler')] = {
     name, salt: `${SALT} ${lib} ${JSON.stringify(options)}`, build: async (outdir) => (await bundle({ ...options, outdir })).inputs,
   })).dir,
 };
-const { main } = await import(libModule(lib, 'lib/cli/main.ts'));
+const { main } = await import(pathToFileURL(join(lib, 'lib/cli/main.js')).href);
 process.exitCode = await main(process.argv.slice(2));

@@ -3,7 +3,7 @@
  * nginx real servers, VIP 192.168.56.200, LVS direct routing, round robin.
  * The same file drives the local lab (`play lab up`) and real machines.
  */
-import { defineInventory, secret } from 'play';
+import { defineInventory, secret } from 'playbook-ts';
 import { lvsGroups, type LvsCluster, type LvsVars } from '../roles/lvs/cluster.ts';
 
 const cluster: LvsCluster = {

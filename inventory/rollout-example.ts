@@ -3,7 +3,7 @@
  * `./demo --ipvs` ends with): delayLoop 3 → 4 and RS1's weight 1 → 2.
  * `play site -i rollout-example`, then `play site -i inventory` to go back.
  */
-import { defineInventory } from 'play';
+import { defineInventory } from 'playbook-ts';
 import seed from './inventory.ts';
 import type { LvsVars } from '../roles/lvs/cluster.ts';
 

@@ -1,5 +1,5 @@
 /**
- * play's public API: what playbooks, roles and inventories import as `'play'`.
+ * play's public API: what playbooks, roles and inventories import as `'playbook-ts'`.
  */
 export { defineInventory, CONTROLLER, type Inventory, type InventoryDef, type HostDef, type GroupDef } from './dsl/inventory.ts';
 export { defineRole, type Role, type RoleContext, type VarsOf, type VarProblem, type InventoryRule, type InventoryProblem } from './dsl/role.ts';

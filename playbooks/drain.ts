@@ -5,7 +5,7 @@
  * to drain the last one in service. `play undrain -i inventory -l RS1`
  * brings it back.
  */
-import { definePlaybook, service, type RoleContext } from 'play';
+import { definePlaybook, service, type RoleContext } from 'playbook-ts';
 import { clusterRule, type LvsVars } from '../roles/lvs/cluster.ts';
 import { drainRealServer } from '../roles/lvs/real-server-ops.ts';
 import { topologyOf } from '../roles/verify/index.ts';

@@ -8,7 +8,7 @@
  * TCP handshake is split between the two. `play handback -i inventory` undoes it.
  * The offset survives a restart or reboot of the MASTER, until handback.
  */
-import { definePlaybook, type RoleContext } from 'play';
+import { definePlaybook, type RoleContext } from 'playbook-ts';
 import { handoverVrrp, HANDOVER_OFFSET, vipHandover } from '../roles/director/index.ts';
 import { clusterRule, type LvsVars } from '../roles/lvs/cluster.ts';
 import { clusterHealthy } from '../roles/lvs/gate.ts';

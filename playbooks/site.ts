@@ -7,14 +7,14 @@
  * again, and stops the rollout if it does not. Then verification from the
  * controller. `play site -i inventory --role realserver` runs one role.
  */
-import { definePlaybook } from 'play';
+import { definePlaybook } from 'playbook-ts';
 import { director, directorOrder } from '../roles/director/index.ts';
 import type { LvsVars } from '../roles/lvs/cluster.ts';
 import { clusterHealthy } from '../roles/lvs/gate.ts';
 import { lvsPackages } from '../roles/lvs/packages.ts';
 import { realserver } from '../roles/realserver/index.ts';
 import { topologyOf, verify } from '../roles/verify/index.ts';
-import type { RoleContext } from 'play';
+import type { RoleContext } from 'playbook-ts';
 
 const check = ({ vars, inventory }: RoleContext<LvsVars>) => [clusterHealthy({ topology: topologyOf(vars, inventory.hosts), tags: ['always'] })];
 // After a host whose run changed nothing, the cluster is as the last gate saw it.

@@ -3,7 +3,7 @@
  * nginx, wait until every director's health check lists the server again,
  * restore its weight. One real server at a time.
  */
-import { definePlaybook, service, type RoleContext } from 'play';
+import { definePlaybook, service, type RoleContext } from 'playbook-ts';
 import { clusterRule, type LvsVars } from '../roles/lvs/cluster.ts';
 import { realServerInService } from '../roles/lvs/real-server-ops.ts';
 import { topologyOf } from '../roles/verify/index.ts';

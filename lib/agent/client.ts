@@ -5,12 +5,12 @@
  */
 import { spawn } from 'node:child_process';
 import { createConnection, type Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { packageFile } from '../core/package-root.ts';
 import { ConnectError, TransportError } from '../core/errors.ts';
 import type { RunOptions, RunResult, Transport } from '../core/transport.ts';
-import type { SshOptions } from '../transport/ssh.ts';
+import type { SshJump, SshOptions } from '../transport/ssh.ts';
 import { AgentUnavailable, ensurePrivateDir, socketPath } from './location.ts';
-import { fromWire, LineSplitter, type AgentStatus, type Reply, type ReplyValues, type Request, type WireSshOptions } from './protocol.ts';
+import { fromWire, LineSplitter, type AgentStatus, type Reply, type ReplyValues, type Request, type WireJump, type WireSshOptions } from './protocol.ts';
 
 export interface AgentClientOptions {
   /** The agent's private directory (see agentDir()). */
@@ -171,7 +171,7 @@ class AgentTransport implements Transport {
     this.count++;
     if (this.closed) return Promise.reject(new TransportError(this.host, cmd, 'connection is closed'));
     const stdin = o.stdin === undefined || o.stdin.length === 0 ? undefined
-      : { base64: (typeof o.stdin === 'string' ? Buffer.from(o.stdin) : o.stdin).toString('base64') };
+      : { base64: Buffer.from(o.stdin).toString('base64') };
     return this.agent.request({ op: 'run', conn: this.conn, cmd, stdin, timeoutMs: o.timeoutMs },
       (why) => new TransportError(this.host, cmd, `${why} while the command ran`));
   }
@@ -196,11 +196,21 @@ function dial(path: string): Promise<Socket | undefined> {
 
 function toWireOptions(o: SshOptions): WireSshOptions {
   const env = o.env ?? process.env;
-  const { env: _env, knownHostsFile, ...rest } = o;
+  const { env: _env, knownHostsFile, jump, ...rest } = o;
   return {
     ...rest,
     ...(knownHostsFile === undefined ? {} : { knownHostsFile: typeof knownHostsFile === 'string' ? knownHostsFile : [...knownHostsFile] }),
+    ...(jump === undefined ? {} : { jump: wireJump(jump) }),
     env: { HOME: env.HOME, SSH_AUTH_SOCK: env.SSH_AUTH_SOCK },
+  };
+}
+
+function wireJump(j: SshJump): WireJump {
+  const { knownHostsFile, jump, ...rest } = j;
+  return {
+    ...rest,
+    ...(knownHostsFile === undefined ? {} : { knownHostsFile: typeof knownHostsFile === 'string' ? knownHostsFile : [...knownHostsFile] }),
+    ...(jump === undefined ? {} : { jump: wireJump(jump) }),
   };
 }
 
@@ -217,7 +227,7 @@ function toWireOptions(o: SshOptions): WireSshOptions {
  * ```
  */
 export function startAgentProcess(dir: string, persistMs: number): StartedAgent {
-  const bin = fileURLToPath(new URL('../../bin/play.js', import.meta.url));
+  const bin = packageFile('bin/play.js');
   const child = spawn(process.execPath, [bin, 'agent', 'serve', '--persist', String(persistMs / 1000), '--keep-stdin'], {
     detached: true, stdio: ['pipe', 'ignore', 'ignore'], cwd: '/', env: { ...process.env, PLAY_AGENT_DIR: dir },
   });

@@ -23,9 +23,14 @@ export interface WireSshOptions {
   become?: boolean;
   becomePassword?: string;
   maxChannels?: number;
+  /** The jump host (SshOptions.jump), plain data like the rest. */
+  jump?: WireJump;
   /** HOME and SSH_AUTH_SOCK of the run: where keys, known_hosts and ssh-agent are found. */
   env: { HOME?: string; SSH_AUTH_SOCK?: string };
 }
+
+/** A jump host as sent: the connection fields of WireSshOptions, and its own jump host. */
+export type WireJump = Pick<WireSshOptions, 'address' | 'port' | 'user' | 'identityFile' | 'knownHostsFile'> & { jump?: WireJump };
 
 export type Request =
   | { id: number; op: 'connect'; options: WireSshOptions }

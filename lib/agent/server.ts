@@ -85,7 +85,7 @@ export async function serveAgent(o: AgentServerOptions): Promise<AgentServer> {
   const reusable = async (k: Kept, wanted: SshOptions): Promise<SshConnection | undefined> => {
     try {
       const c = await k.conn;
-      if (c.isOpen && hostKeyStillTrusted(wanted, c.hostKey) && await c.alive(ALIVE_MS)) return c;
+      if (c.isOpen && hostKeyStillTrusted(wanted, c.hostKey, c.via) && await c.alive(ALIVE_MS)) return c;
     } catch {
       // the earlier attempt failed; it is tried afresh below
     }

@@ -31,7 +31,7 @@ export interface RunArgs {
 }
 
 export type Parsed =
-  | { kind: 'help' } | { kind: 'version' } | { kind: 'lab'; argv: string[] } | { kind: 'agent'; argv: string[] } | { kind: 'probe'; argv: string[] } | { kind: 'run'; args: RunArgs };
+  | { kind: 'help' } | { kind: 'version' } | { kind: 'lab'; argv: string[] } | { kind: 'agent'; argv: string[] } | { kind: 'probe'; argv: string[] } | { kind: 'init'; argv: string[] } | { kind: 'run'; args: RunArgs };
 
 /** Default for --persist: Ansible's ControlPersist default. */
 export const DEFAULT_PERSIST_S = 60;
@@ -46,6 +46,7 @@ Usage:
   play lab up [-i inventory] [--ipvs] | down | status | ssh HOST [command…]
   play agent status [--json] | stop
   play probe URL [--every MS] [--timeout MS] [--for S] [-- COMMAND…]
+  play init [DIR]
 
 A bare name resolves as given, else under playbooks/ (playbook) or inventory/
 (inventory), with or without .ts: \`play site -i inventory\`.
@@ -104,6 +105,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   if (argv[0] === 'lab') return { kind: 'lab', argv: argv.slice(1) };
   if (argv[0] === 'agent') return { kind: 'agent', argv: argv.slice(1) };
   if (argv[0] === 'probe') return { kind: 'probe', argv: argv.slice(1) };
+  if (argv[0] === 'init') return { kind: 'init', argv: argv.slice(1) };
   let v;
   try {
     v = parseArgs({

@@ -26,6 +26,33 @@ export function resolveFile(name: string, folder: 'playbooks' | 'inventory', cwd
   return found;
 }
 
+/**
+ * Find a run's playbook and inventory (see resolveFile). When neither is
+ * found, both are reported at once, each with every path looked at.
+ *
+ * @example
+ * ```ts
+ * import { resolveRunFiles } from './load.ts';
+ * const { playbookFile, inventoryFile } = resolveRunFiles('site', 'inventory');
+ * ```
+ */
+export function resolveRunFiles(playbook: string, inventory: string, cwd = process.cwd()): { playbookFile: string; inventoryFile: string } {
+  const attempt = (name: string, folder: 'playbooks' | 'inventory'): string | LoadError => {
+    try {
+      return resolveFile(name, folder, cwd);
+    } catch (e) {
+      if (!(e instanceof LoadError)) throw e;
+      return e;
+    }
+  };
+  const playbookFile = attempt(playbook, 'playbooks');
+  const inventoryFile = attempt(inventory, 'inventory');
+  if (typeof playbookFile === 'string' && typeof inventoryFile === 'string') return { playbookFile, inventoryFile };
+  const errors = [playbookFile, inventoryFile].filter((f): f is LoadError => f instanceof LoadError);
+  if (errors.length === 1) throw errors[0]!;
+  throw new ValidationError(errors.map((e) => ({ file: e.file, message: e.reason })));
+}
+
 async function importDefault(file: string, modules?: UserModules): Promise<unknown> {
   const from = (modules?.has(file) ? modules : await userModules([file])).get(file)!;
   if (from instanceof LoadError) throw from;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { LoadError, PlayError, ValidationError, type Problem } from '../core/errors.ts';
 import { EXIT, type ExitCode } from '../core/exit-codes.ts';
+import { packageFile } from '../core/package-root.ts';
 import { redact } from '../core/secret.ts';
 import { compile, type Compiled } from '../engine/compile.ts';
 import { runPlays } from '../engine/runner.ts';
@@ -8,7 +9,7 @@ import { JsonReporter } from '../report/json.ts';
 import type { Reporter, RunRecap } from '../report/reporter.ts';
 import { parseCli, USAGE, type RunArgs } from './args.ts';
 import { makeConnector } from './connector.ts';
-import { loadBoth, loadInventory, resolveFile } from './load.ts';
+import { loadBoth, loadInventory, resolveFile, resolveRunFiles } from './load.ts';
 import { controllerHost } from '../dsl/inventory.ts';
 import type { Connector } from '../engine/connections.ts';
 import type { AgentClient } from '../agent/client.ts';
@@ -103,6 +104,10 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
       const { runProbeCli } = await import('../probe/cli.ts');
       return await runProbeCli(parsed.argv, io.out);
     }
+    if (parsed.kind === 'init') {
+      const { runInitCli } = await import('./init.ts');
+      return runInitCli(parsed.argv, io.out);
+    }
     if (parsed.kind === 'agent') {
       const { runAgentCli } = await import('../agent/cli.ts');
       return await runAgentCli(parsed.argv, io.out);
@@ -119,8 +124,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
 }
 
 async function run(a: RunArgs, io: CliIo, json: JsonReporter | undefined): Promise<ExitCode> {
-  const playbookFile = resolveFile(a.playbook, 'playbooks');
-  const inventoryFile = resolveFile(a.inventory, 'inventory');
+  const { playbookFile, inventoryFile } = resolveRunFiles(a.playbook, a.inventory);
   // Looked for while the playbook loads.
   const agent = a.persist > 0 && !io.connector && !a.listHosts && !a.listTasks ? reachAgent() : undefined;
   let compiled: Compiled, inventory, playbook;
@@ -208,7 +212,7 @@ function interruptSignal(io: CliIo): AbortSignal {
 }
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }
 

@@ -2,7 +2,7 @@
  * A run's playbook and inventory, with every module they import outside
  * play's lib/, bundled by the esbuild set-up of bin/play.js and cached. Both
  * files are one build, so a role module they both import is one instance.
- * Imports of play's lib/ (by relative path, or as 'play') become imports of
+ * Imports of play's lib/ (by relative path, or as 'playbook-ts') become imports of
  * the built lib the CLI itself runs from: one instance of every lib module,
  * so an error class a role throws is the class the CLI checks for.
  */
@@ -58,14 +58,14 @@ export async function userModules(files: readonly string[]): Promise<UserModules
   }
 }
 
-/** Imports that land in play's lib/, and 'play', are the built lib's modules, kept external. */
+/** Imports that land in play's lib/, and 'playbook-ts', are the built lib's modules, kept external. */
 function sharedLib(libDir: string): Plugin {
   const built = (file: string) => pathToFileURL(join(libDir, 'lib', relative(libRoot, file)).replace(/\.ts$/, '.js')).href;
   const again = Symbol('resolving');
   return {
     name: 'play-shared-lib',
     setup(build) {
-      build.onResolve({ filter: /^play$/ }, () => ({ path: built(join(libRoot, 'index.ts')), external: true }));
+      build.onResolve({ filter: /^playbook-ts$/ }, () => ({ path: built(join(libRoot, 'index.ts')), external: true }));
       build.onResolve({ filter: /^[./]/ }, async (args) => {
         if (args.pluginData === again || args.kind === 'entry-point') return undefined;
         const r = await build.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: again });

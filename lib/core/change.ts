@@ -24,7 +24,7 @@ export interface Change {
   diff?: Diff;
   /** The shell command that makes the change, and its stdin. */
   exec: string;
-  stdin?: string | Buffer;
+  stdin?: string | Uint8Array;
   /**
    * How long `exec` may run, when it is meant to outlast the transport's
    * per-command default (a bounded wait). @default the transport's

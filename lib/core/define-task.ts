@@ -37,8 +37,8 @@ export interface TaskSpec<P> {
  * const task = ping({ message: 'hi', tags: ['smoke'] });
  * ```
  */
-export function defineTask<P>(spec: TaskSpec<P>): (input: P & TaskOptions) => Task<P> {
-  return (input) => {
+export function defineTask<P>(spec: TaskSpec<P>): <V = any>(input: P & TaskOptions<V>) => Task<P, V> {
+  return <V>(input: P & TaskOptions<V>): Task<P, V> => {
     const params: Record<string, unknown> = {};
     const options: Record<string, unknown> = {};
     const unknown: string[] = [];
@@ -50,7 +50,7 @@ export function defineTask<P>(spec: TaskSpec<P>): (input: P & TaskOptions) => Ta
     const p = Object.freeze(params) as Readonly<P>;
     const { resolved, title, wrong } = resolveOptions(options);
     const name = title ?? safeName(spec, p);
-    const task: Task<P> = {
+    const task: Task<P, V> = {
       kind: spec.kind,
       name,
       params: p,

@@ -15,7 +15,7 @@ export type Secret = string & { readonly __secret?: true };
  *
  * @example
  * ```ts
- * import { secret } from 'play';
+ * import { secret } from 'playbook-ts';
  * const auth = { type: 'PASS' as const, pass: secret('s3cret12') };
  * ```
  */

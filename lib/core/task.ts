@@ -112,12 +112,16 @@ export interface PlanContext {
   reader(hostName: string): Promise<HostReader>;
 }
 
-/** A typed, idempotent unit of work. Built by task constructors, run by the runner. */
-export interface Task<P = unknown> {
+/**
+ * A typed, idempotent unit of work. Built by task constructors, run by the
+ * runner. `V` is the variables its `when` reads: a role's tasks are
+ * `Task<unknown, V>`, so a constructor called there types `when`'s `vars`.
+ */
+export interface Task<P = unknown, V = any> {
   readonly kind: string;
   readonly name: string;
   readonly params: Readonly<P>;
-  readonly options: ResolvedOptions;
+  readonly options: ResolvedOptions<V>;
   /** Facts this task reads, so the runner can batch them with other tasks' facts. */
   facts?(host: HostView): Fact<unknown>[];
   /** Facts read only when the user asked for diffs (old file content), batched with the others. */

@@ -8,7 +8,7 @@ export interface RunResult {
 
 export interface RunOptions {
   /** Bytes written to the command's standard input, then closed. */
-  stdin?: string | Buffer;
+  stdin?: string | Uint8Array;
   /** Per-command timeout; the transport's default applies when absent. */
   timeoutMs?: number;
 }

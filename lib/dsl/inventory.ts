@@ -1,42 +1,39 @@
 import type { Problem } from '../core/errors.ts';
-import type { HostView } from '../core/host.ts';
-import { wholeNumber } from '../core/rules.ts';
+import type { ConnectionSettings, HostView } from '../core/host.ts';
+import type { Playbook } from './playbook.ts';
+import { parseJump } from '../core/jump-spec.ts';
+import { describe, wholeNumber } from '../core/rules.ts';
 import type { Secret } from '../core/secret.ts';
 
-/** How to reach one host, and its own variables. */
-export interface HostDef<V> {
+/** How to reach one host, and its own variables. Connection settings it leaves out come from the inventory's `defaults`. */
+export interface HostDef<V> extends ConnectionDefaults {
   /** IPv4/IPv6 address or DNS name. */
   address: string;
-  /** @default 22 */
-  port?: number;
-  /** @default the inventory's `defaults.user`, else 'root' */
-  user?: string;
-  /** Private key; @default ssh-agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa */
-  identityFile?: string;
-  /** Run commands through sudo. @default false */
-  become?: boolean;
-  /** sudo password, sent once per command on stdin, never printed. Mark it with `secret()`. */
-  becomePassword?: Secret;
   /** Groups this host belongs to (besides groups listing it). */
   groups?: readonly string[];
   /** Host variables: override group and global ones. */
   vars?: Partial<V>;
 }
 
-/** A group: its members and variables. */
-export interface GroupDef<V> {
+/**
+ * A group: its members, variables and connection settings (for its hosts
+ * that do not set their own; groups apply in the order they are declared,
+ * over the inventory's `defaults`).
+ */
+export interface GroupDef<V> extends ConnectionSettings {
   /** Names of hosts (declared under `hosts`). */
   hosts?: readonly string[];
   vars?: Partial<V>;
 }
 
-/** Connection settings applied to every host that does not set its own. */
-export interface ConnectionDefaults {
-  user?: string;
-  port?: number;
-  identityFile?: string;
-  become?: boolean;
-  becomePassword?: Secret;
+/** Connection settings applied to every host that does not set its own (the same fields a host has). */
+export type ConnectionDefaults = ConnectionSettings;
+
+const SETTINGS = ['port', 'user', 'identityFile', 'knownHostsFile', 'proxyJump', 'become', 'becomePassword'] as const satisfies readonly (keyof ConnectionSettings)[];
+
+/** The connection settings `from` sets (a host, group or the defaults), without the rest of it. */
+function given(from: ConnectionSettings): ConnectionSettings {
+  return Object.fromEntries(SETTINGS.flatMap((k) => (from[k] === undefined ? [] : [[k, from[k]]])));
 }
 
 /**
@@ -65,12 +62,28 @@ export interface Inventory<V = any> {
 export const CONTROLLER = 'controller';
 
 /**
- * Declare an inventory. The type parameter is the variables your roles need
- * (e.g. `VarsOf<typeof director>`), so a missing variable fails to compile.
+ * Declare an inventory for a playbook: its variables are checked against
+ * what the playbook's roles need (the playbook's own type), so a missing
+ * variable fails to compile, with no type argument written by hand. Or
+ * declare it alone, typed by a type argument (e.g. `VarsOf<typeof
+ * director>`), or untyped: a variable a role needs and the inventory lacks
+ * is then reported before anything connects ("variable X is missing
+ * (needed by role Y)").
  *
  * @example
  * ```ts
- * import { defineInventory } from 'play';
+ * import { defineInventory, definePlaybook, defineRole, command } from 'playbook-ts';
+ * const greet = defineRole<{ greeting: string }>({ name: 'greet', tasks: ({ vars }) => [command({ cmd: ['echo', vars.greeting] })] });
+ * const site = definePlaybook({ name: 'site', plays: [{ name: 'web', hosts: 'web', roles: [greet] }] });
+ * export default defineInventory(site, {
+ *   vars: { greeting: 'hello' },            // leaving greeting out does not compile
+ *   hosts: { web1: { address: '192.0.2.10', groups: ['web'] } },
+ * });
+ * ```
+ *
+ * @example
+ * ```ts
+ * import { defineInventory } from 'playbook-ts';
  * export default defineInventory<{ greeting: string }>({
  *   vars: { greeting: 'hello' },
  *   hosts: {
@@ -80,7 +93,11 @@ export const CONTROLLER = 'controller';
  * });
  * ```
  */
-export function defineInventory<V>(def: InventoryDef<V>): Inventory<V> {
+export function defineInventory<V>(playbook: Playbook<V>, def: InventoryDef<NoInfer<V>>): Inventory<V>;
+export function defineInventory<V>(def: InventoryDef<V>): Inventory<V>;
+export function defineInventory<V>(first: Playbook<V> | InventoryDef<V>, second?: InventoryDef<V>): Inventory<V> {
+  // The playbook is there for its type; what runs is still the one named on the command line.
+  const def = second ?? (first as InventoryDef<V>);
   const problems: Problem[] = [];
   const groups = new Map<string, string[]>();
   const names = Object.keys(def.hosts);
@@ -102,20 +119,25 @@ export function defineInventory<V>(def: InventoryDef<V>): Inventory<V> {
     for (const g of h.groups ?? []) add(g, name);
     if (name === CONTROLLER || groups.has(name)) problems.push({ host: name, message: `host name "${name}" is reserved or is also a group name` });
     if (!h.address || typeof h.address !== 'string') problems.push({ host: name, field: 'address', message: 'is required' });
-    const port = h.port ?? d.port ?? 22;
+    const memberOf = [...groups.entries()].filter(([, m]) => m.includes(name)).map(([g]) => g);
+    // Group vars and settings apply in the order groups are declared; the host's own win.
+    const ofGroups = Object.entries(def.groups ?? {}).filter(([g]) => memberOf.includes(g)).map(([, gd]) => gd);
+    const vars = Object.assign({}, def.vars, ...ofGroups.map((gd) => gd.vars ?? {}), h.vars ?? {}) as V;
+    // What the inventory says, before play's defaults: ~/.ssh/config fills in only what it leaves out.
+    const settings: ConnectionSettings = Object.assign({}, ...[d, ...ofGroups, h].map(given));
+    if (settings.proxyJump !== undefined && (typeof settings.proxyJump !== 'string' || !parseJump(settings.proxyJump))) {
+      problems.push({ host: name, field: 'proxyJump', message: `must be [user@]host[:port], got ${describe(settings.proxyJump)}` });
+    }
+    const port = settings.port ?? 22;
     const portWrong = wholeNumber(port, 1, 65535);
     if (portWrong) problems.push({ host: name, field: 'port', message: portWrong });
     const key = `${h.address}:${port}`;
     if (seenAddr.has(key)) problems.push({ host: name, field: 'address', message: `${key} is also host ${seenAddr.get(key)}` });
     seenAddr.set(key, name);
-    const memberOf = [...groups.entries()].filter(([, m]) => m.includes(name)).map(([g]) => g);
-    // Group vars apply in the order groups are declared; host vars win.
-    const groupVars = Object.entries(def.groups ?? {}).filter(([g]) => memberOf.includes(g)).map(([, gd]) => gd.vars ?? {});
-    const vars = Object.assign({}, def.vars, ...groupVars, h.vars ?? {}) as V;
     return {
-      name, address: h.address, port, user: h.user ?? d.user ?? 'root',
-      identityFile: h.identityFile ?? d.identityFile, become: h.become ?? d.become ?? false,
-      becomePassword: h.becomePassword ?? d.becomePassword, groups: memberOf, vars,
+      name, address: h.address, port, user: settings.user ?? 'root', settings,
+      identityFile: settings.identityFile, knownHostsFile: settings.knownHostsFile, proxyJump: settings.proxyJump,
+      become: settings.become ?? false, becomePassword: settings.becomePassword, groups: memberOf, vars,
     };
   });
   // Groups listed by hosts but declared after them: recompute membership now that all are known.

@@ -44,7 +44,7 @@ export interface Play<V> {
    * the cluster healthy before this batch is touched?). Their notified
    * handlers run before the roles start.
    */
-  preTasks?: (ctx: RoleContext<V>) => Task[];
+  preTasks?: (ctx: RoleContext<V>) => Task<unknown, V>[];
   /**
    * Inventory-wide rules the play's own tasks rely on, as a role's (see
    * {@link InventoryRule}): each runs once per compile, and when one finds
@@ -53,14 +53,14 @@ export interface Play<V> {
   inventoryRules?: readonly InventoryRule<V>[];
   roles?: readonly Role<V>[];
   /** Tasks after the roles' tasks. */
-  tasks?: (ctx: RoleContext<V>) => Task[];
+  tasks?: (ctx: RoleContext<V>) => Task<unknown, V>[];
   /**
    * Tasks after the handlers the roles and tasks notified, in every batch
    * (e.g. a health gate: wait until the cluster is healthy again before the
    * next batch).
    */
-  postTasks?: (ctx: RoleContext<V>) => Task[];
-  handlers?: (ctx: RoleContext<V>) => Task[];
+  postTasks?: (ctx: RoleContext<V>) => Task<unknown, V>[];
+  handlers?: (ctx: RoleContext<V>) => Task<unknown, V>[];
 }
 
 /** An ordered list of plays. */
@@ -74,7 +74,7 @@ export interface Playbook<V> {
  *
  * @example
  * ```ts
- * import { definePlaybook, defineRole, command } from 'play';
+ * import { definePlaybook, defineRole, command } from 'playbook-ts';
  * const hello = defineRole<{}>({ name: 'hello', tasks: () => [command({ cmd: 'true', changedWhen: () => false })] });
  * export default definePlaybook<{}>({
  *   name: 'hello',

@@ -1,6 +1,7 @@
 import type { HostView } from '../core/host.ts';
 import type { Task } from '../core/task.ts';
 import type { Inventory } from './inventory.ts';
+import type { Playbook } from './playbook.ts';
 
 /** What a role sees when it builds its tasks for one host. */
 export interface RoleContext<V> {
@@ -50,20 +51,21 @@ export interface Role<V> {
    * builds no tasks for this host.
    */
   validate?(ctx: RoleContext<V>): VarProblem[];
-  tasks(ctx: RoleContext<V>): Task[];
+  /** Its tasks for one host; a task's `when` reads the same typed `vars`. */
+  tasks(ctx: RoleContext<V>): Task<unknown, V>[];
   /** Tasks run at the end of the play, once, if a task notified them by name. */
-  handlers?(ctx: RoleContext<V>): Task[];
+  handlers?(ctx: RoleContext<V>): Task<unknown, V>[];
 }
 
-/** The variables a role needs: `VarsOf<typeof director>`. */
-export type VarsOf<R> = R extends Role<infer V> ? V : never;
+/** The variables a role (or a playbook's roles) need: `VarsOf<typeof director>`, `VarsOf<typeof site>`. */
+export type VarsOf<R> = R extends Role<infer V> ? V : R extends Playbook<infer V> ? V : never;
 
 /**
  * Declare a role.
  *
  * @example
  * ```ts
- * import { defineRole, apt, service } from 'play';
+ * import { defineRole, apt, service } from 'playbook-ts';
  * export const web = defineRole<{ site: string }>({
  *   name: 'web',
  *   tasks: () => [

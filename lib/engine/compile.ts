@@ -147,27 +147,55 @@ export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = 
       const handlers: PlacedTask[] = [];
       // Pre and post tasks guard the play (health gates): they run with --role too.
       if (own && play.preTasks) tasks.push(...build(() => play.preTasks!(ctx), `play "${play.name}" preTasks`, host.name, problems, file).map((task) => ({ task, phase: 'pre' as const })));
+      const missingOf = new Map<string, ReadonlySet<string>>();
       for (const role of roles) {
         // A host's own checks compare it with the model (is it a director?):
         // against a model found wrong they would repeat that mistake.
         if (broken.has(role)) continue;
+        const watched = watchVars(host.vars);
+        missingOf.set(role.name, watched.missing);
+        const ctx: RoleContext<V> = { host, vars: watched.vars as V, inventory: inv };
+        // An untyped inventory that lacks a variable: the role's own error (a TypeError
+        // reading a property of undefined) says nothing of the cause. Name the variable instead.
+        let missingThrew = false;
+        const guard = <T>(fn: () => T[]) => (): T[] => {
+          try {
+            return fn();
+          } catch (e) {
+            if (!(e instanceof TypeError) || watched.missing.size === 0) throw e;
+            missingThrew = true;
+            return [];
+          }
+        };
         let hostWrong = false;
-        for (const vp of safe(() => role.validate?.(ctx) ?? [], `role ${role.name}`, host.name, problems, file)) {
+        for (const vp of safe(guard(() => role.validate?.(ctx) ?? []), `role ${role.name}`, host.name, problems, file)) {
           if (vp.warning) warnings.push(`host ${host.name}: role ${role.name}: ${vp.field}: ${vp.message}`);
           // A role checks the host's variables: they are written in the inventory.
           else { hostWrong = true; problems.push({ file: invFile ?? file, host: host.name, field: vp.field, message: `${vp.message} (role ${role.name})` }); }
         }
         // Tasks built from values found wrong would only throw the same mistake again.
         if (hostWrong) continue;
-        tasks.push(...build(() => role.tasks(ctx), `role ${role.name}`, host.name, problems, file).map((task) => ({ task, role: role.name })));
-        handlers.push(...build(() => role.handlers?.(ctx) ?? [], `role ${role.name}`, host.name, problems, file).map((task) => ({ task, role: role.name })));
+        tasks.push(...build(guard(() => role.tasks(ctx)), `role ${role.name}`, host.name, problems, file).map((task) => ({ task, role: role.name })));
+        handlers.push(...build(guard(() => role.handlers?.(ctx) ?? []), `role ${role.name}`, host.name, problems, file).map((task) => ({ task, role: role.name })));
+        if (missingThrew) {
+          problems.push(...missingProblems(watched.missing, role.name, host.name, invFile ?? file));
+          missingOf.delete(role.name);
+        }
       }
       if (own && !sel.roles && play.tasks) tasks.push(...build(() => play.tasks!(ctx), `play "${play.name}"`, host.name, problems, file).map((task) => ({ task })));
       if (own && play.postTasks) tasks.push(...build(() => play.postTasks!(ctx), `play "${play.name}" postTasks`, host.name, problems, file).map((task) => ({ task, phase: 'post' as const })));
       if (own && play.handlers) handlers.push(...build(() => play.handlers!(ctx), `play "${play.name}" handlers`, host.name, problems, file).map((task) => ({ task })));
 
-      for (const { task } of [...tasks, ...handlers]) {
-        for (const p of safe(() => task.validate?.(host) ?? [], `task "${task.name}"`, host.name, problems, file)) problems.push({ file, ...p, host: host.name, task: p.task ?? task.name });
+      const named = new Set<string>();
+      for (const { task, role } of [...tasks, ...handlers]) {
+        const found = safe(() => task.validate?.(host) ?? [], `task "${task.name}"`, host.name, problems, file);
+        for (const p of found) problems.push({ file, ...p, host: host.name, task: p.task ?? task.name });
+        // A parameter made of a missing variable ("undefined/motd"): the variable is the mistake to name.
+        const missing = role === undefined ? undefined : missingOf.get(role);
+        if (found.length && missing?.size && !named.has(role!)) {
+          named.add(role!);
+          problems.push(...missingProblems(missing, role!, host.name, invFile ?? file));
+        }
       }
       for (const { task } of [...tasks, ...handlers]) {
         const d = task.options.delegateTo;
@@ -257,6 +285,30 @@ function inventoryRules<V>(laid: ReadonlyArray<{ play: Play<V>; hosts: readonly 
     if (found.length) u.owners.forEach((o) => broken.add(o));
   }
   return broken;
+}
+
+/** Names of variables nobody checks for like this: JSON.stringify and await look these up on any object. */
+const NOT_VARIABLES = new Set(['toJSON', 'then']);
+
+/**
+ * A host's variables as a role sees them, recording each top-level name it
+ * reads that the inventory does not have. Nothing else changes: a missing
+ * name still reads as undefined, so a role that handles an optional
+ * variable itself works as before.
+ */
+function watchVars(vars: object): { vars: object; missing: Set<string> } {
+  const missing = new Set<string>();
+  const proxy = new Proxy(vars, {
+    get(target, key, receiver) {
+      if (typeof key === 'string' && !(key in target) && !NOT_VARIABLES.has(key)) missing.add(key);
+      return Reflect.get(target, key, receiver);
+    },
+  });
+  return { vars: proxy, missing };
+}
+
+function missingProblems(missing: ReadonlySet<string>, role: string, host: string, file: string | undefined): Problem[] {
+  return [...missing].map((name) => ({ file, host, field: name, message: `variable ${name} is missing (needed by role ${role})` }));
 }
 
 /**

@@ -42,7 +42,7 @@ const KEEP_CONFIG = '-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--for
  *
  * @example
  * ```ts
- * import { apt } from 'play';
+ * import { apt } from 'playbook-ts';
  * const lb = apt({ name: ['keepalived', 'ipvsadm'], state: 'present' });
  * const web = apt({ name: 'nginx', state: 'latest', updateCache: true, cacheValidTime: 3600 });
  * const gone = apt({ name: 'apache2', state: 'absent' });

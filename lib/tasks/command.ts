@@ -50,7 +50,7 @@ function render(p: CommandParams): string {
  *
  * @example
  * ```ts
- * import { command } from 'play';
+ * import { command } from 'playbook-ts';
  * const enable = command({ cmd: ['ip', 'link', 'set', 'lo', 'up'], changedWhen: () => false });
  * const once = command({ cmd: 'tar xf /tmp/site.tar -C /srv', creates: '/srv/site' });
  * const probe = command({ cmd: 'ipvsadm -Ln', check: 'run', register: 'ipvs', changedWhen: () => false });

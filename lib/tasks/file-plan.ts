@@ -12,7 +12,7 @@ export interface FileWanted {
   path: string;
   state: 'file' | 'directory' | 'absent';
   /** Content of a regular file; absent = leave the content (an empty file when missing). */
-  content?: string | Buffer;
+  content?: string | Uint8Array;
   mode?: string;
   owner?: string;
   group?: string;
@@ -121,7 +121,7 @@ function attributes(want: FileWanted, st: FileState, kind: 'file' | 'directory')
   }]);
 }
 
-async function contentDiff(ctx: PlanContext, path: string, st: FileState, content: string | Buffer, known?: string): Promise<Diff> {
+async function contentDiff(ctx: PlanContext, path: string, st: FileState, content: string | Uint8Array, known?: string): Promise<Diff> {
   const after = displayable(content);
   if (st.type === 'missing') return { path, before: '', after };
   if ((st.size ?? 0) > TEXT_LIMIT) return { path, before: `(${st.size} bytes, not shown)\n`, after };
@@ -131,15 +131,15 @@ async function contentDiff(ctx: PlanContext, path: string, st: FileState, conten
 }
 
 /** Text as is; binary or large content as a one-line summary. */
-function displayable(content: string | Buffer): string {
+function displayable(content: string | Uint8Array): string {
   const bytes = typeof content === 'string' ? Buffer.byteLength(content) : content.length;
-  const text = typeof content === 'string' ? content : content.toString('utf8');
+  const text = typeof content === 'string' ? content : Buffer.from(content.buffer, content.byteOffset, content.byteLength).toString('utf8');
   if (text.includes('\0') || text.includes('\uFFFD')) return `(binary content, ${bytes} bytes, sha256 ${sha256(content).slice(0, 12)}…)\n`;
   if (bytes > TEXT_LIMIT) return `(${bytes} bytes, not shown)\n`;
   return text;
 }
 
-export function sha256(content: string | Buffer): string {
+export function sha256(content: string | Uint8Array): string {
   return createHash('sha256').update(content).digest('hex');
 }
 

@@ -13,7 +13,7 @@ export interface FileParams {
    * checksum differs from the host's. When absent the content is left alone
    * (a missing file is created empty).
    */
-  content?: string | Buffer;
+  content?: string | Uint8Array;
   /** @default 'file' */
   state?: 'file' | 'directory' | 'absent';
   /** Octal mode as a string, e.g. '0644'. @default keeps the current mode; new files 0644, new directories 0755 */
@@ -53,7 +53,7 @@ export function attributeProblems(p: { mode?: unknown; owner?: unknown; group?: 
  *
  * @example
  * ```ts
- * import { file } from 'play';
+ * import { file } from 'playbook-ts';
  * const motd = file({ path: '/etc/motd', content: 'Managed by play\n', mode: '0644' });
  * const conf = file({ path: '/etc/keepalived/keepalived.conf', content: 'global_defs {}\n', validate: 'keepalived --config-test -f %s', backup: true });
  * const dir = file({ path: '/srv/www', state: 'directory', owner: 'www-data', mode: '0755' });
@@ -69,7 +69,7 @@ export const file = defineTask<FileParams>({
   check: (p) => {
     const out = [...absolutePath('path', p.path), ...oneOf('state', p.state, STATES), ...attributeProblems(p)];
     const state = p.state ?? 'file';
-    if (p.content !== undefined && typeof p.content !== 'string' && !Buffer.isBuffer(p.content)) out.push({ field: 'content', message: 'must be a string or a Buffer' });
+    if (p.content !== undefined && typeof p.content !== 'string' && !(p.content instanceof Uint8Array)) out.push({ field: 'content', message: 'must be a string or a Buffer' });
     for (const k of ['content', 'backup', 'validate'] as const) {
       if (p[k] !== undefined && state !== 'file') out.push({ field: k, message: `only applies to state 'file' (state is '${state}')` });
     }

@@ -1,4 +1,4 @@
-/** Every task constructor and its parameters, as `'play'` exports them. */
+/** Every task constructor and its parameters, as `'playbook-ts'` exports them. */
 export { command, type CommandParams } from './command.ts';
 export { apt, type AptParams } from './apt.ts';
 export { file, type FileParams } from './file.ts';

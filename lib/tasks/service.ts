@@ -39,7 +39,7 @@ const PAST: Record<Action | 'enable', string> = { start: 'started', stop: 'stopp
  *
  * @example
  * ```ts
- * import { service } from 'play';
+ * import { service } from 'playbook-ts';
  * const up = service({ name: 'keepalived', state: 'started', enabled: true });
  * const handler = service({ title: 'restart keepalived', name: 'keepalived', state: 'restarted' });
  * const off = service({ name: 'apache2', state: 'stopped', enabled: false });

@@ -37,7 +37,7 @@ const SYSCTL_NAME = /^[A-Za-z0-9_][A-Za-z0-9_:@+-]*(?:[./][A-Za-z0-9_:@+-]+)*$/;
  *
  * @example
  * ```ts
- * import { sysctl } from 'play';
+ * import { sysctl } from 'playbook-ts';
  * const arp = sysctl({ name: 'net.ipv4.conf.all.arp_ignore', value: 1, file: '/etc/sysctl.d/90-lvs.conf' });
  * const ports = sysctl({ name: 'net.ipv4.ip_local_port_range', value: '32768 60999', persist: false });
  * ```

@@ -42,7 +42,7 @@ export interface TemplateParams {
  *
  * @example
  * ```ts
- * import { template } from 'play';
+ * import { template } from 'playbook-ts';
  * const conf = template({
  *   src: new URL('./templates/keepalived.conf.njk', import.meta.url),
  *   dest: '/etc/keepalived/keepalived.conf',

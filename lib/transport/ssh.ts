@@ -14,7 +14,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect, Socket as NetSocket, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
@@ -53,7 +54,7 @@ export interface SshOptions {
    * @default false
    */
   readonly acceptNewHostKeys?: boolean;
-  /** Time allowed for TCP connect, SSH handshake and login together. @default 10_000 */
+  /** Time allowed for TCP connect, SSH handshake and login together (each hop through a jump host gets as much). @default 10_000 */
   readonly connectTimeoutMs?: number;
   /** Per-command timeout when RunOptions.timeoutMs is absent. @default 300_000 */
   readonly commandTimeoutMs?: number;
@@ -72,7 +73,19 @@ export interface SshOptions {
   readonly maxChannels?: number;
   /** Where `HOME` and `SSH_AUTH_SOCK` are read from. @default process.env */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Reach the host through another one (OpenSSH's ProxyJump): play logs in
+   * to the jump host, checks its host key like any host's (same
+   * `acceptNewHostKeys`), then opens a TCP channel from it to
+   * `address:port` (ssh2's forwardOut) and logs in to the host over that.
+   * A jump host may have its own `jump`. Closing the connection closes the
+   * jump host's too.
+   */
+  readonly jump?: SshJump;
 }
+
+/** How to log in to a jump host: the connection settings of SshOptions that are its own. */
+export type SshJump = Pick<SshOptions, 'address' | 'port' | 'user' | 'identityFile' | 'knownHostsFile' | 'jump'>;
 
 /**
  * Open an SSH connection to a host and return it as a {@link Transport}.
@@ -104,7 +117,18 @@ export async function connectSsh(o: SshOptions): Promise<SshConnection> {
 
   // Our own socket, only to turn Nagle off: a command is a handful of small
   // packets each way, and Nagle with delayed ACKs added ~40 ms to every one.
-  const sock = netConnect({ host: o.address, port, noDelay: true });
+  // Through a jump host: a channel of its connection instead.
+  const via = o.jump ? await connectSsh({
+    ...o.jump, host: `${o.host} (jump host ${o.jump.address}:${o.jump.port ?? 22})`,
+    acceptNewHostKeys: o.acceptNewHostKeys, connectTimeoutMs, env: o.env,
+  }) as SshTransport : undefined;
+  let sock: Socket | Duplex;
+  try {
+    sock = via ? await via.forward(o.host, o.address, port) : netConnect({ host: o.address, port, noDelay: true });
+  } catch (e) {
+    await via?.close();
+    throw e;
+  }
   const ssh = new SSH2Promise.SSH({
     host: o.address,
     port,
@@ -120,7 +144,7 @@ export async function connectSsh(o: SshOptions): Promise<SshConnection> {
     keepaliveInterval: 15_000,
     keepaliveCountMax: 4,
   });
-  const transport = new SshTransport(ssh, sock, o.host, user, o, guard);
+  const transport = new SshTransport(ssh, sock, o.host, user, o, guard, via);
 
   // ssh2-promise rejects with the last error seen; the first one is the cause
   // (a handshake timeout is followed by "Connection lost before handshake").
@@ -161,6 +185,8 @@ export async function connectSsh(o: SshOptions): Promise<SshConnection> {
 export interface SshConnection extends Transport {
   /** The host key the server presented (and known_hosts trusted) at login. */
   readonly hostKey: Buffer;
+  /** The jump host's connection this one runs through (SshOptions.jump), if any. */
+  readonly via?: SshConnection;
   /** True while the connection is logged in and not closed or lost. */
   readonly isOpen: boolean;
   /**
@@ -176,9 +202,10 @@ function knownHostsFilesOf(o: SshOptions, home: string): string[] {
 }
 
 /**
- * Whether known_hosts (as configured in `o`) still trusts `key` for the host:
- * a kept connection is only reused while it does, so removing or changing a
- * host's entry takes effect on the next run, as it would without reuse.
+ * Whether known_hosts (as configured in `o`) still trusts `key` for the host,
+ * and each jump host's key (of `via`, the connection's jump host): a kept
+ * connection is only reused while it does, so removing or changing a host's
+ * entry takes effect on the next run, as it would without reuse.
  *
  * @example
  * ```ts
@@ -188,13 +215,16 @@ function knownHostsFilesOf(o: SshOptions, home: string): string[] {
  * if (!hostKeyStillTrusted(o, conn.hostKey)) await conn.close();
  * ```
  */
-export function hostKeyStillTrusted(o: SshOptions, key: Buffer): boolean {
+export function hostKeyStillTrusted(o: SshOptions, key: Buffer, via?: SshConnection): boolean {
   const env = o.env ?? process.env;
   try {
-    return checkHostKey(readKnownHostsFiles(knownHostsFilesOf(o, env.HOME || homedir())), o.address, o.port ?? 22, key).status === 'trusted';
+    if (checkHostKey(readKnownHostsFiles(knownHostsFilesOf(o, env.HOME || homedir())), o.address, o.port ?? 22, key).status !== 'trusted') return false;
   } catch {
     return false;
   }
+  // Each jump host's key too: an edited known_hosts entry for it counts as much as the host's own.
+  if (!o.jump) return true;
+  return !!via && hostKeyStillTrusted({ ...o.jump, host: o.host, env }, via.hostKey, via.via);
 }
 
 /** How long after the TERM the host's `timeout` sends KILL. */
@@ -305,8 +335,8 @@ class SshTransport implements SshConnection {
   private readonly commandTimeoutMs: number;
 
   constructor(
-    private readonly ssh: Connection, private readonly sock: Socket, readonly host: string, private readonly user: string, private readonly o: SshOptions,
-    private readonly guard: HostKeyGuard,
+    private readonly ssh: Connection, private readonly sock: Socket | Duplex, readonly host: string, private readonly user: string, private readonly o: SshOptions,
+    private readonly guard: HostKeyGuard, readonly via?: SshTransport,
   ) {
     this.maxChannels = Math.max(1, o.maxChannels ?? 10);
     this.commandTimeoutMs = o.commandTimeoutMs ?? 300_000;
@@ -376,8 +406,19 @@ class SshTransport implements SshConnection {
   close(): Promise<void> {
     if (this.state === 'open' || this.state === 'connecting') this.state = 'closed';
     this.failAll('connection closed while the command ran');
-    this.shutdown ??= this.ssh.close().then(() => {}, () => {}).then(() => this.releaseSocket());
+    this.shutdown ??= this.ssh.close().then(() => {}, () => {}).then(() => this.releaseSocket()).then(() => this.via?.close());
     return this.shutdown;
+  }
+
+  /** A TCP channel from this host to `address:port`, for `host`'s connection through it (ProxyJump). */
+  forward(host: string, address: string, port: number): Promise<Duplex> {
+    const client = (this.ssh as unknown as { sshConnection?: ssh2.Client }).sshConnection;
+    return new Promise((resolve, reject) => {
+      if (this.state !== 'open' || !client) return reject(new ConnectError(host, `jump host ${this.o.address} is not connected`));
+      client.forwardOut('127.0.0.1', 0, address, port, (err, channel) => (err
+        ? reject(new ConnectError(host, `jump host ${this.o.address} could not open a channel to ${address}:${port}: ${err.message}`))
+        : resolve(channel)));
+    });
   }
 
   /**
@@ -390,6 +431,8 @@ class SshTransport implements SshConnection {
    */
   private releaseSocket(): Promise<void> {
     const sock = this.sock;
+    // A jump host's channel: closing it is a message on that connection, which closes next.
+    if (!(sock instanceof NetSocket)) return Promise.resolve(void sock.destroy());
     if (sock.closed) return Promise.resolve();
     const drop = () => { if (!sock.destroyed) sock.resetAndDestroy(); };
     if (this.state === 'lost') drop();
@@ -442,7 +485,7 @@ class SshTransport implements SshConnection {
    * stdout; neither marker is returned. If sudo gives up without the success
    * line, its own output is the result, so the caller sees why.
    */
-  private exec(cmd: string, command: string, stdin: string | Buffer, timeoutMs: number, become?: BecomeState): Promise<RunResult> {
+  private exec(cmd: string, command: string, stdin: string | Uint8Array, timeoutMs: number, become?: BecomeState): Promise<RunResult> {
     return new Promise((resolve, reject) => {
       let channel: ClientChannel | undefined;
       let exit: { code: number | null; signal?: string; detail: string } | undefined;

@@ -81,7 +81,7 @@ export function keepalivedVars(c: LvsCluster, hostName: string, inv: Inventory<L
  *
  * @example
  * ```ts
- * import { definePlaybook } from 'play';
+ * import { definePlaybook } from 'playbook-ts';
  * import { director, directorOrder } from './index.ts';
  * import type { LvsVars } from '../lvs/cluster.ts';
  * export default definePlaybook<LvsVars>({

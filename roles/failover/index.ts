@@ -61,7 +61,7 @@ const twoDirectors: InventoryRule<LvsVars> = (_inv, hosts) => {
  *
  * @example
  * ```ts
- * import { definePlaybook } from 'play';
+ * import { definePlaybook } from 'playbook-ts';
  * import { failover } from './index.ts';
  * import type { LvsVars } from '../lvs/cluster.ts';
  * export default definePlaybook<LvsVars>({ name: 'drill', plays: [{ name: 'drill', hosts: 'controller', roles: [failover] }] });

@@ -190,7 +190,7 @@ export function validateCluster(c: LvsCluster | undefined, inv: Inventory<LvsVar
  *
  * @example
  * ```ts
- * import { defineRole } from 'play';
+ * import { defineRole } from 'playbook-ts';
  * import { clusterRule, type LvsVars } from './cluster.ts';
  * export const web = defineRole<LvsVars>({ name: 'web', inventoryRules: [clusterRule], tasks: () => [] });
  * ```

@@ -14,7 +14,7 @@ export const LVS_PACKAGES = { director: ['keepalived', 'ipvsadm', 'nftables'], r
  *
  * @example
  * ```ts
- * import { definePlaybook } from 'play';
+ * import { definePlaybook } from 'playbook-ts';
  * import { lvsPackages } from './packages.ts';
  * import type { LvsVars } from './cluster.ts';
  * export default definePlaybook<LvsVars>({ name: 'packages', plays: [{ name: 'packages', hosts: ['directors', 'realservers'], roles: [lvsPackages] }] });

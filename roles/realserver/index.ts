@@ -22,7 +22,7 @@ export const ARP_SYSCTLS = [
  *
  * @example
  * ```ts
- * import { definePlaybook } from 'play';
+ * import { definePlaybook } from 'playbook-ts';
  * import { realserver } from './index.ts';
  * import type { LvsVars } from '../lvs/cluster.ts';
  * export default definePlaybook<LvsVars>({ name: 'web', plays: [{ name: 'real servers', hosts: 'realservers', roles: [realserver] }] });

@@ -75,7 +75,7 @@ export function topologyOf(vars: LvsVars, hosts: ReadonlyArray<{ name: string; a
  *
  * @example
  * ```ts
- * import { definePlaybook } from 'play';
+ * import { definePlaybook } from 'playbook-ts';
  * import { verify } from './index.ts';
  * import type { LvsVars } from '../lvs/cluster.ts';
  * export default definePlaybook<LvsVars>({ name: 'check', plays: [{ name: 'verify', hosts: 'controller', roles: [verify] }] });

@@ -43,16 +43,16 @@ function touched(path: string): void {
 const built = (r: Ran, name: string) => new RegExp(`bundle ${name}\\S* built`).test(r.err);
 const cached = (r: Ran, name: string) => new RegExp(`bundle ${name}\\S* cached`).test(r.err);
 
-const syntax = () => file('syntax.ts', "import { definePlaybook } from 'play';\n// é: columns count characters\nconst x: number = 'é' +* 3;\nexport default definePlaybook({ name: 'x', plays: [] });\n");
-const badInventory = () => file('bad-inventory.ts', "import { defineInventory } from 'play';\nexport default defineInventory({ hosts: {} ;\n");
+const syntax = () => file('syntax.ts', "import { definePlaybook } from 'playbook-ts';\n// é: columns count characters\nconst x: number = 'é' +* 3;\nexport default definePlaybook({ name: 'x', plays: [] });\n");
+const badInventory = () => file('bad-inventory.ts', "import { defineInventory } from 'playbook-ts';\nexport default defineInventory({ hosts: {} ;\n");
 // The task's name carries the inventory's secret: only the CLI's redact(), which knows secrets
-// registered through the 'play' the inventory imported, can mask it.
-const secretName = () => file('secret-name.ts', `import { definePlaybook } from 'play';
+// registered through the 'playbook-ts' the inventory imported, can mask it.
+const secretName = () => file('secret-name.ts', `import { definePlaybook } from 'playbook-ts';
 import { command } from '${repo}lib/tasks/index.ts';
 export default definePlaybook<{ token: string }>({ name: 's', plays: [{ name: 'web', hosts: 'web', tasks: ({ vars }) => [command({ cmd: \`echo \${vars.token}\` })] }] });
 `);
 // TaskError by play's own path: the runner shows its table only if it is the runner's TaskError class.
-const refuse = () => file('refuse.ts', `import { defineTask, definePlaybook } from 'play';
+const refuse = () => file('refuse.ts', `import { defineTask, definePlaybook } from 'playbook-ts';
 import { TaskError } from '${repo}lib/core/errors.ts';
 const refuse = defineTask<{}>({ kind: 'refuse', keys: [], name: () => 'refuse',
   plan: async (_, ctx) => { throw new TaskError(ctx.host.name, 'inner', 'refused on purpose', { table: { head: ['why'], rows: [['identity']] } }); } });

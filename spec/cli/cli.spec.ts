@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HostView } from '../../lib/core/host.ts';
 import { parseCli } from '../../lib/cli/args.ts';
-import { resolveFile } from '../../lib/cli/load.ts';
+import { resolveFile, resolveRunFiles } from '../../lib/cli/load.ts';
+import { LoadError, ValidationError } from '../../lib/core/errors.ts';
 import type { Scripted } from '../support/fake-transport.ts';
 import { runCli } from '../support/cli.ts';
 
@@ -59,6 +60,22 @@ Cli('a bare name never falls back into play\'s own playbooks/ or inventory/: fro
     }
   } finally {
     rmSync(elsewhere, { recursive: true, force: true });
+  }
+});
+
+Cli('from a directory holding neither, the playbook and the inventory are both reported, each with every path looked at', () => {
+  const empty = mkdtempSync(join(tmpdir(), 'play-empty-'));
+  try {
+    const both = (() => { try { resolveRunFiles('site', 'inventory', empty); } catch (e) { return e; } return undefined; })();
+    assert.instance(both, ValidationError);
+    const problems = (both as ValidationError).problems;
+    assert.equal(problems.map((p) => p.file), ['site', 'inventory']);
+    assert.match(problems[0]!.message, `no such playbook (looked for ${empty}/site, ${empty}/site.ts, ${empty}/playbooks/site, ${empty}/playbooks/site.ts)`);
+    assert.match(problems[1]!.message, `no such inventory (looked for ${empty}/inventory, ${empty}/inventory.ts, ${empty}/inventory/inventory, ${empty}/inventory/inventory.ts)`);
+    // One missing: its own LoadError, as before.
+    assert.throws(() => resolveRunFiles(`${fixtures}playbooks/simple.ts`, 'inventory', empty), (e: unknown) => e instanceof LoadError && e.file === 'inventory');
+  } finally {
+    rmSync(empty, { recursive: true, force: true });
   }
 });
 

@@ -124,7 +124,7 @@ const rand = prng(14);
 for (const [i, [field, value]] of draw(rand, OPTIONS, 16).entries()) {
   Gen(`task option ${field}: ${show(value)}`, async () => {
     const pb = `${generated}options-${i}.ts`;
-    writeFileSync(pb, `import { command, definePlaybook } from 'play';
+    writeFileSync(pb, `import { command, definePlaybook } from 'playbook-ts';
 export default definePlaybook({ name: 'gen', plays: [{ name: 'gen', hosts: 'A', tasks: () => [command({ cmd: 'gen', ...${JSON.stringify({ [field]: value })} } as never)] }] });
 `);
     await expectOne(await cli(at(pb, 'three.ts')), field);
@@ -136,7 +136,7 @@ for (const [i, [path, value]] of draw(rand, CLUSTER, 24).entries()) {
     const inv = `${generated}cluster-${i}.ts`;
     const keys = path.split('.');
     const set = value === MISSING ? `delete c.${path};` : `c${keys.map((k) => `[${JSON.stringify(k)}]`).join('')} = ${JSON.stringify(value)};`;
-    writeFileSync(inv, `import { defineInventory } from 'play';
+    writeFileSync(inv, `import { defineInventory } from 'playbook-ts';
 import seed from '../../inventory/inventory.ts';
 import { lvsGroups } from '../../roles/lvs/cluster.ts';
 const c: any = structuredClone(seed.vars.cluster);

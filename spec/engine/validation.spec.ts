@@ -190,3 +190,43 @@ Plays('drain with a port given as a string: once, naming the play', async () => 
 });
 
 Plays.run();
+
+const Missing = suite('an untyped inventory lacking a role\'s variable: named, never a TypeError');
+
+const motd = defineRole<{ greeting: string; root: { path: string }; note?: string }>({
+  name: 'motd',
+  tasks: ({ vars }) => [command({ cmd: ['echo', vars.greeting], creates: `${vars.root.path}/motd`, title: vars.note ?? 'greet' })],
+});
+const motdPlay = definePlaybook({ name: 'p', plays: [{ name: 'p', hosts: 'A', roles: [motd] }] });
+const missingCases: Array<[string, Record<string, unknown>, Problem[]]> = [
+  ['a variable the role reads a property of: the variable, not the TypeError', { greeting: 'hi' },
+    [{ file: 'inv.ts', host: 'A', field: 'root', message: 'variable root is missing (needed by role motd)' }]],
+  ['two missing: both, one problem each', {},
+    [{ file: 'inv.ts', host: 'A', field: 'greeting', message: 'variable greeting is missing (needed by role motd)' },
+      { file: 'inv.ts', host: 'A', field: 'root', message: 'variable root is missing (needed by role motd)' }]],
+  ['an optional variable left out, the rest there: no problem', { greeting: 'hi', root: { path: '/srv' } }, []],
+];
+for (const [what, vars, want] of missingCases) {
+  Missing(what, () => {
+    const inv = defineInventory<Record<string, unknown>>({ vars, hosts: { A: { address: '192.0.2.1' } } });
+    assert.equal(compile(motdPlay, inv as never, {}, FILES).problems, want);
+  });
+}
+
+Missing('a missing variable that only makes a parameter wrong: the parameter\'s problem and the variable', () => {
+  const plain = defineRole<{ dest: string }>({ name: 'plain', tasks: ({ vars }) => [command({ cmd: vars.dest })] });
+  const inv = defineInventory<Record<string, unknown>>({ vars: {}, hosts: { A: { address: '192.0.2.1' } } });
+  const problems = compile(definePlaybook({ name: 'p', plays: [{ name: 'p', hosts: 'A', roles: [plain] }] }), inv as never, {}, FILES).problems;
+  assert.ok(problems.some((p) => p.message === 'variable dest is missing (needed by role plain)'), JSON.stringify(problems));
+});
+
+Missing.run();
+
+const Unrelated = suite('a role\'s own bug is not blamed on an optional variable left out');
+Unrelated('it throws its own error: that error, not "variable note is missing"', () => {
+  const buggy = defineRole<{ note?: string }>({ name: 'buggy', tasks: ({ vars }) => { if (vars.note === undefined) throw new Error('buggy role'); return []; } });
+  const inv = defineInventory<Record<string, unknown>>({ vars: {}, hosts: { A: { address: '192.0.2.1' } } });
+  const problems = compile(definePlaybook({ name: 'p', plays: [{ name: 'p', hosts: 'A', roles: [buggy] }] }), inv as never, {}, FILES).problems;
+  assert.equal(problems.map((p) => p.message), ['role buggy threw: buggy role']);
+});
+Unrelated.run();

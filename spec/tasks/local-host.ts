@@ -30,7 +30,7 @@ export async function planLocally(task: Task<any>, o: { wantDiff?: boolean; pend
 }
 
 /** Run one change's command here, with its stdin (or the one given). */
-export async function applyLocally(change: Change, stdin: string | Buffer | undefined = change.stdin): Promise<RunResult> {
+export async function applyLocally(change: Change, stdin: string | Uint8Array | undefined = change.stdin): Promise<RunResult> {
   const t = localTransport('local');
   try {
     return await t.run(change.exec, stdin === undefined ? {} : { stdin });

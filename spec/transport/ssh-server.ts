@@ -54,6 +54,8 @@ export interface TestServer {
   authAttempts: number;
   /** TCP connections accepted. */
   connections: number;
+  /** `host:port` of every TCP channel a client asked this server to open (forwarding). */
+  readonly forwards: string[];
   close(): Promise<void>;
 }
 
@@ -65,6 +67,8 @@ export interface ServerOptions {
   maxSessions?: number;
   /** A directory holding a fake `sudo`, put first in the PATH of every command. */
   binDir?: string;
+  /** Open TCP channels to 127.0.0.1 for clients (`direct-tcpip`, what a jump host does for ProxyJump). @default false */
+  forwarding?: boolean;
 }
 
 export async function startSshServer(o: ServerOptions): Promise<TestServer> {
@@ -72,7 +76,7 @@ export async function startSshServer(o: ServerOptions): Promise<TestServer> {
   const children = new Set<ChildProcess>();
   const clients = new Set<Connection>();
   const maxSessions = o.maxSessions ?? 10;
-  const state = { commands: [] as string[], authAttempts: 0, connections: 0 };
+  const state = { commands: [] as string[], authAttempts: 0, connections: 0, forwards: [] as string[] };
 
   const server = new ssh2.Server({ hostKeys: o.hostKeys.map((k) => k.private) }, (client) => {
     state.connections++;
@@ -89,6 +93,22 @@ export async function startSshServer(o: ServerOptions): Promise<TestServer> {
       const same = ctx.key.data.length === data.length && timingSafeEqual(ctx.key.data, data);
       if (!same || (ctx.signature && allowed.verify(ctx.blob!, ctx.signature, ctx.hashAlgo) !== true)) return ctx.reject(['publickey']);
       ctx.accept();
+    });
+    client.on('tcpip', (accept, reject, info) => {
+      state.forwards.push(`${info.destIP}:${info.destPort}`);
+      // Loopback only, whatever a client asks for.
+      if (!o.forwarding || info.destIP !== '127.0.0.1') return reject();
+      const tcp = net.connect(info.destPort, info.destIP);
+      let accepted = false;
+      tcp.on('error', () => { if (!accepted) reject(); });
+      tcp.on('connect', () => {
+        accepted = true;
+        const channel = accept();
+        channel.on('error', () => tcp.destroy());
+        channel.pipe(tcp).pipe(channel);
+        channel.on('close', () => tcp.destroy());
+        tcp.on('close', () => channel.destroy());
+      });
     });
     client.on('session', (accept, reject) => {
       if (sessions >= maxSessions) return reject();
