@@ -135,7 +135,7 @@ export const packageManager: Fact<'apt' | 'dnf' | 'yum' | 'zypper' | 'apk' | 'pa
  *
  * @example
  * ```ts
- * import { defineTask, noop, hostFacts } from 'play';
+ * import { defineTask, noop, hostFacts } from 'playbook-ts';
  * const osInfo = defineTask<{}>({
  *   kind: 'osInfo', keys: [], name: () => 'os info',
  *   facts: () => [hostFacts.osRelease, hostFacts.kernel],

@@ -57,7 +57,7 @@ function markersOf(p: BlockinfileParams) {
  *
  * @example
  * ```ts
- * import { blockinfile } from 'play';
+ * import { blockinfile } from 'playbook-ts';
  * const hosts = blockinfile({ path: '/etc/hosts', block: '192.168.56.101 lb1\n192.168.56.102 lb2\n', marker: '# {mark} lvs directors' });
  * const gone = blockinfile({ path: '/etc/hosts', marker: '# {mark} old block', state: 'absent' });
  * ```

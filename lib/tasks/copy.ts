@@ -17,8 +17,8 @@ export interface CopyParams {
    * Read as bytes, so any file (a binary, a tarball) arrives unchanged.
    */
   src?: string | URL;
-  /** The file's content instead of `src`: text, or bytes as a Buffer. */
-  content?: string | Buffer;
+  /** The file's content instead of `src`: text, or bytes (a Uint8Array, e.g. a Buffer). */
+  content?: string | Uint8Array;
   /** Absolute path of the file on the host. */
   dest: string;
   /** Octal mode as a string, e.g. '0755'. @default keeps the current mode; new files 0644 */
@@ -63,7 +63,7 @@ function load(p: CopyParams): { ok: true; bytes: Buffer } | { ok: false; message
  *
  * @example
  * ```ts
- * import { copy } from 'play';
+ * import { copy } from 'playbook-ts';
  * const tool = copy({ src: new URL('./files/healthcheck', import.meta.url), dest: '/usr/local/bin/healthcheck', mode: '0755' });
  * const motd = copy({ content: 'Managed by play\n', dest: '/etc/motd' });
  * const site = copy({ src: '/srv/build/nginx.conf', dest: '/etc/nginx/nginx.conf', validate: 'nginx -t -c %s', backup: true, notify: 'reload nginx' });
@@ -77,7 +77,7 @@ export const copy = defineTask<CopyParams>({
   check: (p) => {
     const out = [...absolutePath('dest', p.dest), ...attributeProblems(p)];
     if ((p.src === undefined) === (p.content === undefined)) return [...out, { field: 'src', message: 'give src (a controller file) or content, exactly one' }];
-    if (p.content !== undefined && typeof p.content !== 'string' && !Buffer.isBuffer(p.content)) out.push({ field: 'content', message: `must be a string or a Buffer, got ${describe(p.content)}` });
+    if (p.content !== undefined && typeof p.content !== 'string' && !(p.content instanceof Uint8Array)) out.push({ field: 'content', message: `must be a string or a Buffer, got ${describe(p.content)}` });
     if (p.src !== undefined) {
       const ok = p.src instanceof URL ? p.src.protocol === 'file:' : typeof p.src === 'string' && (p.src.startsWith('/') || p.src.startsWith('file:'));
       if (!ok) out.push({ field: 'src', message: `must be an absolute path or a file: URL, got ${describe(p.src)}` });

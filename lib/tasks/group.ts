@@ -25,7 +25,7 @@ const GROUP_NAME = /^[a-z_][a-z0-9_.-]{0,31}\$?$/i;
  *
  * @example
  * ```ts
- * import { group, user } from 'play';
+ * import { group, user } from 'playbook-ts';
  * const tasks = [group({ name: 'lvs', gid: 2001 }), user({ name: 'deploy', groups: ['lvs'], append: true })];
  * const gone = group({ name: 'oldteam', state: 'absent' });
  * ```

@@ -81,7 +81,7 @@ const oneLine = (field: string, v: unknown): ParamProblem[] =>
  *
  * @example
  * ```ts
- * import { lineinfile } from 'play';
+ * import { lineinfile } from 'playbook-ts';
  * const ssh = lineinfile({ path: '/etc/ssh/sshd_config', regexp: /^#?PasswordAuthentication\b/, line: 'PasswordAuthentication no', validate: 'sshd -t -f %s', notify: 'reload ssh' });
  * const hosts = lineinfile({ path: '/etc/hosts', line: '192.168.56.103 rs1', insertAfter: /^127\.0\.1\.1/ });
  * const gone = lineinfile({ path: '/etc/fstab', regexp: '\\s/mnt/old\\s', state: 'absent' });

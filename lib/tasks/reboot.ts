@@ -74,7 +74,7 @@ export async function rebootAndWait(io: ApplyIO, before: string, o: { timeout: n
  *
  * @example
  * ```ts
- * import { reboot, apt } from 'play';
+ * import { reboot, apt } from 'playbook-ts';
  * const kernel = apt({ name: 'linux-image-amd64', state: 'latest', notify: 'reboot' });
  * const handler = reboot({ title: 'reboot', timeout: 300, testCommand: 'systemctl is-system-running --wait' });
  * ```

@@ -73,7 +73,7 @@ const taskName = (p: SystemdUnitParams) => `systemd unit ${unitName(p.name)}${p.
  *
  * @example
  * ```ts
- * import { systemdUnit } from 'play';
+ * import { systemdUnit } from 'playbook-ts';
  * const vip = systemdUnit({
  *   name: 'lvs-vip',
  *   content: '[Unit]\nDescription=VIP on lo\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/sbin/ip addr add 192.168.56.200/32 dev lo\n[Install]\nWantedBy=multi-user.target\n',

@@ -85,7 +85,7 @@ function ruleProblems(r: unknown, at: string): ParamProblem[] {
  *
  * @example
  * ```ts
- * import { ufw } from 'play';
+ * import { ufw } from 'playbook-ts';
  * const firewall = ufw({
  *   defaults: { incoming: 'deny', outgoing: 'allow' },
  *   rules: [{ port: 22, action: 'limit' }, { port: 80, comment: 'nginx' }, { port: 8000, from: '10.0.0.0/8' }],

@@ -61,7 +61,7 @@ const keyLine = (x: unknown, at: string): ParamProblem[] =>
  *
  * @example
  * ```ts
- * import { user } from 'play';
+ * import { user } from 'playbook-ts';
  * const deploy = user({ name: 'deploy', shell: '/bin/bash', groups: ['sudo'], append: true, authorizedKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBx deploy@ci'] });
  * const svc = user({ name: 'lvs-exporter', system: true, shell: '/usr/sbin/nologin', createHome: false, home: '/nonexistent' });
  * const gone = user({ name: 'olduser', state: 'absent', remove: true });

@@ -57,7 +57,7 @@ const nameOf = (p: WaitForParams) => {
  *
  * @example
  * ```ts
- * import { waitFor } from 'play';
+ * import { waitFor } from 'playbook-ts';
  * const nginx = waitFor({ port: 80, timeout: 30 });
  * const fromOutside = waitFor({ url: 'http://192.168.56.200/', status: 200, from: 'controller', timeout: 60 });
  * const pid = waitFor({ path: '/run/keepalived.pid' });
