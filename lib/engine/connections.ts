@@ -55,8 +55,9 @@ export class Connections {
  * The one transport a host's tasks, facts and handlers hold for the whole
  * run. It forwards to the current connection, which `reconnect` replaces
  * (after a reboot) without anyone holding a stale one. The new connection
- * comes from the same connector, so it is checked exactly like the first
- * (known_hosts: a rebuilt host with another key is refused).
+ * comes from the same connector, with the same host settings, so it is made
+ * and checked exactly like the first: ~/.ssh/config, jump hosts and
+ * known_hosts all apply again (a rebuilt host with another key is refused).
  */
 export class HostLink implements Transport {
   private before = 0;

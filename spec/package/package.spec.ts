@@ -64,6 +64,24 @@ import { motd } from './roles/motd/index.js';
 export default definePlaybook({ name: 'site', plays: [{ name: 'greet', hosts: 'web', roles: [motd] }] });
 `);
   project.write('inventory.ts', inventory({ greeting: 'hello', root }));
+  // Every task kind in a role of the user's (type-checked, never run): bytes as a Uint8Array, `when` typed by the role's variables.
+  project.write('roles/kinds.ts', `import { blockinfile, copy, defineRole, group, lineinfile, reboot, systemdUnit, ufw, user, waitFor } from 'playbook-ts';
+
+export const kinds = defineRole<{ port: number; admin: string }>({
+  name: 'kinds',
+  tasks: ({ vars }) => [
+    copy({ content: new Uint8Array([104, 105, 10]), dest: '/etc/hi', mode: '0644', when: ({ vars }) => vars.port > 0 }),
+    lineinfile({ path: '/etc/hosts', line: '127.0.1.1 web', when: ({ vars }) => vars.admin !== '' }),
+    blockinfile({ path: '/etc/motd', block: 'managed\\n' }),
+    group({ name: 'ops' }),
+    user({ name: vars.admin, groups: ['ops'], retries: 2, delay: 1 }),
+    systemdUnit({ name: 'web.service', content: '[Service]\\nExecStart=/bin/true\\n' }),
+    ufw({ state: 'enabled', rules: [{ port: vars.port, proto: 'tcp' }], runOnce: true }),
+    waitFor({ port: vars.port, delegateTo: 'controller' }),
+    reboot({ when: ({ vars }) => vars.port === 0 }),
+  ],
+});
+`);
   // The LVS roles by explicit import, typed: part of every type check below.
   project.write('lvs.ts', `import { definePlaybook, type VarsOf } from 'playbook-ts';
 import { director } from 'playbook-ts/roles/director';
@@ -105,7 +123,8 @@ Package('the tarball holds the built JavaScript, its types and the LICENSE, and 
   ready();
   const listed = await sh('tar', ['tzf', await packedTarball()], { cwd: project.dir });
   const files = listed.out.split('\n').filter(Boolean);
-  for (const f of ['package/LICENSE', 'package/bin/play.js', 'package/dist/lib/index.js', 'package/dist/lib/index.d.ts', 'package/dist/roles/director/index.js', 'package/dist/roles/director/templates/keepalived.conf.njk']) {
+  for (const f of ['package/LICENSE', 'package/bin/play.js', 'package/dist/lib/index.js', 'package/dist/lib/index.d.ts', 'package/dist/roles/director/index.js', 'package/dist/roles/director/templates/keepalived.conf.njk',
+    'package/dist/lib/inventory/ansible.js', 'package/dist/lib/inventory/yaml.js', 'package/dist/lib/facts/host.js', 'package/dist/lib/tasks/copy.d.ts', 'package/dist/lib/tasks/reboot.js']) {
     assert.ok(files.includes(f), `${f} not packed`);
   }
   assert.equal(files.filter((f) => /^package\/(lib|roles|playbooks|inventory|spec)\//.test(f) || (f.endsWith('.ts') && !f.endsWith('.d.ts'))), []);
@@ -120,21 +139,26 @@ Package('the project type-checks with tsc --init\'s options: 0 errors; with skip
   assert.is(strict.out + strict.err, '');
 });
 
-Package('a variable the playbook\'s role needs and the inventory lacks does not compile; nor does a `when` reading a variable the role has not', async () => {
+Package('a variable the playbook\'s role needs and the inventory lacks does not compile; nor does a `when` reading a variable the role has not (command, copy)', async () => {
   ready();
   project.write('inventory-missing.ts', inventory({ greeting: 'hello' }));
   project.write('roles/typo.ts', `import { command, defineRole } from 'playbook-ts';
 export const typo = defineRole<{ greeting: string }>({ name: 'typo', tasks: () => [command({ cmd: ['true'], when: ({ vars }) => vars.greting === 'hi' })] });
+`);
+  project.write('roles/typo-copy.ts', `import { copy, defineRole } from 'playbook-ts';
+export const typo = defineRole<{ greeting: string }>({ name: 'typo', tasks: () => [copy({ content: 'x', dest: '/tmp/x', when: ({ vars }) => vars.greting === 'hi' })] });
 `);
   try {
     const r = await project.typecheck();
     assert.is.not(r.code, 0);
     assert.match(r.out, /inventory-missing\.ts\(\d+,\d+\): error TS2741: Property 'root' is missing/);
     assert.match(r.out, /roles\/typo\.ts\(\d+,\d+\): error TS2551: Property 'greting' does not exist on type 'Readonly<\{ greeting: string; \}>'/);
-    assert.is(r.out.trim().split('\n').filter((l) => /error TS/.test(l)).length, 2, r.out);
+    assert.match(r.out, /roles\/typo-copy\.ts\(\d+,\d+\): error TS2551: Property 'greting' does not exist on type 'Readonly<\{ greeting: string; \}>'/);
+    assert.is(r.out.trim().split('\n').filter((l) => /error TS/.test(l)).length, 3, r.out);
   } finally {
     rmSync(join(project.dir, 'inventory-missing.ts'));
     rmSync(join(project.dir, 'roles/typo.ts'));
+    rmSync(join(project.dir, 'roles/typo-copy.ts'));
   }
 });
 
@@ -179,6 +203,30 @@ export default defineInventory({ vars: { greeting: 'hello' }, hosts: { web1: { a
     assert.not.match(r.err, /TypeError|Cannot read properties/);
   } finally {
     rmSync(join(project.dir, 'inventory-untyped.ts'));
+  }
+});
+
+Package('an Ansible inventory (hosts.yml, group_vars/) runs the playbook: yaml loads from the installed package, ~/.ssh/config fills in the key and known_hosts', async () => {
+  ready();
+  project.write('ansible/hosts.yml', `all:
+  children:
+    web:
+      hosts:
+        web1: { ansible_host: 127.0.0.1, ansible_port: ${server.port} }
+`);
+  project.write('ansible/group_vars/web.yml', `greeting: hello\nroot: ${root}\n`);
+  const home = join(project.dir, 'home');
+  project.write('home/.ssh/config', `Host 127.0.0.1\n  IdentityFile ${join(project.dir, 'ssh/id_test')}\n  UserKnownHostsFile ${join(project.dir, 'ssh/known_hosts')}\n`);
+  try {
+    const listed = await project.play(['site.ts', '-i', 'ansible/hosts.yml', '--list-tasks'], { env: { HOME: home } });
+    assert.is(listed.code, 0, listed.err);
+    assert.match(listed.out, /motd: template \S+\/host-root\/motd/);
+    const check = await project.play(['site.ts', '-i', 'ansible/hosts.yml', '--check', '--json'], { env: { HOME: home } });
+    assert.is(recap(check).exit, 0, check.err + check.out);
+    assert.is(recap(check).recap.web1!.failed, 0, check.out);
+  } finally {
+    rmSync(join(project.dir, 'ansible'), { recursive: true, force: true });
+    rmSync(home, { recursive: true, force: true });
   }
 });
 

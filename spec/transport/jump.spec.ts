@@ -12,6 +12,7 @@ import * as assert from 'uvu/assert';
 import { AgentClient } from '../../lib/agent/client.ts';
 import { serveAgent } from '../../lib/agent/server.ts';
 import { makeConnector } from '../../lib/cli/connector.ts';
+import { Connections } from '../../lib/engine/connections.ts';
 import { HostKeyError } from '../../lib/core/errors.ts';
 import type { HostView } from '../../lib/core/host.ts';
 import type { Transport } from '../../lib/core/transport.ts';
@@ -133,6 +134,30 @@ Jump('through the connection agent: a second run reuses the connection made thro
   } finally {
     for (const c of clients) c.close();
     await agent.stop();
+  }
+});
+
+Jump('a reconnect (reboot) goes through the same connector: again through the jump host from ~/.ssh/config, both keys checked again', async () => {
+  const config = sshConfigLookup(`Host target\n  HostName 127.0.0.1\n  Port ${target.port}\n  ProxyJump 127.0.0.1:${jump.port}\n`);
+  const kh = knownHosts('reconnect-known-hosts', knownHostsLine('127.0.0.1', jump.port, jumpKey.blob), knownHostsLine('127.0.0.1', target.port, targetKey.blob));
+  const h = host({ identityFile, knownHostsFile: kh });
+  const connections = new Connections(makeConnector({ acceptNewHostKeys: false, connectTimeoutMs: 5_000, commandTimeoutMs: 10_000 }, undefined, config));
+  const before = { forwards: jump.forwards.length, target: target.connections };
+  try {
+    const link = await connections.get(h);
+    assert.is((await link.run('echo first')).stdout, 'first\n');
+    await connections.reconnect(h);
+    assert.is((await link.run('echo second')).stdout, 'second\n');
+    assert.equal(jump.forwards.slice(before.forwards), [`127.0.0.1:${target.port}`, `127.0.0.1:${target.port}`]);
+    assert.is(target.connections - before.target, 2);
+    assert.is(link.commandCount, 2);
+    // The host rebuilt with another key (known_hosts no longer trusts what it presents): the reconnect is refused.
+    knownHosts('reconnect-known-hosts', knownHostsLine('127.0.0.1', jump.port, jumpKey.blob), knownHostsLine('127.0.0.1', target.port, jumpKey.blob));
+    const e = await connections.reconnect(h).then(() => undefined, (x: unknown) => x);
+    assert.instance(e, HostKeyError);
+    assert.match((e as Error).message, /^web1: HOST KEY CHANGED for \[127\.0\.0\.1\]:\d+/, (e as Error).message);
+  } finally {
+    await connections.closeAll();
   }
 });
 
