@@ -26,7 +26,7 @@ More('lab up', async () => {
 More('copy: binary bytes with a mode; the same bytes again are a no-op', async () => {
   const bytes = Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x00, 0xff, 0xfe, 0x0a, 0x00]);
   await on('copy', () => [copy({ content: bytes, dest: '/usr/local/bin/spec-tool', mode: '0755' })]);
-  assert.is((await rs1.run('od -An -tx1 /usr/local/bin/spec-tool | tr -d " \\n"; stat -c " %a" /usr/local/bin/spec-tool')).stdout, '7f454c4600fffe0a00 755');
+  assert.is((await rs1.run('od -An -tx1 /usr/local/bin/spec-tool | tr -d " \\n"; stat -c " %a" /usr/local/bin/spec-tool')).stdout.trim(), '7f454c4600fffe0a00 755');
 });
 
 More('lineinfile and blockinfile: edits on one file compose', async () => {
