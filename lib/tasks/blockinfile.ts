@@ -4,13 +4,11 @@ import { type ParamProblem } from './checks.ts';
 import { anchorOf, editProblems } from './lineinfile.ts';
 import { markers, setBlock } from './line-edit.ts';
 import { show } from './show.ts';
-import { planTextEdit, textEditFacts } from './text-edit-plan.ts';
+import { planTextEdit, textEditFacts, type TextEdit, type TextPlacement } from './text-edit-plan.ts';
 import { TaskError } from '../core/errors.ts';
 
 /** Parameters of {@link blockinfile}. */
-export interface BlockinfileParams {
-  /** Absolute path of the file on the host. */
-  path: string;
+export interface BlockinfileParams extends TextEdit, TextPlacement {
   /** The lines between the markers; `''` with state `present` removes the block, as Ansible does. */
   block?: string;
   /**
@@ -23,21 +21,6 @@ export interface BlockinfileParams {
   markerBegin?: string;
   /** @default 'END' */
   markerEnd?: string;
-  /** @default 'present' */
-  state?: 'present' | 'absent';
-  /** A new block goes after the last line matching this, or at the end (`'EOF'`). @default 'EOF' */
-  insertAfter?: string | RegExp | 'EOF';
-  /** A new block goes before the last line matching this, or at the start (`'BOF'`). */
-  insertBefore?: string | RegExp | 'BOF';
-  /** Create the file when it is missing. @default false */
-  create?: boolean;
-  mode?: string;
-  owner?: string;
-  group?: string;
-  /** @default false */
-  backup?: boolean;
-  /** Check the edited file before it replaces `path`, `%s` = the temp file. */
-  validate?: string;
 }
 
 export const DEFAULT_MARKER = '# {mark} PLAY MANAGED BLOCK';

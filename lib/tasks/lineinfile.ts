@@ -4,12 +4,10 @@ import { absolutePath, boolean, oneOf, type ParamProblem } from './checks.ts';
 import { attributeProblems } from './file.ts';
 import { absentLine, lineRegExp, presentLine, type Anchor } from './line-edit.ts';
 import { show } from './show.ts';
-import { planTextEdit, textEditFacts } from './text-edit-plan.ts';
+import { planTextEdit, textEditFacts, type TextEdit, type TextPlacement } from './text-edit-plan.ts';
 
 /** Parameters of {@link lineinfile}. */
-export interface LineinfileParams {
-  /** Absolute path of the file on the host. */
-  path: string;
+export interface LineinfileParams extends TextEdit, TextPlacement {
   /** The line wanted (state `present`), without its newline. */
   line?: string;
   /**
@@ -18,21 +16,6 @@ export interface LineinfileParams {
    * JavaScript regular expression source.
    */
   regexp?: string | RegExp;
-  /** @default 'present' */
-  state?: 'present' | 'absent';
-  /** Insert a new line after the last line matching this, or at the end (`'EOF'`). @default 'EOF' */
-  insertAfter?: string | RegExp | 'EOF';
-  /** Insert a new line before the last line matching this, or at the start (`'BOF'`). */
-  insertBefore?: string | RegExp | 'BOF';
-  /** Create the file when it is missing (mode 0644 unless `mode`). @default false */
-  create?: boolean;
-  mode?: string;
-  owner?: string;
-  group?: string;
-  /** Keep the old file as `path.YYYYmmddHHMMSS~` before changing it. @default false */
-  backup?: boolean;
-  /** Check the edited file before it replaces `path`; `%s` is the temp file, e.g. `'visudo -cf %s'`. */
-  validate?: string;
 }
 
 /** Problems of a regular expression parameter; a string must compile. */

@@ -6,16 +6,29 @@ import { fileState, fileText, TEXT_LIMIT } from './file-facts.ts';
 import { planFile, type FileWanted } from './file-plan.ts';
 import { show } from './show.ts';
 
-/** What `lineinfile` and `blockinfile` edit: a small text file, in place. */
+/** What `lineinfile` and `blockinfile` edit: a small text file, in place, with the file planner's attributes, backup and validation. */
 export interface TextEdit {
+  /** Absolute path of the file on the host. */
   path: string;
-  /** Create the file when it is missing (otherwise a missing file is an error). */
+  /** Create the file when it is missing (mode 0644 unless `mode`); otherwise a missing file is an error. @default false */
   create?: boolean;
   mode?: string;
   owner?: string;
   group?: string;
+  /** Keep the old file as `path.YYYYmmddHHMMSS~` before changing it. @default false */
   backup?: boolean;
+  /** Check the edited file before it replaces `path`; `%s` is the temp file, e.g. `'visudo -cf %s'`. */
   validate?: string;
+}
+
+/** Where an edit goes and whether its subject is wanted: shared by `lineinfile` and `blockinfile`. */
+export interface TextPlacement {
+  /** @default 'present' */
+  state?: 'present' | 'absent';
+  /** New text goes after the last line matching this, or at the end (`'EOF'`). @default 'EOF' */
+  insertAfter?: string | RegExp | 'EOF';
+  /** New text goes before the last line matching this, or at the start (`'BOF'`). */
+  insertBefore?: string | RegExp | 'BOF';
 }
 
 /**

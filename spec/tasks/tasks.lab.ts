@@ -8,30 +8,15 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Task } from '../../lib/core/task.ts';
 import type { Transport } from '../../lib/core/transport.ts';
-import { makeConnector } from '../../lib/cli/connector.ts';
-import { defineInventory } from '../../lib/dsl/inventory.ts';
-import { definePlaybook } from '../../lib/dsl/playbook.ts';
-import { compile } from '../../lib/engine/compile.ts';
-import { runPlays } from '../../lib/engine/runner.ts';
 import { apt, command, file, service, sysctl, template } from '../../lib/tasks/index.ts';
-import { RecordingReporter } from '../support/recording-reporter.ts';
 import { connectLab, freshLab, labDown, snapshot } from '../support/lab.ts';
+import { runOn } from './lab-converge.ts';
 
 const Tasks = suite('tasks on a lab host');
 let rs1: Transport;
 
 /** Run tasks on RS1 in-process through the real SSH connector; the recorded results. */
-async function run(tasks: () => Task[], check = false) {
-  const inv = defineInventory<{}>({ vars: {}, hosts: { RS1: { address: '192.168.56.103' } } });
-  const compiled = compile(definePlaybook<{}>({ name: 'spec', plays: [{ name: 'p', hosts: 'RS1', tasks }] }), inv);
-  assert.equal(compiled.problems, []);
-  const reporter = new RecordingReporter();
-  await runPlays(compiled.plays, {
-    playbook: 'spec', check, diff: true, forks: 4, forceHandlers: false, reporter, allHosts: inv.hosts,
-    connect: makeConnector({ acceptNewHostKeys: false, connectTimeoutMs: 10_000, commandTimeoutMs: 120_000 }),
-  });
-  return reporter.results;
-}
+const run = (tasks: () => Task[], check = false) => runOn('RS1', '192.168.56.103', tasks, check);
 
 /** check (nothing changes on the host, changes predicted) → apply (changes) → apply again (no change). */
 async function converges(name: string, tasks: () => Task[]) {
