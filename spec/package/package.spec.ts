@@ -13,6 +13,7 @@ import * as assert from 'uvu/assert';
 import { knownHostsLine } from '../../lib/transport/known-hosts.ts';
 import { packedTarball, sh, tsc, userProject, type Ran, type UserProject } from '../support/packed.ts';
 import { keyPair, startSshServer, type TestServer } from '../transport/ssh-server.ts';
+import { writeGreetingProject } from './greeting-project.ts';
 
 const hostKey = keyPair();
 const clientKey = keyPair();
@@ -43,26 +44,7 @@ async function setUp(): Promise<void> {
   mkdirSync(join(project.dir, 'ssh'));
   chmodSync(project.write('ssh/id_test', clientKey.private), 0o600);
   project.write('ssh/known_hosts', knownHostsLine('127.0.0.1', server.port, hostKey.blob));
-  project.write('roles/motd/templates/motd.njk', '{{ greeting }} from {{ host }}\n');
-  project.write('roles/motd/index.ts', `import { command, defineRole, template } from 'playbook-ts';
-
-/** A directory, and a greeting in it rendered from a template. */
-export const motd = defineRole<{ greeting: string; root: string }>({
-  name: 'motd',
-  tasks: ({ vars, host }) => [
-    command({ cmd: ['mkdir', '-p', vars.root], creates: vars.root }),
-    template({
-      src: new URL('./templates/motd.njk', import.meta.url), dest: \`\${vars.root}/motd\`, vars: { greeting: vars.greeting, host: host.name }, mode: '0644',
-      when: ({ vars }) => vars.greeting.length > 0,
-    }),
-  ],
-});
-`);
-  project.write('site.ts', `import { definePlaybook } from 'playbook-ts';
-import { motd } from './roles/motd/index.js';
-
-export default definePlaybook({ name: 'site', plays: [{ name: 'greet', hosts: 'web', roles: [motd] }] });
-`);
+  writeGreetingProject(project);
   project.write('inventory.ts', inventory({ greeting: 'hello', root }));
   // Every task kind in a role of the user's (type-checked, never run): bytes as a Uint8Array, `when` typed by the role's variables.
   project.write('roles/kinds.ts', `import { blockinfile, copy, defineRole, group, lineinfile, reboot, systemdUnit, ufw, user, waitFor } from 'playbook-ts';
