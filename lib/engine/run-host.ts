@@ -27,9 +27,11 @@ export type HostEnd = 'ok' | 'failed' | 'unreachable' | 'interrupted';
  * A failed task stops this host's remaining tasks; other hosts go on.
  */
 export async function runHost(work: HostWork, state: HostState, transport: Transport, o: HostRunOptions): Promise<HostEnd> {
-  // One round trip for every fact this play's tasks declare.
+  // One round trip for every fact this play's tasks declare, for their planners and their `when`s.
   const facts = [...work.tasks, ...work.handlers].flatMap(({ task }) => [
     ...(task.facts?.(work.host) ?? []),
+    // The facts a task's `when` reads: gathered only because a task names them.
+    ...Object.values(task.options.facts ?? {}),
     ...(state.wantDiff ? task.diffFacts?.(work.host) ?? [] : []),
   ]);
   let end = 'ok' as HostEnd;
