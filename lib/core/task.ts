@@ -146,6 +146,13 @@ export interface Task<P = unknown, V = any> {
   facts?(host: HostView): Fact<unknown>[];
   /** Facts read only when the user asked for diffs (old file content), batched with the others. */
   diffFacts?(host: HostView): Fact<unknown>[];
+  /**
+   * Facts known only once other facts are read: a task built from facts
+   * (`withFacts`) names the facts of the task it builds. `cached` gives a
+   * fact's value when the play's first round trip read it; the runner reads
+   * every task's in one more round trip, before the first task.
+   */
+  factsAfter?(host: HostView, cached: <T>(f: Fact<T>) => { value: T } | undefined, wantDiff: boolean): Fact<unknown>[];
   /** Problems found without touching the host (bad parameters, template errors). */
   validate?(host: HostView): Problem[];
   /** Read facts, return what must change. Never changes anything itself. */

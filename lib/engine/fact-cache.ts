@@ -18,6 +18,11 @@ export class FactCache {
     this.values.clear();
   }
 
+  /** A fact's value if it is cached, without a round trip. */
+  peek<T>(f: Fact<T>): { value: T } | undefined {
+    return this.values.has(f.key) ? { value: this.values.get(f.key) as T } : undefined;
+  }
+
   async get<T>(f: Fact<T>): Promise<T> {
     await this.load([f]);
     return this.values.get(f.key) as T;

@@ -48,7 +48,8 @@ export interface WithFactsInput<V, F extends FactRecord> extends TaskOptions<V, 
    */
   title: string;
   /**
-   * The task to run, built from the facts' values on each host. Its
+   * The task to run, built from the facts' values on each host: a pure
+   * function of them (it may be called more than once). Its
    * parameters are checked when it is built; options (`when`, `notify`,
    * `tags`…) belong to `withFacts` itself, so `--list-tasks`, `--tags` and
    * the handler checks see them before anything connects.
@@ -64,8 +65,9 @@ const BUILT_OPTIONS = TASK_OPTION_KEYS.filter((k) => k !== 'title');
  * plan from the facts' values, on each host, when the task is reached. The
  * facts join the play's one batched round trip, as every task's declared
  * facts do; the built task's own facts (the package it names, the file it
- * writes) depend on their values, so they are read when it is planned, as
- * after any change. Check mode plans the built task as any other (nothing
+ * writes) depend on their values, so the runner reads those of every task
+ * built from facts in one more round trip for the play, before its first
+ * task (and afresh after a change, as every fact). Check mode plans the built task as any other (nothing
  * is applied; facts are only read). Under `delegateTo` the facts are the
  * delegate's: the task is planned and applied there. `--list-tasks` shows
  * the title with `(built from facts: os)`.
@@ -104,6 +106,19 @@ export function withFacts<V = any, const F extends FactRecord = FactRecord>(inpu
     params: Object.freeze({ facts: names }),
     options: Object.freeze(resolved),
     facts: () => declared(),
+    // The built task's own facts, read with every other built task's before the play's first task.
+    factsAfter(host, cached, wantDiff) {
+      const got = declared().map((f) => cached(f));
+      if (got.some((g) => g === undefined)) return [];
+      try {
+        const built = buildTask(host as HostView<V>, Object.freeze(Object.fromEntries(names.map((n, i) => [n, got[i]!.value]))) as FactValues<F>);
+        if ((built.validate?.(host) ?? []).length) return [];
+        return [...(built.facts?.(host) ?? []), ...(wantDiff ? built.diffFacts?.(host) ?? [] : [])];
+      } catch {
+        // Reported when the task is planned, with its name.
+        return [];
+      }
+    },
     validate(host): Problem[] {
       const out: Array<{ field: string; message: string }> = [...wrong];
       if (input.title === undefined) out.push({ field: 'title', message: 'is required (the task it builds is not known before the facts are read)' });

@@ -86,9 +86,11 @@ Facts('the facts join the play\'s one batched round trip, each once, with the ot
   const d = hosts.get('D')!;
   // Before any task ran: one round trip with both host facts, once each (os is named twice).
   assert.equal(parseBatchScript(d.calls[0]!.cmd)?.commands, [osRelease.command, kernel.command]);
+  // Then, still before any task, the facts of the task built from them (its `creates`), which depend on their values.
+  assert.equal(parseBatchScript(d.calls[1]!.cmd)?.commands, [pathExists('/etc/debian-x86_64-hello').command]);
   // `echo hello` and `debian-step` changed the host, so each later read is fresh, as for any fact:
-  // the when's os; then the built task's facts; then its own fact (its `creates`), which depends on their values.
-  assert.equal(batches(d).slice(1), [[osRelease.command], [kernel.command, osRelease.command], [pathExists('/etc/debian-x86_64-hello').command]]);
+  // the when's os; then the built task's facts; then its own fact.
+  assert.equal(batches(d).slice(2), [[osRelease.command], [kernel.command, osRelease.command], [pathExists('/etc/debian-x86_64-hello').command]]);
 });
 
 Facts('a play of read-only tasks costs one round trip, facts of every task included', async () => {
@@ -128,6 +130,21 @@ Facts('check mode: the same facts, the same single round trip, nothing applied; 
     assert.equal(batches(t), [[osRelease.command, kernel.command], [pathExists(marker(name)).command]]);
   }
   assert.ok(recap.hosts.U!.changes.includes('arch marker: run touch /etc/ubuntu-aarch64-hello (planned)'), recap.hosts.U!.changes.join('\n'));
+});
+
+Facts('tasks built from facts: their own facts, every one of them, in one more round trip before the first task', async () => {
+  const built = defineRole<Vars>({
+    name: 'b',
+    tasks: () => ['a', 'b', 'c'].map((n) => withFacts({
+      title: `marker ${n}`, facts: { os: hostFacts.osRelease },
+      build: ({ facts }) => command({ cmd: `touch /etc/${n}-${facts.os.id}`, creates: `/etc/${n}-${facts.os.id}` }),
+    })),
+  });
+  const { reporter, hosts } = await run([{ name: 'p', hosts: 'D', roles: [built] }], () => ['a', 'b', 'c'].map((n) => ({ cmd: pathExists(`/etc/${n}-debian`).command, stdout: 'no\n' })), true);
+  assert.equal(reporter.of('D'), ['changed marker a', 'changed marker b', 'changed marker c']);
+  const d = hosts.get('D')!;
+  assert.equal(batches(d), [[osRelease.command], ['a', 'b', 'c'].map((n) => pathExists(`/etc/${n}-debian`).command)]);
+  assert.is(d.commandCount, 2);
 });
 
 Facts('typed: a fact\'s fields have its types, and a name not declared does not compile', () => {
