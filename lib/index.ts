@@ -6,7 +6,7 @@ export { defineRole, type Role, type RoleContext, type VarsOf, type VarProblem, 
 export { definePlaybook, type Play, type Playbook } from './dsl/playbook.ts';
 export { secret, type Secret } from './core/secret.ts';
 export { sh, quote } from './core/shell.ts';
-export { fact, type Fact } from './core/fact.ts';
+export { fact, type Fact, type FactRecord, type FactValues } from './core/fact.ts';
 export { defineTask, type TaskSpec } from './core/define-task.ts';
 export { noop, changes, type Change, type Plan, type Diff } from './core/change.ts';
 export type { Task, TaskOptions, PlanContext, WhenContext } from './core/task.ts';
@@ -15,3 +15,4 @@ export type { TaskResult, Status } from './core/result.ts';
 export { TaskError } from './core/errors.ts';
 export * from './tasks/index.ts';
 export { hostFacts, type OsRelease, type Kernel, type NetInterface, type Memory, type Cpus } from './facts/host.ts';
+export { withFacts, type WithFactsInput, type BuildContext } from './facts/with-facts.ts';

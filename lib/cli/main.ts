@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { LoadError, PlayError, ValidationError, type Problem } from '../core/errors.ts';
+import type { Task } from '../core/task.ts';
 import { EXIT, type ExitCode } from '../core/exit-codes.ts';
 import { packageFile } from '../core/package-root.ts';
 import { redact } from '../core/secret.ts';
@@ -192,11 +193,22 @@ function listing(c: Compiled, tasks: boolean): string {
       if (rolling) lines.push(`  batch ${i + 1}/${play.batches.length}: ${batch.map((w) => w.host.name).join(', ')}`);
       for (const w of batch) {
         lines.push(`${rolling ? '    ' : '  '}${w.host.name}${w.host.local ? '' : ` ${w.host.address}`}`);
-        if (tasks) for (const t of w.tasks) lines.push(`${rolling ? '      ' : '    '}${t.phase === 'pre' ? 'pre: ' : t.phase === 'post' ? 'post: ' : ''}${t.role ? `${t.role}: ` : ''}${t.task.name}${t.task.options.tags?.length ? `  [${t.task.options.tags.join(', ')}]` : ''}`);
+        if (tasks) for (const t of w.tasks) lines.push(`${rolling ? '      ' : '    '}${t.phase === 'pre' ? 'pre: ' : t.phase === 'post' ? 'post: ' : ''}${t.role ? `${t.role}: ` : ''}${t.task.name}${t.task.options.tags?.length ? `  [${t.task.options.tags.join(', ')}]` : ''}${factsNote(t.task)}`);
       }
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * What `--list-tasks` says of a task that depends on host facts, which it
+ * cannot read (nothing connects): the facts it names. Its `when` is not
+ * judged, and a task built from facts shows its title, not what it builds.
+ */
+function factsNote(t: Task): string {
+  const names = Object.keys(t.options.facts ?? {});
+  if (names.length === 0) return '';
+  return t.kind === 'withFacts' ? `  (built from facts: ${names.join(', ')})` : `  (when reads facts: ${names.join(', ')})`;
 }
 
 /** First Ctrl-C: stop scheduling, finish running commands, print the recap. Second: leave at once. */

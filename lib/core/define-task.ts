@@ -1,6 +1,6 @@
 import type { Plan } from './change.ts';
 import { TaskError, type Problem } from './errors.ts';
-import type { Fact } from './fact.ts';
+import type { Fact, FactRecord } from './fact.ts';
 import type { HostView } from './host.ts';
 import { bool, describe as describeValue, func, stringList, text, wholeNumber } from './rules.ts';
 import { TASK_OPTION_KEYS, type PlanContext, type ResolvedOptions, type Task, type TaskOptions } from './task.ts';
@@ -37,8 +37,8 @@ export interface TaskSpec<P> {
  * const task = ping({ message: 'hi', tags: ['smoke'] });
  * ```
  */
-export function defineTask<P>(spec: TaskSpec<P>): <V = any>(input: P & TaskOptions<V>) => Task<P, V> {
-  return <V>(input: P & TaskOptions<V>): Task<P, V> => {
+export function defineTask<P>(spec: TaskSpec<P>): <V = any, const F extends FactRecord = {}>(input: P & TaskOptions<V, F>) => Task<P, V> {
+  return <V, const F extends FactRecord = {}>(input: P & TaskOptions<V, F>): Task<P, V> => {
     const params: Record<string, unknown> = {};
     const options: Record<string, unknown> = {};
     const unknown: string[] = [];
@@ -95,7 +95,7 @@ export function defineTask<P>(spec: TaskSpec<P>): <V = any>(input: P & TaskOptio
  * that no reader (the runner, --tags, --list-tasks) trips on it before
  * validation has stopped the run.
  */
-function resolveOptions(raw: Record<string, unknown>): { resolved: ResolvedOptions; title?: string; wrong: Array<{ field: string; message: string }> } {
+export function resolveOptions(raw: Record<string, unknown>): { resolved: ResolvedOptions; title?: string; wrong: Array<{ field: string; message: string }> } {
   const wrong: Array<{ field: string; message: string }> = [];
   const resolved: Record<string, unknown> = {};
   const keep = (field: string, message: string | undefined) => {
@@ -117,6 +117,11 @@ function resolveOptions(raw: Record<string, unknown>): { resolved: ResolvedOptio
   keep('until', func(raw.until, '(result) => boolean'));
   keep('runOnce', bool(raw.runOnce));
   keep('delegateTo', text(raw.delegateTo, { nonEmpty: true, what: "an inventory host's name or 'controller'" }));
+  if (raw.facts !== undefined) {
+    const wrongFacts = factRecordProblem(raw.facts);
+    if (wrongFacts) wrong.push({ field: 'facts', message: wrongFacts });
+    else resolved.facts = Object.freeze({ ...(raw.facts as FactRecord) });
+  }
   const titleWrong = raw.title === undefined ? undefined : text(raw.title, { nonEmpty: true });
   if (titleWrong) wrong.push({ field: 'title', message: titleWrong });
   return { resolved, title: titleWrong ? undefined : (raw.title as string | undefined), wrong };
@@ -128,4 +133,17 @@ function safeName<P>(spec: TaskSpec<P>, p: P): string {
   } catch {
     return spec.kind;
   }
+}
+
+/** Is this a record of facts by name (`{ os: hostFacts.osRelease }`)? The problem, if not. */
+export function factRecordProblem(v: unknown): string | undefined {
+  const shape = 'an object of facts by name, e.g. { os: hostFacts.osRelease }';
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return `must be ${shape}, got ${describeValue(v)}`;
+  const notFacts = Object.entries(v).filter(([, f]) => !isFact(f)).map(([k]) => k);
+  return notFacts.length ? `must be ${shape}: ${notFacts.join(', ')} ${notFacts.length === 1 ? 'is' : 'are'} not a fact (made by fact())` : undefined;
+}
+
+function isFact(f: unknown): f is Fact<unknown> {
+  const x = f as Fact<unknown> | null;
+  return typeof x === 'object' && x !== null && typeof x.key === 'string' && typeof x.command === 'string' && typeof x.parse === 'function';
 }

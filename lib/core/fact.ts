@@ -23,3 +23,13 @@ export interface Fact<T> {
 export function fact<T>(key: string, command: string, parse: (stdout: string) => T): Fact<T> {
   return { key, command, parse };
 }
+
+/**
+ * Facts a task reads by name, for its `when` (and for {@link withFacts}'s
+ * builder): `{ os: hostFacts.osRelease }`. The names are the user's; the
+ * values the facts' own types.
+ */
+export type FactRecord = Readonly<Record<string, Fact<unknown>>>;
+
+/** The values of a {@link FactRecord}: `{ os: OsRelease }` for `{ os: hostFacts.osRelease }`. */
+export type FactValues<F extends FactRecord> = { readonly [K in keyof F]: F[K] extends Fact<infer T> ? T : never };

@@ -1,12 +1,15 @@
 import type { Plan, Change } from './change.ts';
 import type { Problem } from './errors.ts';
-import type { Fact } from './fact.ts';
+import type { Fact, FactRecord, FactValues } from './fact.ts';
 import type { HostView } from './host.ts';
 import type { TaskResult } from './result.ts';
 import type { RunOptions, RunResult } from './transport.ts';
 
-/** What `when` sees: the host's variables and the results registered so far. */
-export interface WhenContext<V = any> {
+/**
+ * What `when` sees: the host's variables, the results registered so far,
+ * and the facts the task declared in its `facts` option (typed by them).
+ */
+export interface WhenContext<V = any, FV = {}> {
   host: HostView<V>;
   vars: Readonly<V>;
   results: Readonly<Record<string, TaskResult>>;
@@ -16,10 +19,16 @@ export interface WhenContext<V = any> {
    * nothing has nothing to wait for: `when: ({ changed }) => changed`.
    */
   changed: boolean;
+  /**
+   * The values of the facts named in the task's `facts` option, read from
+   * this host (the delegating host under `delegateTo`) right before `when`
+   * is judged; `{}` when it names none.
+   */
+  facts: FV;
 }
 
 /** Options every task accepts, next to its own parameters. */
-export interface TaskOptions<V = any> {
+export interface TaskOptions<V = any, F extends FactRecord = {}> {
   /**
    * Shown in output and used as the handler name; each task has a sensible
    * default ("apt keepalived, ipvsadm"). Not `name`: apt, service and sysctl
@@ -27,7 +36,17 @@ export interface TaskOptions<V = any> {
    */
   title?: string;
   /** Run only when this returns true; otherwise the task is "skipped" with that reason. */
-  when?: (ctx: WhenContext<V>) => boolean;
+  when?: (ctx: WhenContext<V, FactValues<F>>) => boolean;
+  /**
+   * Facts `when` reads, by name: `facts: { os: hostFacts.osRelease }`, then
+   * `when: ({ facts }) => facts.os.id === 'debian'` (`facts.os` is an
+   * `OsRelease`; a name not declared here does not compile). A role builds
+   * its tasks before anything connects, so what a task reads from the host
+   * is declared on the task: the runner gathers these facts in the play's
+   * one batched round trip with every other task's, and gathers none that
+   * no task declares. Read afresh after a change was applied on the host.
+   */
+  facts?: F;
   /** Select with `--tags`. A string is one tag, as in Ansible. */
   tags?: string | readonly string[];
   /** Handlers (by name) to run at the end of the play if this task changed something. */
@@ -64,7 +83,7 @@ export interface TaskOptions<V = any> {
   delegateTo?: string;
 }
 
-export const TASK_OPTION_KEYS = ['title', 'when', 'tags', 'notify', 'register', 'ignoreErrors', 'retries', 'delay', 'until', 'runOnce', 'delegateTo'] as const;
+export const TASK_OPTION_KEYS = ['title', 'when', 'tags', 'notify', 'register', 'ignoreErrors', 'retries', 'delay', 'until', 'runOnce', 'delegateTo', 'facts'] as const;
 
 /**
  * The options of a built task, checked and normalised by `defineTask`: a
@@ -72,7 +91,8 @@ export const TASK_OPTION_KEYS = ['title', 'when', 'tags', 'notify', 'register', 
  * not a function (a wrong option is a problem of `validate`, and left out).
  */
 export interface ResolvedOptions<V = any> {
-  when?: (ctx: WhenContext<V>) => boolean;
+  when?: (ctx: WhenContext<V, any>) => boolean;
+  facts?: FactRecord;
   tags?: readonly string[];
   notify?: readonly string[];
   register?: string;
@@ -126,6 +146,13 @@ export interface Task<P = unknown, V = any> {
   facts?(host: HostView): Fact<unknown>[];
   /** Facts read only when the user asked for diffs (old file content), batched with the others. */
   diffFacts?(host: HostView): Fact<unknown>[];
+  /**
+   * Facts known only once other facts are read: a task built from facts
+   * (`withFacts`) names the facts of the task it builds. `cached` gives a
+   * fact's value when the play's first round trip read it; the runner reads
+   * every task's in one more round trip, before the first task.
+   */
+  factsAfter?(host: HostView, cached: <T>(f: Fact<T>) => { value: T } | undefined, wantDiff: boolean): Fact<unknown>[];
   /** Problems found without touching the host (bad parameters, template errors). */
   validate?(host: HostView): Problem[];
   /** Read facts, return what must change. Never changes anything itself. */

@@ -1,5 +1,5 @@
 import { TransportError } from '../core/errors.ts';
-import type { Fact } from '../core/fact.ts';
+import type { Fact, FactRecord } from '../core/fact.ts';
 import type { Transport } from '../core/transport.ts';
 import { batchScript, parseFacts, splitBatchOutput } from './fact-batch.ts';
 
@@ -16,6 +16,11 @@ export class FactCache {
   /** Forget everything: called after any change is applied on the host. */
   invalidate(): void {
     this.values.clear();
+  }
+
+  /** A fact's value if it is cached, without a round trip. */
+  peek<T>(f: Fact<T>): { value: T } | undefined {
+    return this.values.has(f.key) ? { value: this.values.get(f.key) as T } : undefined;
   }
 
   async get<T>(f: Fact<T>): Promise<T> {
@@ -35,5 +40,15 @@ export class FactCache {
       throw new TransportError(this.transport.host, script, `could not read facts (exit ${r.code}): ${r.stderr.trim() || 'output was cut short'}`);
     }
     for (const [k, v] of parseFacts(missing, outputs)) this.values.set(k, v);
+  }
+
+  /** The values of facts by name (a task's `facts` option), all missing ones in one round trip. */
+  async record(facts: FactRecord | undefined): Promise<Record<string, unknown>> {
+    const entries = Object.entries(facts ?? {});
+    if (entries.length === 0) return {};
+    await this.load(entries.map(([, f]) => f));
+    const out: Record<string, unknown> = {};
+    for (const [name, f] of entries) out[name] = await this.get(f);
+    return Object.freeze(out);
   }
 }

@@ -46,9 +46,17 @@ export async function runTask(placed: PlacedTask, state: HostState, transport: T
 
   const when = task.options.when;
   if (when) {
+    // The facts `when` reads (the task's `facts` option): from the play's batch, or read afresh after a change.
+    let facts: Record<string, unknown>;
+    try {
+      facts = await state.cache.record(task.options.facts);
+    } catch (e) {
+      const lost = e instanceof TransportError && /connection lost|not connected|closed/i.test(e.reason);
+      return { result: finish(lost ? 'unreachable' : 'failed', { error: `host ${state.host.name}: task "${task.name}": reading the facts of when: ${message(e)}` }), lost };
+    }
     let go: boolean;
     try {
-      go = when({ host: state.host, vars: state.host.vars, results: state.results, changed: o.changedBefore ?? false });
+      go = when({ host: state.host, vars: state.host.vars, results: state.results, changed: o.changedBefore ?? false, facts });
     } catch (e) {
       return { result: finish('failed', { error: `host ${state.host.name}: task "${task.name}": when threw: ${message(e)}` }), lost: false };
     }

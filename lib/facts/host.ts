@@ -1,8 +1,11 @@
 /**
  * Typed facts about a host, each a command, a parser and a typed default
- * (the pyinfra model): read in the play's batched round trip by any task
- * that declares them (`facts: () => [osRelease]`) and read with
- * `ctx.fact(osRelease)` in a planner. None can fail on a minimal host: a
+ * (the pyinfra model), read in the play's batched round trip, and only
+ * when a task names them: a role's `when` through the `facts` option every
+ * task takes (`facts: { os: hostFacts.osRelease }, when: ({ facts }) => …`),
+ * a parameter through `withFacts` (./with-facts.ts, where the design is
+ * explained), a task kind of its own through its spec's `facts` and
+ * `ctx.fact(osRelease)` in its planner. None can fail on a minimal host: a
  * missing file or tool gives the empty value.
  */
 import { fact, type Fact } from '../core/fact.ts';
@@ -130,8 +133,19 @@ export const packageManager: Fact<'apt' | 'dnf' | 'yum' | 'zypper' | 'apk' | 'pa
   });
 
 /**
- * Every typed host fact, for a task's `facts` list or a planner's
- * `ctx.facts([...])`: all of them cost one round trip together.
+ * Every typed host fact, for a task's `facts` option (`when`, `withFacts`),
+ * a task kind's `facts` list or a planner's `ctx.facts([...])`: all of them
+ * cost one round trip together.
+ *
+ * @example
+ * ```ts
+ * import { command, hostFacts } from 'playbook-ts';
+ * // Gathered in the play's batched round trip because this task names them.
+ * const swapoff = command({
+ *   cmd: 'swapoff -a', facts: { mem: hostFacts.memory, init: hostFacts.initSystem },
+ *   when: ({ facts }) => facts.mem.swapTotal > 0 && facts.init === 'systemd',
+ * });
+ * ```
  *
  * @example
  * ```ts

@@ -20,7 +20,7 @@ const problems = (err: string) => err.split('\n').filter((l) => l.startsWith('  
 const PB = '<f>/playbooks/many-mistakes.ts';
 const INV = '<f>/inventory/many-mistakes.ts';
 const TPL = '<f>/templates/many-mistakes.njk';
-const ACCEPTED = 'cmd, creates, removes, chdir, stdin, env, changedWhen, failedWhen, check, title, when, tags, notify, register, ignoreErrors, retries, delay, until, runOnce, delegateTo';
+const ACCEPTED = 'cmd, creates, removes, chdir, stdin, env, changedWhen, failedWhen, check, title, when, tags, notify, register, ignoreErrors, retries, delay, until, runOnce, delegateTo, facts';
 
 const Bad = suite('bad input: every problem at once, before any connection');
 
