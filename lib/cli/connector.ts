@@ -8,7 +8,7 @@ import { readLabProfile, type LabProfile } from '../lab/state.ts';
 // Types only: ssh2 and ssh2-promise (a third of start-up) load when a run
 // connects by itself, not when the agent connects for it or nothing connects.
 import type { SshJump, SshOptions } from '../transport/ssh.ts';
-import { readSshConfig, type SshConfigLookup } from '../transport/ssh-config.ts';
+import { noSshConfig, readSshConfig, type SshConfigLookup } from '../transport/ssh-config.ts';
 import { ConnectError } from '../core/errors.ts';
 import { parseJump } from '../core/jump-spec.ts';
 import type { AgentClient } from '../agent/client.ts';
@@ -26,9 +26,10 @@ export interface ConnectSettings {
 
 /**
  * How play reaches each host. The controller is local; a host whose address
- * belongs to the running lab uses the lab's key and known_hosts (so one
- * inventory serves the lab and real machines alike, unedited); every other
- * host uses its inventory settings, then ~/.ssh/config (see sshOptionsOf).
+ * belongs to the running lab uses the lab's key and known_hosts unless the
+ * inventory gives its own (so the seed's inventory serves the lab and real
+ * machines alike, unedited); every other host uses its inventory settings,
+ * then ~/.ssh/config (see sshOptionsOf).
  * PLAY_LAB=0 turns the lab profile off.
  */
 export function makeConnector(
@@ -37,8 +38,10 @@ export function makeConnector(
   return async (host: HostView): Promise<Transport> => {
     if (host.local) return localTransport(host.name, { commandTimeoutMs: s.commandTimeoutMs });
     const inLab = lab?.hosts.some((h) => h.address === host.address);
+    // A lab host: the lab's key and known_hosts fill in what the inventory leaves out (its own proxyJump, key or known_hosts win); ~/.ssh/config is not read for it.
+    const given = Object.fromEntries(Object.entries(host.settings ?? {}).filter(([, v]) => v !== undefined));
     const where = inLab
-      ? { address: host.address, port: host.port, user: host.user, identityFile: lab!.identityFile, knownHostsFile: lab!.knownHostsFile, acceptNewHostKeys: s.acceptNewHostKeys }
+      ? sshOptionsOf({ ...host, settings: { port: host.port, user: host.user, identityFile: lab!.identityFile, knownHostsFile: lab!.knownHostsFile, ...given } }, noSshConfig, s.acceptNewHostKeys)
       : sshOptionsOf(host, sshConfig, s.acceptNewHostKeys);
     const options: SshOptions = {
       host: host.name, ...where,
