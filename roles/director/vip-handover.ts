@@ -109,7 +109,8 @@ export function handoverStep(p: VipHandoverParams, self: string, summary: string
         const marks = await Promise.all(takers.map(async (r) => (await r.run(quiesceCueSetupCommand(cue))).stdout.trim()));
         // Each taker times the trigger by itself; taking back, it also raises its priority at its moment.
         const cued = Promise.all(takers.map(async (r, i) => {
-          const res = await r.run(quiesceCueCommand({ ...cue, setup: marks[i]! }));
+          // Never a rejection: this promise is awaited only after the move, seconds later (or not at all when the offset fails).
+          const res = await r.run(quiesceCueCommand({ ...cue, setup: marks[i]! })).catch((e: unknown) => ({ code: 1, stdout: '', stderr: e instanceof Error ? e.message : String(e) }));
           if (res.code !== 0) return res;
           const [anchor, seen, sent] = res.stdout.trim().split(/\s+/).map(Number);
           if (!Number.isFinite(anchor)) notes.push(`${r.host.name}: no advert to time the quiesce by`);

@@ -82,7 +82,7 @@ type Name = 'h1' | 'LB2';
  * once the taker's cue has run (or at once without a cue). Commands are
  * told apart by what only they contain.
  */
-function cluster(o: { holder: Name; neverMoves?: boolean; armFails?: boolean; noCue?: boolean }) {
+function cluster(o: { holder: Name; neverMoves?: boolean; armFails?: boolean; noCue?: boolean; cueLost?: boolean }) {
   const log: string[] = [];
   let holder = o.holder;
   let want: Name = holder;
@@ -105,6 +105,7 @@ function cluster(o: { holder: Name; neverMoves?: boolean; armFails?: boolean; no
         const o2 = offset(cmd);
         if (o2) { log.push(`${name}: offset ${o2} at its advert`); want = o2 === String(HANDOVER_OFFSET) ? 'LB2' : 'h1'; }
         if (cmd.includes('echo none') && !cmd.includes('printf warm')) return done('none\n');
+        if (o.cueLost) throw new Error(`${name}: connection lost`);
         // The first lower-priority advert comes once the track file changed.
         for (let i = 0; i < 200 && want === holder; i++) await new Promise((res) => setTimeout(res, 5));
         log.push(`${name}: trigger`);
@@ -167,6 +168,13 @@ Apply('no cue taking back: the priority is still raised', async () => {
   const r = await handoverStep({ ...fast, offset: 0 }, 'h1', 'take back').apply!(c.io);
   assert.is(r.code, 0, r.stderr);
   assert.equal(c.log, ['LB2: arm', 'h1: cue set up', 'h1: offset 0 at its advert', 'h1 takes the VIP', 'h1: cue removed', 'LB2: disarm']);
+});
+Apply('the taker\'s connection lost while it times the quiesce: taking back, a failure that says so, nothing left behind, no unhandled rejection', async () => {
+  const c = cluster({ holder: 'LB2', cueLost: true });
+  const r = await handoverStep({ ...fast, offset: 0 }, 'h1', 'take back').apply!(c.io);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /could not set the handover offset: h1: connection lost/);
+  assert.equal(c.log.slice(-2), ['h1: cue removed', 'LB2: disarm']);
 });
 Apply.run();
 
