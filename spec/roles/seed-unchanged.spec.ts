@@ -24,9 +24,11 @@ function seedPlan(): Record<string, string[]> {
     for (const w of play.work) {
       for (const { task } of [...w.tasks, ...w.handlers]) {
         const p = task.params as Record<string, unknown>;
-        const params = JSON.stringify(p, (_k, v) => (v instanceof URL ? v.href.replace(root, '') : v));
+        const rendered = (task.kind === 'template' || task.kind === 'keepalived') && p.src !== undefined;
+        // A template's vars may be shaped anew; what it renders may not change.
+        const params = JSON.stringify(p, (k, v) => (v instanceof URL ? v.href.replace(root, '') : rendered && k === 'vars' ? undefined : v));
         const lines = [`${play.name} | ${task.kind} | ${task.name} | ${params}`];
-        if ((task.kind === 'template' || task.kind === 'keepalived') && p.src) {
+        if (rendered) {
           for (const ipvsKernel of [true, false]) {
             const r = renderTemplate(p.src as URL, { ...w.host.vars, ...(p.vars as object), ipvsKernel });
             lines.push(`rendered (ipvsKernel ${ipvsKernel}):\n${r.ok ? r.text : `ERROR ${r.message}`}`);
