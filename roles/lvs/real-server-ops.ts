@@ -1,3 +1,4 @@
+import { primaryService } from './cluster.ts';
 import { changes, noop, type Change } from '../../lib/core/change.ts';
 import { defineTask } from '../../lib/core/define-task.ts';
 import { wholeNumber } from '../../lib/tasks/checks.ts';
@@ -14,13 +15,13 @@ async function entries(t: Topology, host: string, ctx: Pick<PlanContext, 'reader
   const c = t.cluster;
   const rs = t.realServers.find((r) => r.name === host);
   if (!rs) throw new TaskError(host, 'real server', `${host} is not in cluster.realServers`);
-  const dest = `${rs.address}:${c.port}`;
+  const dest = `${rs.address}:${primaryService(c).port}`;
   return Promise.all(t.directors.map(async (d) => {
     const r = await ctx.reader(d.name);
     const out = await r.run('systemctl is-active keepalived 2>/dev/null; ipvsadm -Ln 2>/dev/null || echo @@no-ipvs');
     const [state = '', ...rest] = out.stdout.split('\n');
     const ipvs = rest.join('\n');
-    const svc = parseIpvsadm(ipvs).find((s) => s.address === c.vip && s.port === c.port);
+    const svc = parseIpvsadm(ipvs).find((s) => s.address === c.vip && s.port === primaryService(c).port);
     const mine = svc?.reals.find((x) => `${x.address}:${x.port}` === dest);
     return {
       director: d.name, reader: r, dest, running: state.trim() === 'active', ipvs: !ipvs.includes('@@no-ipvs'),
@@ -34,7 +35,7 @@ type Entry = Awaited<ReturnType<typeof entries>>[number];
 
 /** Set this real server's IPVS weight on one director (made there, through its reader). */
 function weightChange(t: Topology, e: Entry, to: number): Change {
-  const cmd = `ipvsadm -e -t ${sh`${`${t.cluster.vip}:${t.cluster.port}`} -r ${e.dest}`} ${FLAG[t.cluster.forwarding] ?? '-g'} -w ${Math.trunc(to)}`;
+  const cmd = `ipvsadm -e -t ${sh`${`${t.cluster.vip}:${primaryService(t.cluster).port}`} -r ${e.dest}`} ${FLAG[t.cluster.forwarding] ?? '-g'} -w ${Math.trunc(to)}`;
   return { summary: `weight ${e.weight} → ${to} for ${e.dest} on ${e.director}`, exec: `# on ${e.director}: ${cmd}`, apply: async () => e.reader.run(cmd) };
 }
 
