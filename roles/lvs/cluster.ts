@@ -383,7 +383,8 @@ function serviceProblems(s: Record<string, unknown>, at: string, checkField: str
   if (at === '') return;
   const clusterReals = isRecord(c.realServers) ? c.realServers : {};
   if (s.realServers !== undefined) {
-    if (!isRecord(s.realServers) || Object.keys(s.realServers).length === 0) bad('realServers', `must be an object of host name: { weight } with at least one real server, got ${describe(s.realServers)}`);
+    if (!isRecord(s.realServers)) bad('realServers', `must be an object of host name: { weight }, got ${describe(s.realServers)}`);
+    else if (Object.keys(s.realServers).length === 0) bad('realServers', 'needs at least one real server (leave it out for every real server of the cluster)');
     else for (const [name, r] of Object.entries(s.realServers)) {
       if (!Object.hasOwn(clusterReals, name)) bad(`realServers.${name}`, `${name} is not in cluster.realServers (the hosts the realserver role sets up)`);
       else if (!isRecord(r)) bad(`realServers.${name}`, `must be { weight }, got ${describe(r)}`);
@@ -441,7 +442,8 @@ export function validateCluster(c: LvsCluster | undefined, inv: Inventory<LvsVar
   else if (typeof auth.pass !== 'string' || auth.pass.length === 0) bad('auth.pass', `is required (a string of 1–8 characters), got ${describe(auth.pass)}`);
   else if (auth.pass.length > 8) bad('auth.pass', `is ${auth.pass.length} characters; keepalived silently uses only the first 8`);
   if (c.services === undefined) serviceProblems(c as unknown as Record<string, unknown>, '', 'healthCheck', c, inv, out);
-  else if (!Array.isArray(c.services) || c.services.length === 0) bad('services', `must be a list of at least one service, got ${describe(c.services)}`);
+  else if (!Array.isArray(c.services)) bad('services', `must be a list of services, got ${describe(c.services)}`);
+  else if (c.services.length === 0) bad('services', 'needs at least one service');
   else {
     for (const k of SHORTHAND) if (c[k] !== undefined) bad(k, `is the single-service shorthand; with cluster.services, give it in each service`);
     const seen = new Map<string, number>();
