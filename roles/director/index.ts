@@ -6,7 +6,7 @@ import { HANDOVER_FILE, ipvsKernel } from './keepalived-commands.ts';
 export { HANDOVER_FILE, HANDOVER_OFFSET } from './keepalived-commands.ts';
 export { vipHandover, type VipHandoverParams } from './vip-handover.ts';
 import { LVS_PACKAGES } from '../lvs/packages.ts';
-import { clusterRule, directorAddress, directorState, masterOf, primaryService, servicesOf, vipsOf, type LvsCluster, type LvsVars } from '../lvs/cluster.ts';
+import { clusterRule, directorAddress, directorState, masterOf, servicesOf, vipsOf, type LvsCluster, type LvsVars } from '../lvs/cluster.ts';
 import type { Inventory } from '../../lib/dsl/inventory.ts';
 import type { HostView } from '../../lib/core/host.ts';
 import { interfacePresent } from './interface-present.ts';
@@ -75,6 +75,15 @@ export function keepalivedVars(c: LvsCluster, hostName: string, inv: Inventory<L
 }
 
 /**
+ * The no-RST unit's variables: every TCP service's VIP:port (UDP has no RST
+ * to drop), one tc filter each.
+ */
+function noRstVars(c: LvsCluster) {
+  const services = servicesOf(c).filter((s) => s.protocol === 'TCP').map((s) => ({ vip: s.vip, port: s.port }));
+  return { services, endpoints: services.map((s) => `${s.vip}:${s.port}`).join(' '), iface: c.interface };
+}
+
+/**
  * The LVS director: keepalived (VRRP for the VIP, IPVS virtual server with
  * health checks) and ipvsadm. The highest-priority director is MASTER. A
  * changed config is validated with `keepalived --config-test`, written
@@ -127,7 +136,7 @@ export const director = defineRole<LvsVars>({
     template({
       src: new URL('./templates/lvs-no-rst.service.njk', import.meta.url),
       dest: `/etc/systemd/system/${NO_RST_UNIT}.service`,
-      vars: { vip: primaryService(vars.cluster).vip, port: primaryService(vars.cluster).port, iface: vars.cluster.interface },
+      vars: noRstVars(vars.cluster),
       mode: '0644',
       notify: ['reload systemd', `restart ${NO_RST_UNIT}`],
       when: ({ results }) => results.ipvsKernel?.stdout?.trim() === 'yes',

@@ -380,6 +380,8 @@ function serviceProblems(s: Record<string, unknown>, at: string, checkField: str
       if (hc.digest !== undefined && (typeof hc.digest !== 'string' || !/^[0-9a-f]{32}$/.test(hc.digest))) ck('digest', `must be an MD5 digest, 32 lower-case hex digits (as keepalived's genhash prints it), got ${describe(hc.digest)}`);
     }
   }
+  // The realserver role serves plain HTTP only: an SSL_GET needs TLS the real servers provide themselves.
+  if (hc.kind === 'SSL_GET') out.push({ field: `cluster.${at}${checkField}.kind`, warning: true, message: `SSL_GET connects with TLS to port ${String(hc.port ?? s.port)}; the realserver role sets up nginx for plain HTTP only, so the real servers must serve TLS there themselves, or every one of them is down` });
   if (at === '') return;
   const clusterReals = isRecord(c.realServers) ? c.realServers : {};
   if (s.realServers !== undefined) {
@@ -454,6 +456,11 @@ export function validateCluster(c: LvsCluster | undefined, inv: Inventory<LvsVar
       if (seen.has(key)) bad(`services[${i}].port`, `${key} is also services[${seen.get(key)}]; IPVS has one virtual server per VIP, port and protocol`);
       else seen.set(key, i);
     });
+    // A real server in no service would hold no VIP and serve nothing (its lo unit would be empty).
+    const used = new Set(c.services.flatMap((s: unknown) => (isRecord(s) && isRecord(s.realServers) ? Object.keys(s.realServers) : isRecord(s) && s.realServers === undefined ? Object.keys(isRecord(c.realServers) ? c.realServers : {}) : [])));
+    for (const name of Object.keys(isRecord(c.realServers) ? c.realServers : {})) {
+      if (!used.has(name)) bad(`realServers.${name}`, `${name} is in no service of cluster.services; list it in a service's realServers, or remove it`);
+    }
   }
   // Typed 'DR', but an untyped inventory can say anything.
   const fwd: unknown = c.forwarding;
