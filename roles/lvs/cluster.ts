@@ -507,6 +507,9 @@ export function validateCluster(c: LvsCluster | undefined, inv: Inventory<LvsVar
   if (vrrp.nopreempt !== undefined && typeof vrrp.nopreempt !== 'boolean') bad('vrrp.nopreempt', `must be true or false, got ${describe(vrrp.nopreempt)}`);
   if (vrrp.preemptDelay !== undefined) bad('vrrp.preemptDelay', wholeNumber(vrrp.preemptDelay, 0, 1000, { unit: 'seconds' }));
   if (vrrp.nopreempt === true && vrrp.preemptDelay !== undefined) bad('vrrp.preemptDelay', 'has no effect with vrrp.nopreempt: a director that never preempts has no preemption to delay; give one or the other');
+  if (vrrp.nopreempt === true) {
+    out.push({ field: 'cluster.vrrp.nopreempt', warning: true, message: 'the VIP stays where it is after a failover: play handback, and a rollout that must restart the MASTER (it hands the VIP over and takes it back), expect the highest priority to take it back and will fail; verify expects it on the highest priority' });
+  }
   if (vrrp.nopreempt === true || vrrp.preemptDelay !== undefined) {
     const what = vrrp.nopreempt === true ? 'vrrp.nopreempt' : 'vrrp.preemptDelay';
     for (const [name, d] of directors) {

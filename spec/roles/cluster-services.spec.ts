@@ -22,6 +22,7 @@ import { realServerServices } from '../../roles/realserver/index.ts';
 import multi, { cluster as multiCluster } from '../fixtures/inventory/multi-service.ts';
 import seed from '../../inventory/inventory.ts';
 import site from '../../playbooks/site.ts';
+import failover from '../../playbooks/failover.ts';
 
 const golden = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 const invOf = (c: LvsCluster) => defineInventory<LvsVars>({ ...multi.def, vars: { cluster: c }, groups: lvsGroups(c) });
@@ -66,7 +67,7 @@ Model('unicast source and peers are derived: a director\'s own address on the in
 
 Model('nopreempt: every director starts as BACKUP, the highest priority still router LVS_MASTER', () => {
   const c = changed(seed.vars.cluster, (x) => { x.vrrp = { nopreempt: true }; });
-  assert.equal(problems(c), []);
+  assert.equal(problems(c).map((p) => p.split(':')[0]), ['warning cluster.vrrp.nopreempt']);
   for (const [h, prio] of [['LB1', 200], ['LB2', 100]] as const) {
     const text = render(c, h);
     assert.ok(text.includes(`    state BACKUP\n    interface enp0s8\n    virtual_router_id 62\n    priority ${prio}\n    nopreempt\n    advert_int 1\n`), text);
@@ -122,13 +123,22 @@ const broken: Array<[string, LvsCluster, string[]]> = [
   ['nopreempt "true"', changed(multiCluster, (c) => { c.vrrp.nopreempt = 'true'; }), ['cluster.vrrp.nopreempt: must be true or false, got the string "true"']],
 ];
 // The fixture's SSL_GET warning (its own spec below) is left out of each row.
-const own = (c: LvsCluster) => problems(c).filter((p) => !p.includes('SSL_GET connects with TLS'));
+const own = (c: LvsCluster) => problems(c).filter((p) => !p.includes('SSL_GET connects with TLS') && !p.startsWith('warning cluster.vrrp.nopreempt'));
 for (const [name, c, want] of broken) Model(`refused: ${name}`, () => assert.equal(own(c), want));
 
 Model('SSL_GET is a warning: the realserver role serves no TLS, the real servers must', () => {
   assert.equal(problems(changed(multiCluster, (c) => { c.services = [c.services[1]]; })), [
     'warning cluster.services[0].check.kind: SSL_GET connects with TLS to port 443; the realserver role sets up nginx for plain HTTP only, so the real servers must serve TLS there themselves, or every one of them is down',
   ]);
+});
+
+Model('nopreempt is told where it meets the tools that expect preemption: a warning, and the failover drill refuses', () => {
+  assert.equal(problems(changed(seed.vars.cluster, (x) => { x.vrrp = { nopreempt: true }; })), [
+    'warning cluster.vrrp.nopreempt: the VIP stays where it is after a failover: play handback, and a rollout that must restart the MASTER (it hands the VIP over and takes it back), expect the highest priority to take it back and will fail; verify expects it on the highest priority',
+  ]);
+  const c = changed(seed.vars.cluster, (x) => { x.vrrp = { nopreempt: true }; });
+  const drill = compile(failover, defineInventory<LvsVars>({ ...seed.def, vars: { cluster: c }, groups: lvsGroups(c) }));
+  assert.ok(drill.problems.some((p) => p.field === 'cluster.vrrp.nopreempt' && /the failover drill measures the VIP failing over and back/.test(p.message)), JSON.stringify(drill.problems));
 });
 
 Model('several mistakes across services: all listed at once, each naming its service', () => {
