@@ -99,7 +99,7 @@ export function judgeHealth(c: LvsCluster, readings: readonly DirectorReading[])
     }
     const svc = parseIpvsadm(r.ipvs).find((s) => s.address === c.vip && s.port === primaryService(c).port);
     const listed = new Set((svc?.reals ?? []).map((x) => `${x.address}:${x.port}`));
-    const required = c.protocol === 'UDP' ? r.configured : r.configured.filter((x) => r.up.includes(x));
+    const required = primaryService(c).protocol === 'UDP' ? r.configured : r.configured.filter((x) => r.up.includes(x));
     const missing = required.filter((x) => !listed.has(x));
     rows.push({ check: 'IPVS lists healthy real servers', host: r.name, expected: required.join(' ') || 'none answer', seen: [...listed].join(' ') || 'none', pass: missing.length ? 'no' : 'yes' });
     if (missing.length) healthy = false;
