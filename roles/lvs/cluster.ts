@@ -405,6 +405,8 @@ function serviceProblems(s: Record<string, unknown>, at: string, checkField: str
       if (same) bad('sorryServer.address', `${ss.address} is real server ${same} of this service; a sorry server serves when every real server is down, so it must be another host`);
     }
     if (ss.port !== undefined) bad('sorryServer.port', wholeNumber(ss.port, 1, 65535));
+    // IPVS forwards to it as it does to a real server (DR): it must accept the VIP like one.
+    if (isRecord(s.sorryServer) && ipv4(ss.address) !== undefined && !out.some((p) => p.field === `cluster.${at}sorryServer.address`)) out.push({ field: `cluster.${at}sorryServer.address`, warning: true, message: `with DR the sorry server ${ss.address} gets packets for ${String(s.vip ?? c.vip)} as a real server does: it must hold that VIP on lo with ARP suppressed, which play sets up only on this service's real servers` });
   }
   if (s.quorum !== undefined) bad('quorum', wholeNumber(s.quorum, 1, 2 ** 31));
 }

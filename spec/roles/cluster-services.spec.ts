@@ -49,7 +49,8 @@ Model('the shorthand and the list are one model: servicesOf fills the defaults i
   assert.equal([dns!.vip, dns!.delayLoop, dns!.realServers], ['192.168.56.201', 5, [{ name: 'RS2', weight: 1 }]]);
   assert.equal(vipsOf(multiCluster), ['192.168.56.200', '192.168.56.201']);
   assert.is(primaryService(multiCluster).port, 80);
-  assert.equal(problems(multiCluster).map((p) => p.split(':')[0]), ['warning cluster.services[1].check.kind']);
+  assert.equal(problems(multiCluster).map((p) => p.split(':')[0]), ['warning cluster.services[1].check.kind', 'warning cluster.services[1].sorryServer.address']);
+  assert.ok(problems(multiCluster).includes('warning cluster.services[1].sorryServer.address: with DR the sorry server 192.168.56.105 gets packets for 192.168.56.200 as a real server does: it must hold that VIP on lo with ARP suppressed, which play sets up only on this service\'s real servers'));
 });
 
 Model('three services, HTTP_GET, SSL_GET with a digest, MISC_CHECK, unicast: the whole keepalived.conf of each director', () => {
@@ -123,11 +124,12 @@ const broken: Array<[string, LvsCluster, string[]]> = [
   ['nopreempt "true"', changed(multiCluster, (c) => { c.vrrp.nopreempt = 'true'; }), ['cluster.vrrp.nopreempt: must be true or false, got the string "true"']],
 ];
 // The fixture's SSL_GET warning (its own spec below) is left out of each row.
-const own = (c: LvsCluster) => problems(c).filter((p) => !p.includes('SSL_GET connects with TLS') && !p.startsWith('warning cluster.vrrp.nopreempt'));
+const own = (c: LvsCluster) => problems(c).filter((p) => !p.includes('SSL_GET connects with TLS') && !p.startsWith('warning cluster.vrrp.nopreempt') && !p.includes('the sorry server 192.168.56.105'));
 for (const [name, c, want] of broken) Model(`refused: ${name}`, () => assert.equal(own(c), want));
 
 Model('SSL_GET is a warning: the realserver role serves no TLS, the real servers must', () => {
-  assert.equal(problems(changed(multiCluster, (c) => { c.services = [c.services[1]]; })), [
+  assert.equal(own(changed(multiCluster, (c) => { c.services = [c.services[1]]; })).length, 0);
+  assert.equal(problems(changed(multiCluster, (c) => { c.services = [c.services[1]]; delete c.services[0].sorryServer; })), [
     'warning cluster.services[0].check.kind: SSL_GET connects with TLS to port 443; the realserver role sets up nginx for plain HTTP only, so the real servers must serve TLS there themselves, or every one of them is down',
   ]);
 });
