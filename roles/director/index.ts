@@ -6,7 +6,7 @@ import { HANDOVER_FILE, ipvsKernel } from './keepalived-commands.ts';
 export { HANDOVER_FILE, HANDOVER_OFFSET } from './keepalived-commands.ts';
 export { vipHandover, type VipHandoverParams } from './vip-handover.ts';
 import { LVS_PACKAGES } from '../lvs/packages.ts';
-import { clusterRule, masterOf, type LvsCluster, type LvsVars } from '../lvs/cluster.ts';
+import { clusterRule, directorAddress, directorState, masterOf, servicesOf, vipsOf, type LvsCluster, type LvsVars } from '../lvs/cluster.ts';
 import type { Inventory } from '../../lib/dsl/inventory.ts';
 import type { HostView } from '../../lib/core/host.ts';
 import { interfacePresent } from './interface-present.ts';
@@ -52,20 +52,35 @@ export function keepalivedVars(c: LvsCluster, hostName: string, inv: Inventory<L
   const master = masterOf(c);
   const backups = Object.keys(c.directors).filter((n) => n !== master);
   const routerId = hostName === master ? 'LVS_MASTER' : backups.length > 1 ? `LVS_BACKUP_${hostName}` : 'LVS_BACKUP';
+  const address = (name: string) => inv.hosts.find((h) => h.name === name)?.address ?? name;
+  const services = servicesOf(c).map((s) => ({ ...s, realServers: s.realServers.map((rs) => ({ ...rs, address: address(rs.name) })) }));
   return {
     c,
     routerId,
-    state: hostName === master ? 'MASTER' : 'BACKUP',
+    state: directorState(c, hostName),
     priority: c.directors[hostName]?.priority ?? 0,
     syncDaemon: Object.keys(c.directors).length > 1,
     globalDefs: Object.entries(c.globalDefs ?? {}),
     handoverFile: HANDOVER_FILE,
-    persistence: c.persistenceTimeout ?? 0,
-    checkPort: c.healthCheck.port ?? c.port,
-    realServers: Object.entries(c.realServers).map(([name, rs]) => ({
-      name, weight: rs.weight, address: inv.hosts.find((h) => h.name === name)?.address ?? name,
-    })),
+    vips: vipsOf(c),
+    services,
+    // Derived, never written by hand: this director's address, and every other director's.
+    unicast: c.vrrp?.mode === 'unicast'
+      ? { src: directorAddress(c, hostName, inv), peers: Object.keys(c.directors).filter((n) => n !== hostName).map((n) => directorAddress(c, n, inv)) }
+      : undefined,
+    nopreempt: c.vrrp?.nopreempt === true,
+    preemptDelay: c.vrrp?.preemptDelay,
+    scriptSecurity: services.some((s) => s.check.kind === 'MISC_CHECK'),
   };
+}
+
+/**
+ * The no-RST unit's variables: every TCP service's VIP:port (UDP has no RST
+ * to drop), one tc filter each.
+ */
+function noRstVars(c: LvsCluster) {
+  const services = servicesOf(c).filter((s) => s.protocol === 'TCP').map((s) => ({ vip: s.vip, port: s.port }));
+  return { services, endpoints: services.map((s) => `${s.vip}:${s.port}`).join(' '), iface: c.interface };
 }
 
 /**
@@ -121,7 +136,7 @@ export const director = defineRole<LvsVars>({
     template({
       src: new URL('./templates/lvs-no-rst.service.njk', import.meta.url),
       dest: `/etc/systemd/system/${NO_RST_UNIT}.service`,
-      vars: { vip: vars.cluster.vip, port: vars.cluster.port, iface: vars.cluster.interface },
+      vars: noRstVars(vars.cluster),
       mode: '0644',
       notify: ['reload systemd', `restart ${NO_RST_UNIT}`],
       when: ({ results }) => results.ipvsKernel?.stdout?.trim() === 'yes',

@@ -257,15 +257,16 @@ const serviceArg = (vs: KaVirtualServer) => `${vs.protocol === 'UDP' ? '-u' : '-
 /**
  * Exit 0 when every virtual server's live IPVS entry has the config's
  * scheduler and each listed real server the config's weight (or 0: drained),
- * and no real server the config dropped is still listed.
+ * and no real server the config dropped is still listed. A sorry server
+ * may be listed, with any weight: it is, while every real server is down.
  */
 export function ipvsMatches(c: KaConfig): string {
   return c.virtualServers.map((vs) => {
-    const want = vs.reals.map((r) => `${r.address}:${r.port}=${r.weight}`).join(' ');
+    const want = [...vs.reals.map((r) => `${r.address}:${r.port}=${r.weight}`), ...(vs.sorry ? [`${vs.sorry}=*`] : [])].join(' ');
     // Service line: "TCP  VIP:PORT rr"; real lines: "-> ADDR:PORT Route WEIGHT ACTIVE INACT".
     const awk = `BEGIN{n=split(w,a," ");for(i=1;i<=n;i++){split(a[i],kv,"=");want[kv[1]]=kv[2]}}
 $1 ~ /^(TCP|UDP)$/ {seen=1; if ($3 != s) bad=1}
-$1=="->" && $2 != "RemoteAddress:Port" {if (!($2 in want)) bad=1; else if ($4 != want[$2] && $4 != 0) bad=1}
+$1=="->" && $2 != "RemoteAddress:Port" {if (!($2 in want)) bad=1; else if (want[$2] != "*" && $4 != want[$2] && $4 != 0) bad=1}
 END{exit (bad || !seen)}`;
     return `ipvsadm -Ln ${serviceArg(vs)} 2>/dev/null | ${sh`awk -v w=${want} -v s=${vs.scheduler} ${awk}`}`;
   }).join(' && ') || 'true';

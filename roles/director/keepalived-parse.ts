@@ -58,6 +58,8 @@ export interface KaVirtualServer {
   scheduler: string;
   forwarding: string;
   reals: KaRealServer[];
+  /** `sorry_server ADDR PORT` as ADDR:PORT: IPVS lists it as a real server while every real server is down. */
+  sorry?: string;
 }
 
 /** One VRRP instance: the fields that must agree across directors, and this director's own. */
@@ -71,7 +73,15 @@ export interface KaVrrpInstance {
    * drops an advert with another interval, another router id is another
    * router, another password fails authentication) and each takes the VIP.
    */
-  shared: { advertInt?: string; virtualRouterId?: string; authType?: string; authPass?: string; vips: string[] };
+  shared: {
+    advertInt?: string; virtualRouterId?: string; authType?: string; authPass?: string; vips: string[];
+    /**
+     * Unicast VRRP: every director's address (its `unicast_src_ip` and its
+     * `unicast_peer`s, sorted), the same on each. Absent for multicast; a
+     * multicast director and a unicast one never hear each other.
+     */
+    unicast?: string;
+  };
 }
 
 /** What the rollout needs to know of a keepalived.conf. */
@@ -92,12 +102,15 @@ export function parseKeepalived(text: string): KaConfig {
     const c = n.children ?? [];
     const auth = first(c, 'authentication')?.children;
     const vips = (first(c, 'virtual_ipaddress')?.children ?? []).map((x) => x.words[0]!.split('/')[0]!).sort();
+    const peers = first(c, 'unicast_peer')?.children?.map((x) => x.words[0]!) ?? [];
+    const src = value(c, 'unicast_src_ip');
+    const unicast = peers.length || src ? [...(src ? [src] : []), ...peers].sort().join(' ') : undefined;
     return {
       name: n.words[1] ?? '',
       state: value(c, 'state'),
       interface: value(c, 'interface'),
       priority: value(c, 'priority') === undefined ? undefined : Number(value(c, 'priority')),
-      shared: { advertInt: value(c, 'advert_int'), virtualRouterId: value(c, 'virtual_router_id'), authType: value(auth, 'auth_type'), authPass: value(auth, 'auth_pass'), vips },
+      shared: { advertInt: value(c, 'advert_int'), virtualRouterId: value(c, 'virtual_router_id'), authType: value(auth, 'auth_type'), authPass: value(auth, 'auth_pass'), vips, ...(unicast ? { unicast } : {}) },
     };
   });
   const virtualServers = nodes.filter((n) => n.words[0] === 'virtual_server').map((n): KaVirtualServer => {
@@ -108,6 +121,7 @@ export function parseKeepalived(text: string): KaConfig {
       protocol: value(c, 'protocol') ?? 'TCP',
       scheduler: value(c, 'lb_algo') ?? '',
       forwarding: value(c, 'lb_kind') ?? 'NAT',
+      ...(first(c, 'sorry_server') ? { sorry: first(c, 'sorry_server')!.words.slice(1, 3).join(':') } : {}),
       reals: c.filter((x) => x.words[0] === 'real_server').map((r) => ({
         address: r.words[1] ?? '', port: Number(r.words[2] ?? 0), weight: Number(value(r.children, 'weight') ?? 1),
       })),
@@ -135,7 +149,7 @@ export type Rollout =
 /** The VRRP settings that differ between two configs, as "advert_int 1 → 2". */
 export function sharedChanges(before: KaConfig, after: KaConfig): string[] {
   const out: string[] = [];
-  const names: Record<keyof KaVrrpInstance['shared'], string> = { advertInt: 'advert_int', virtualRouterId: 'virtual_router_id', authType: 'auth_type', authPass: 'auth_pass', vips: 'virtual_ipaddress' };
+  const names: Record<keyof KaVrrpInstance['shared'], string> = { advertInt: 'advert_int', virtualRouterId: 'virtual_router_id', authType: 'auth_type', authPass: 'auth_pass', vips: 'virtual_ipaddress', unicast: 'unicast VRRP' };
   for (const a of after.instances) {
     const b = before.instances.find((x) => x.name === a.name);
     if (!b) continue;

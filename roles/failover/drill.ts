@@ -1,3 +1,4 @@
+import { primaryService } from '../lvs/cluster.ts';
 import { randomBytes } from 'node:crypto';
 import type { ResultTable } from '../../lib/core/change.ts';
 import type { HostReader } from '../../lib/core/task.ts';
@@ -40,7 +41,7 @@ export async function runDrill(t: Topology, backup: string, io: { reader(h: stri
 
   const ipvs = (await readIpvs(m)).ok;
   const stopFile = `/tmp/play-drill-${randomBytes(6).toString('hex')}.stop`;
-  const http = ipvs ? io.self.run(httpLoop(c.vip, c.port, stopFile)) : undefined;
+  const http = ipvs ? io.self.run(httpLoop(c.vip, primaryService(c).port, stopFile)) : undefined;
   let masterDown = false;
   try {
     const t0 = Date.now();

@@ -51,7 +51,12 @@ const twoDirectors: InventoryRule<LvsVars> = (_inv, hosts) => {
     const ds: unknown = c?.directors;
     return typeof ds === 'object' && ds !== null && Object.keys(ds).length === 1;
   });
-  return short.length ? [{ field: 'cluster.directors', message: 'the failover drill needs at least two directors' }] : [];
+  const out = short.length ? [{ field: 'cluster.directors', message: 'the failover drill needs at least two directors' }] : [];
+  // The drill times the failback too: without preemption the VIP never returns, and the drill would fail every time.
+  if ([...new Set(hosts.map((h) => h.vars.cluster))].some((c) => c?.vrrp?.nopreempt === true)) {
+    out.push({ field: 'cluster.vrrp.nopreempt', message: 'the failover drill measures the VIP failing over and back to the MASTER; with nopreempt it stays on the BACKUP, so the drill cannot run' });
+  }
+  return out;
 };
 
 /**

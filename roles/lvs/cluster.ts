@@ -7,17 +7,116 @@ import { describe, oneOf, text, wholeNumber } from '../../lib/core/rules.ts';
 /** IPVS schedulers keepalived accepts as `lb_algo`. */
 export type Scheduler = 'rr' | 'wrr' | 'lc' | 'wlc' | 'lblc' | 'lblcr' | 'dh' | 'sh' | 'sed' | 'nq';
 
-/** keepalived's TCP_CHECK, as in the seed. */
-export interface TcpCheck {
-  kind: 'TCP_CHECK';
-  /** Seconds. @default 10 in the seed */
+/** Timing every connecting check shares. */
+interface CheckTiming {
+  /** Seconds keepalived waits for the connection (`connect_timeout`). */
   connectTimeout: number;
   /** Retries before a real server is removed (keepalived ≥ 2: `retry`, not `nb_get_retry`). */
   retry: number;
   /** Seconds between retries. */
   delayBeforeRetry: number;
-  /** @default the service port */
+  /** Port the check connects to (`connect_port`). @default the service port */
   port?: number;
+}
+
+/** keepalived's TCP_CHECK (the seed's): a real server is up while it accepts a TCP connection. */
+export interface TcpCheck extends CheckTiming {
+  kind: 'TCP_CHECK';
+}
+
+/**
+ * keepalived's HTTP_GET: a real server is up while `path` answers `status`
+ * (and, with `digest`, a body whose MD5 is that digest, as `genhash`
+ * prints it). Stricter than TCP_CHECK: nginx answering 500 is down. The
+ * realserver role serves a page at `path` (see the realserver role).
+ */
+export interface HttpGetCheck extends CheckTiming {
+  kind: 'HTTP_GET';
+  /** URL path asked for, e.g. `/health`. */
+  path: string;
+  /** Expected HTTP status. @default 200 */
+  status?: number;
+  /** MD5 of the expected body, 32 hex digits. @default none (status only) */
+  digest?: string;
+}
+
+/** keepalived's SSL_GET: HTTP_GET over TLS (the certificate is not verified by keepalived). */
+export interface SslGetCheck extends Omit<HttpGetCheck, 'kind'> {
+  kind: 'SSL_GET';
+}
+
+/**
+ * keepalived's MISC_CHECK: a script on the director, exit 0 = up. It runs
+ * as `user` (never root by accident): `enable_script_security` is set in
+ * global_defs, so keepalived refuses a script a non-root user could alter.
+ */
+export interface MiscCheck {
+  kind: 'MISC_CHECK';
+  /** Absolute path of the script, then its arguments, e.g. `/usr/local/bin/check-web 192.168.56.103`. */
+  script: string;
+  /** Seconds before the script counts as failed (`misc_timeout`). */
+  timeout: number;
+  /** The user the script runs as, e.g. `keepalived_script`. */
+  user: string;
+  /** Retries before a real server is removed. @default keepalived's (1) */
+  retry?: number;
+  /** Seconds between retries. @default keepalived's (delay_loop) */
+  delayBeforeRetry?: number;
+}
+
+/** How keepalived decides a real server is up. */
+export type HealthCheck = TcpCheck | HttpGetCheck | SslGetCheck | MiscCheck;
+
+/**
+ * One virtual service: a VIP:port that IPVS balances over real servers.
+ * Every field but `port`, `protocol`, `scheduler` and `check` defaults from
+ * the cluster.
+ */
+export interface LvsService {
+  /** The service's VIP. A VIP other than `cluster.vip` is carried by the same VRRP instance. @default cluster.vip */
+  vip?: string;
+  port: number;
+  protocol: 'TCP' | 'UDP';
+  /** `lb_algo`. */
+  scheduler: Scheduler;
+  /** Seconds a client sticks to one real server; absent or 0 = no persistence. */
+  persistenceTimeout?: number;
+  /** Seconds between health checks. @default cluster.delayLoop */
+  delayLoop?: number;
+  check: HealthCheck;
+  /**
+   * The real servers of this service, by inventory host name, each one of
+   * `cluster.realServers`. @default every real server of the cluster, with its weight
+   */
+  realServers?: Readonly<Record<string, { weight: number }>>;
+  /** A failed real server keeps its entry at weight 0 instead of being removed (`inhibit_on_failure`). @default false */
+  inhibitOnFailure?: boolean;
+  /** Where IPVS sends clients when no real server is up (`sorry_server`); not one of the real servers. @default none */
+  sorryServer?: { address: string; port?: number };
+  /** Minimum sum of the weights of the live real servers for the service to exist (`quorum`). @default keepalived's (1) */
+  quorum?: number;
+}
+
+/** The VRRP side of the cluster. */
+export interface LvsVrrp {
+  /**
+   * `multicast` (keepalived's default) or `unicast`: adverts sent to each
+   * other director, for networks that drop multicast (clouds). Each
+   * director's `unicast_src_ip` is its own address and its `unicast_peer`
+   * list every other director's, both derived from the inventory.
+   * @default 'multicast'
+   */
+  mode?: 'multicast' | 'unicast';
+  /**
+   * A director that comes back does not take the VIP back from a
+   * lower-priority MASTER (`nopreempt`): one move instead of two after a
+   * failure. keepalived honours it only on instances whose state is BACKUP,
+   * so every director then starts as BACKUP (the highest priority is still
+   * elected MASTER). @default false
+   */
+  nopreempt?: boolean;
+  /** Seconds a director that would preempt waits first (`preempt_delay`, 0–1000); like nopreempt, honoured on BACKUP instances only. @default none */
+  preemptDelay?: number;
 }
 
 /**
@@ -31,17 +130,28 @@ export interface LvsCluster {
   vip: string;
   /** The directors' subnet, e.g. 192.168.56.0/24: the VIP must be inside it. */
   subnet: string;
-  /** Service port. @default 80 in the seed */
-  port: number;
-  protocol: 'TCP' | 'UDP';
+  /**
+   * The virtual services. @default one service, given by the shorthand
+   * fields `port`, `protocol`, `scheduler`, `persistenceTimeout`,
+   * `healthCheck` and `realServers`' weights, as the seed does. A cluster
+   * uses one form or the other: with `services`, those shorthand fields
+   * (but `realServers`) are refused. See {@link servicesOf}.
+   */
+  services?: readonly LvsService[];
+  /** Shorthand: the one service's port. @default 80 in the seed */
+  port?: number;
+  /** Shorthand: the one service's protocol. */
+  protocol?: 'TCP' | 'UDP';
   /** VRRP virtual router id, 1–255, the same on every director. */
   virtualRouterId: number;
   /** VRRP advert interval in seconds. */
   advertInterval: number;
   /** VRRP authentication. keepalived uses only the first 8 characters of `pass`: longer is an error here. */
   auth: { type: 'PASS' | 'AH'; pass: Secret };
-  /** `lb_algo`. */
-  scheduler: Scheduler;
+  /** VRRP mode and preemption. @default multicast, preemptive */
+  vrrp?: LvsVrrp;
+  /** Shorthand: the one service's `lb_algo`. */
+  scheduler?: Scheduler;
   /**
    * `lb_kind`: DR (direct routing, the seed). The only kind play builds end
    * to end: NAT needs the directors as the real servers' gateway and TUN an
@@ -49,16 +159,27 @@ export interface LvsCluster {
    * are refused rather than deployed half-working.
    */
   forwarding: 'DR';
-  /** Seconds a client sticks to one real server; absent or 0 = no persistence. */
+  /** Shorthand: the one service's persistence; absent or 0 = no persistence. */
   persistenceTimeout?: number;
-  /** Seconds between health checks (`delay_loop`). */
+  /** Seconds between health checks (`delay_loop`), for every service that does not set its own. */
   delayLoop: number;
-  healthCheck: TcpCheck;
+  /** Shorthand: the one service's health check. */
+  healthCheck?: HealthCheck;
   /** The directors' interface carrying the VIP, e.g. enp0s8. */
   interface: string;
-  /** Directors by inventory host name. Highest priority is MASTER. */
-  directors: Readonly<Record<string, { priority: number }>>;
-  /** Real servers by inventory host name; `label` is shown on its page (default: the host name). */
+  /**
+   * Directors by inventory host name. Highest priority is MASTER. `address`:
+   * its address on `interface`, the unicast VRRP source and peer.
+   * `state`: the state it starts in. @default address: the host's inventory
+   * address; state: MASTER for the highest priority, else BACKUP (BACKUP for
+   * all with `vrrp.nopreempt` or `vrrp.preemptDelay`)
+   */
+  directors: Readonly<Record<string, { priority: number; address?: string; state?: 'MASTER' | 'BACKUP' }>>;
+  /**
+   * Real servers by inventory host name (the hosts the realserver role
+   * sets up); `weight` is the shorthand service's weight and every
+   * service's default; `label` is shown on its page (default: the host name).
+   */
   realServers: Readonly<Record<string, { weight: number; label?: string }>>;
   /**
    * More keepalived `global_defs` lines, keyword → value (`true`: the
@@ -93,6 +214,203 @@ export function masterOf(c: LvsCluster): string {
 const SCHEDULERS: readonly Scheduler[] = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq'];
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** A virtual service with every default filled in (see {@link servicesOf}). */
+export interface ResolvedService {
+  vip: string;
+  port: number;
+  protocol: 'TCP' | 'UDP';
+  scheduler: Scheduler;
+  /** 0 = none. */
+  persistenceTimeout: number;
+  delayLoop: number;
+  check: HealthCheck;
+  /** In declaration order. */
+  realServers: Array<{ name: string; weight: number }>;
+  inhibitOnFailure: boolean;
+  sorryServer?: { address: string; port: number };
+  quorum?: number;
+}
+
+/**
+ * The cluster's virtual services, defaults filled in: the one place the
+ * shorthand (the seed's `port`, `protocol`, `scheduler`,
+ * `persistenceTimeout`, `healthCheck`) becomes the list. Read after
+ * validation.
+ *
+ * @example
+ * ```ts
+ * import { servicesOf } from './cluster.ts';
+ * import inventory from '../../inventory/inventory.ts';
+ * const [web] = servicesOf(inventory.vars.cluster); // 192.168.56.200:80, RS1 and RS2
+ * ```
+ */
+export function servicesOf(c: LvsCluster): ResolvedService[] {
+  const all = Object.entries(c.realServers ?? {}).map(([name, r]) => ({ name, weight: r.weight }));
+  const list: readonly LvsService[] = c.services ?? [{
+    port: c.port!, protocol: c.protocol!, scheduler: c.scheduler!, persistenceTimeout: c.persistenceTimeout, check: c.healthCheck!,
+  }];
+  return list.map((s) => ({
+    vip: s.vip ?? c.vip,
+    port: s.port,
+    protocol: s.protocol,
+    scheduler: s.scheduler,
+    persistenceTimeout: s.persistenceTimeout ?? 0,
+    delayLoop: s.delayLoop ?? c.delayLoop,
+    check: s.check,
+    realServers: s.realServers ? Object.entries(s.realServers).map(([name, r]) => ({ name, weight: r.weight })) : all,
+    inhibitOnFailure: s.inhibitOnFailure ?? false,
+    ...(s.sorryServer ? { sorryServer: { address: s.sorryServer.address, port: s.sorryServer.port ?? s.port } } : {}),
+    ...(s.quorum !== undefined ? { quorum: s.quorum } : {}),
+  }));
+}
+
+/**
+ * The first service on `cluster.vip`: the one the single-service tools
+ * (drain, the health gate, verify's IPVS and request checks, the failover
+ * drill's traffic, the no-RST filter) act on.
+ *
+ * @example
+ * ```ts
+ * import { primaryService } from './cluster.ts';
+ * import inventory from '../../inventory/inventory.ts';
+ * const { vip, port } = primaryService(inventory.vars.cluster); // 192.168.56.200, 80
+ * ```
+ */
+export function primaryService(c: LvsCluster): ResolvedService {
+  const all = servicesOf(c);
+  return all.find((s) => s.vip === c.vip) ?? all[0]!;
+}
+
+/**
+ * Every VIP of the cluster, `cluster.vip` first: the VRRP instance carries
+ * them all, every real server holds them on `lo`.
+ *
+ * @example
+ * ```ts
+ * import { vipsOf } from './cluster.ts';
+ * import inventory from '../../inventory/inventory.ts';
+ * const vips = vipsOf(inventory.vars.cluster); // ['192.168.56.200']
+ * ```
+ */
+export function vipsOf(c: LvsCluster): string[] {
+  return [...new Set([c.vip, ...servicesOf(c).map((s) => s.vip)])];
+}
+
+/**
+ * The state a director starts in: its own `state`, else MASTER for the
+ * highest priority, BACKUP for the others — and BACKUP for every director
+ * when the cluster does not preempt (`vrrp.nopreempt`, `vrrp.preemptDelay`:
+ * keepalived honours both only on a BACKUP instance).
+ *
+ * @example
+ * ```ts
+ * import { directorState } from './cluster.ts';
+ * import inventory from '../../inventory/inventory.ts';
+ * const s = directorState(inventory.vars.cluster, 'LB1'); // 'MASTER'
+ * ```
+ */
+export function directorState(c: LvsCluster, name: string): 'MASTER' | 'BACKUP' {
+  const own = c.directors[name]?.state;
+  if (own) return own;
+  if (c.vrrp?.nopreempt || c.vrrp?.preemptDelay !== undefined) return 'BACKUP';
+  return name === masterOf(c) ? 'MASTER' : 'BACKUP';
+}
+
+/**
+ * A director's address on the cluster interface: its `address` in
+ * `cluster.directors`, else its inventory address. Unicast VRRP sends from
+ * and to these.
+ *
+ * @example
+ * ```ts
+ * import { directorAddress } from './cluster.ts';
+ * import inventory from '../../inventory/inventory.ts';
+ * const a = directorAddress(inventory.vars.cluster, 'LB2', inventory); // '192.168.56.102'
+ * ```
+ */
+export function directorAddress(c: LvsCluster, name: string, inv: Pick<Inventory<LvsVars>, 'hosts'>): string {
+  return c.directors[name]?.address ?? inv.hosts.find((h) => h.name === name)?.address ?? name;
+}
+
+const CHECK_KINDS = ['TCP_CHECK', 'HTTP_GET', 'SSL_GET', 'MISC_CHECK'] as const;
+const SHORTHAND = ['port', 'protocol', 'scheduler', 'persistenceTimeout', 'healthCheck'] as const;
+
+/**
+ * One service's problems (the shorthand's or one of `services`'): `at` is
+ * the field prefix ('' or 'services[1].'), `checkField` the check's name
+ * there ('healthCheck' or 'check').
+ */
+function serviceProblems(s: Record<string, unknown>, at: string, checkField: string, c: LvsCluster, inv: Inventory<LvsVars>, out: VarProblem[]): void {
+  const bad = (field: string, message: string | undefined) => { if (message !== undefined) out.push({ field: `cluster.${at}${field}`, message }); };
+  if (at !== '' && s.vip !== undefined) {
+    if (ipv4(s.vip) === undefined) bad('vip', `must be an IPv4 address, got ${describe(s.vip)}`);
+    else if (cidr(c.subnet) && !inCidr(s.vip as string, c.subnet)) bad('vip', `${s.vip} is outside the directors' subnet ${c.subnet}`);
+    else {
+      const owner = inv.hosts.find((h) => h.address === s.vip);
+      if (owner) bad('vip', `${s.vip} is the address of host ${owner.name}; the VIP must be unused`);
+    }
+  }
+  bad('port', wholeNumber(s.port, 1, 65535));
+  bad('protocol', oneOf(s.protocol, ['TCP', 'UDP']));
+  bad('scheduler', oneOf(s.scheduler, SCHEDULERS));
+  if (s.persistenceTimeout !== undefined) bad('persistenceTimeout', wholeNumber(s.persistenceTimeout, 0, 2 ** 31, { unit: 'seconds' }));
+  if (typeof s.persistenceTimeout === 'number' && s.persistenceTimeout > 0 && (s.scheduler === 'rr' || s.scheduler === 'wrr')) {
+    out.push({ field: `cluster.${at}persistenceTimeout`, warning: true, message: `${s.persistenceTimeout} s with ${s.scheduler}: one client sticks to one real server for that long, so a single client never sees round robin` });
+  }
+  if (at !== '' && s.delayLoop !== undefined) bad('delayLoop', wholeNumber(s.delayLoop, 1, 3600, { unit: 'seconds' }));
+  const hc: Record<string, unknown> = isRecord(s[checkField]) ? s[checkField] as Record<string, unknown> : {};
+  const ck = (field: string, message: string | undefined) => bad(`${checkField}.${field}`, message);
+  if (!(CHECK_KINDS as readonly unknown[]).includes(hc.kind)) ck('kind', oneOf(hc.kind, CHECK_KINDS));
+  else if (hc.kind === 'MISC_CHECK') {
+    // The script line is written into keepalived.conf inside quotes: no quote, newline or comment may end it early.
+    if (typeof hc.script !== 'string' || !/^\/[^\s"]*( [^"\n!#]+)?$/.test(hc.script)) ck('script', `must be an absolute path, then its arguments, without quotes, newlines, ! or #, got ${describe(hc.script)}`);
+    ck('timeout', wholeNumber(hc.timeout, 1, 3600, { unit: 'seconds' }));
+    if (typeof hc.user !== 'string' || !/^[a-z_][a-z0-9_-]{0,31}$/.test(hc.user)) ck('user', `must be a Linux user name (the script runs as that user, keepalived's enable_script_security refuses root-writable-by-others scripts), got ${describe(hc.user)}`);
+    if (hc.retry !== undefined) ck('retry', wholeNumber(hc.retry, 0, 100));
+    if (hc.delayBeforeRetry !== undefined) ck('delayBeforeRetry', wholeNumber(hc.delayBeforeRetry, 0, 3600, { unit: 'seconds' }));
+  } else {
+    if (hc.kind !== 'TCP_CHECK' && s.protocol === 'UDP') ck('kind', `${hc.kind} asks over TCP, but the service is UDP; use MISC_CHECK for a UDP service`);
+    ck('connectTimeout', wholeNumber(hc.connectTimeout, 1, 3600, { unit: 'seconds' }));
+    ck('retry', wholeNumber(hc.retry, 0, 100));
+    ck('delayBeforeRetry', wholeNumber(hc.delayBeforeRetry, 0, 3600, { unit: 'seconds' }));
+    if (hc.port !== undefined) ck('port', wholeNumber(hc.port, 1, 65535));
+    if (hc.kind !== 'TCP_CHECK') {
+      if (typeof hc.path !== 'string' || !/^\/[A-Za-z0-9._~%\/?=&+-]*$/.test(hc.path)) ck('path', `must be a URL path starting with /, without spaces or quotes, e.g. /health, got ${describe(hc.path)}`);
+      if (hc.status !== undefined) ck('status', wholeNumber(hc.status, 100, 599));
+      if (hc.digest !== undefined && (typeof hc.digest !== 'string' || !/^[0-9a-f]{32}$/.test(hc.digest))) ck('digest', `must be an MD5 digest, 32 lower-case hex digits (as keepalived's genhash prints it), got ${describe(hc.digest)}`);
+    }
+  }
+  // The realserver role serves plain HTTP only: an SSL_GET needs TLS the real servers provide themselves.
+  if (hc.kind === 'SSL_GET') out.push({ field: `cluster.${at}${checkField}.kind`, warning: true, message: `SSL_GET connects with TLS to port ${String(hc.port ?? s.port)}; the realserver role sets up nginx for plain HTTP only, so the real servers must serve TLS there themselves, or every one of them is down` });
+  if (at === '') return;
+  const clusterReals = isRecord(c.realServers) ? c.realServers : {};
+  if (s.realServers !== undefined) {
+    if (!isRecord(s.realServers)) bad('realServers', `must be an object of host name: { weight }, got ${describe(s.realServers)}`);
+    else if (Object.keys(s.realServers).length === 0) bad('realServers', 'needs at least one real server (leave it out for every real server of the cluster)');
+    else for (const [name, r] of Object.entries(s.realServers)) {
+      if (!Object.hasOwn(clusterReals, name)) bad(`realServers.${name}`, `${name} is not in cluster.realServers (the hosts the realserver role sets up)`);
+      else if (!isRecord(r)) bad(`realServers.${name}`, `must be { weight }, got ${describe(r)}`);
+      else bad(`realServers.${name}.weight`, wholeNumber(r.weight, 0, 65535));
+    }
+  }
+  if (s.inhibitOnFailure !== undefined && typeof s.inhibitOnFailure !== 'boolean') bad('inhibitOnFailure', `must be true or false, got ${describe(s.inhibitOnFailure)}`);
+  if (s.sorryServer !== undefined) {
+    const ss: Record<string, unknown> = isRecord(s.sorryServer) ? s.sorryServer : {};
+    if (!isRecord(s.sorryServer)) bad('sorryServer', `must be { address, port? }, got ${describe(s.sorryServer)}`);
+    else if (ipv4(ss.address) === undefined) bad('sorryServer.address', `must be an IPv4 address, got ${describe(ss.address)}`);
+    else {
+      const names = isRecord(s.realServers) ? Object.keys(s.realServers) : Object.keys(clusterReals);
+      const same = names.find((n) => inv.hosts.find((h) => h.name === n)?.address === ss.address);
+      // keepalived would list it twice in IPVS: as a real server and as the fallback for when every real server is down.
+      if (same) bad('sorryServer.address', `${ss.address} is real server ${same} of this service; a sorry server serves when every real server is down, so it must be another host`);
+    }
+    if (ss.port !== undefined) bad('sorryServer.port', wholeNumber(ss.port, 1, 65535));
+    // IPVS forwards to it as it does to a real server (DR): it must accept the VIP like one.
+    if (isRecord(s.sorryServer) && ipv4(ss.address) !== undefined && !out.some((p) => p.field === `cluster.${at}sorryServer.address`)) out.push({ field: `cluster.${at}sorryServer.address`, warning: true, message: `with DR the sorry server ${ss.address} gets packets for ${String(s.vip ?? c.vip)} as a real server does: it must hold that VIP on lo with ARP suppressed, which play sets up only on this service's real servers` });
+  }
+  if (s.quorum !== undefined) bad('quorum', wholeNumber(s.quorum, 1, 2 ** 31));
+}
+
 /**
  * Every problem with the cluster, before any connection. Warnings (the
  * seed's persistence + rr trap) come back with `warning: true`. Inventories
@@ -118,8 +436,6 @@ export function validateCluster(c: LvsCluster | undefined, inv: Inventory<LvsVar
   else if (vipOk && !inCidr(c.vip, c.subnet)) bad('vip', `${c.vip} is outside the directors' subnet ${c.subnet}`);
   const owner = vipOk ? inv.hosts.find((h) => h.address === c.vip) : undefined;
   if (owner) bad('vip', `${c.vip} is the address of host ${owner.name}; the VIP must be unused`);
-  bad('port', wholeNumber(c.port, 1, 65535));
-  bad('protocol', oneOf(c.protocol, ['TCP', 'UDP']));
   bad('virtualRouterId', wholeNumber(c.virtualRouterId, 1, 255));
   bad('advertInterval', wholeNumber(c.advertInterval, 1, 255, { unit: 'seconds' }));
   const auth: Record<string, unknown> = isRecord(c.auth) ? c.auth : {};
@@ -129,24 +445,30 @@ export function validateCluster(c: LvsCluster | undefined, inv: Inventory<LvsVar
   else if (authType) bad('auth.type', authType);
   else if (typeof auth.pass !== 'string' || auth.pass.length === 0) bad('auth.pass', `is required (a string of 1–8 characters), got ${describe(auth.pass)}`);
   else if (auth.pass.length > 8) bad('auth.pass', `is ${auth.pass.length} characters; keepalived silently uses only the first 8`);
-  bad('scheduler', oneOf(c.scheduler, SCHEDULERS));
+  if (c.services === undefined) serviceProblems(c as unknown as Record<string, unknown>, '', 'healthCheck', c, inv, out);
+  else if (!Array.isArray(c.services)) bad('services', `must be a list of services, got ${describe(c.services)}`);
+  else if (c.services.length === 0) bad('services', 'needs at least one service');
+  else {
+    for (const k of SHORTHAND) if (c[k] !== undefined) bad(k, `is the single-service shorthand; with cluster.services, give it in each service`);
+    const seen = new Map<string, number>();
+    c.services.forEach((s: unknown, i) => {
+      if (!isRecord(s)) { bad(`services[${i}]`, `must be a service { port, protocol, scheduler, check, … }, got ${describe(s)}`); return; }
+      serviceProblems(s, `services[${i}].`, 'check', c, inv, out);
+      const key = `${s.vip ?? c.vip}:${s.port}/${s.protocol}`;
+      if (seen.has(key)) bad(`services[${i}].port`, `${key} is also services[${seen.get(key)}]; IPVS has one virtual server per VIP, port and protocol`);
+      else seen.set(key, i);
+    });
+    // A real server in no service would hold no VIP and serve nothing (its lo unit would be empty).
+    const used = new Set(c.services.flatMap((s: unknown) => (isRecord(s) && isRecord(s.realServers) ? Object.keys(s.realServers) : isRecord(s) && s.realServers === undefined ? Object.keys(isRecord(c.realServers) ? c.realServers : {}) : [])));
+    for (const name of Object.keys(isRecord(c.realServers) ? c.realServers : {})) {
+      if (!used.has(name)) bad(`realServers.${name}`, `${name} is in no service of cluster.services; list it in a service's realServers, or remove it`);
+    }
+  }
   // Typed 'DR', but an untyped inventory can say anything.
   const fwd: unknown = c.forwarding;
   if (fwd === 'NAT' || fwd === 'TUN') bad('forwarding', `${fwd} is not supported: play sets up direct routing (DR) only; ${fwd === 'NAT' ? 'NAT needs the directors as the real servers\' default gateway' : 'TUN needs an ipip tunnel carrying the VIP on every real server'}, which the roles do not configure`);
   else bad('forwarding', oneOf(fwd, ['DR']));
-  if (c.persistenceTimeout !== undefined) bad('persistenceTimeout', wholeNumber(c.persistenceTimeout, 0, 2 ** 31, { unit: 'seconds' }));
-  if (typeof c.persistenceTimeout === 'number' && c.persistenceTimeout > 0 && (c.scheduler === 'rr' || c.scheduler === 'wrr')) {
-    out.push({ field: 'cluster.persistenceTimeout', warning: true, message: `${c.persistenceTimeout} s with ${c.scheduler}: one client sticks to one real server for that long, so a single client never sees round robin` });
-  }
   bad('delayLoop', wholeNumber(c.delayLoop, 1, 3600, { unit: 'seconds' }));
-  const hc: Record<string, unknown> = isRecord(c.healthCheck) ? c.healthCheck : {};
-  if (hc.kind !== 'TCP_CHECK') bad('healthCheck.kind', `must be TCP_CHECK, got ${describe(hc.kind)}`);
-  else {
-    bad('healthCheck.connectTimeout', wholeNumber(hc.connectTimeout, 1, 3600, { unit: 'seconds' }));
-    bad('healthCheck.retry', wholeNumber(hc.retry, 0, 100));
-    bad('healthCheck.delayBeforeRetry', wholeNumber(hc.delayBeforeRetry, 0, 3600, { unit: 'seconds' }));
-    if (hc.port !== undefined) bad('healthCheck.port', wholeNumber(hc.port, 1, 65535));
-  }
   if (typeof c.interface !== 'string' || !/^[A-Za-z0-9_.:@-]{1,15}$/.test(c.interface)) bad('interface', `must be a Linux interface name, got ${describe(c.interface)}`);
 
   if (c.globalDefs !== undefined && !isRecord(c.globalDefs)) bad('globalDefs', `must be an object of keyword: value, got ${describe(c.globalDefs)}`);
@@ -166,6 +488,35 @@ export function validateCluster(c: LvsCluster | undefined, inv: Inventory<LvsVar
     if (wrong) bad(isRecord(d) ? `directors.${name}.priority` : `directors.${name}`, wrong);
     else if (byPriority.has(priority as number)) bad(`directors.${name}.priority`, `${priority} is also ${byPriority.get(priority as number)}'s priority; priorities must differ so one director is MASTER`);
     else byPriority.set(priority as number, name);
+    if (isRecord(d) && d.address !== undefined) {
+      if (ipv4(d.address) === undefined) bad(`directors.${name}.address`, `must be an IPv4 address (this director's on ${String(c.interface)}), got ${describe(d.address)}`);
+      else if (cidr(c.subnet) && !inCidr(d.address as string, c.subnet)) bad(`directors.${name}.address`, `${d.address} is outside ${c.subnet}`);
+    }
+    if (isRecord(d) && d.state !== undefined) bad(`directors.${name}.state`, oneOf(d.state, ['MASTER', 'BACKUP']));
+  }
+  const vrrp: Record<string, unknown> = isRecord(c.vrrp) ? c.vrrp : {};
+  if (c.vrrp !== undefined && !isRecord(c.vrrp)) bad('vrrp', `must be { mode?, nopreempt?, preemptDelay? }, got ${describe(c.vrrp)}`);
+  if (vrrp.mode !== undefined) bad('vrrp.mode', oneOf(vrrp.mode, ['multicast', 'unicast']));
+  if (vrrp.mode === 'unicast') {
+    if (directors.length < 2) bad('vrrp.mode', `unicast needs at least two directors (each sends its adverts to the others), got ${directors.length}`);
+    const byAddress = new Map<string, string>();
+    for (const [name] of directors) {
+      const a = directorAddress(c, name, inv);
+      if (byAddress.has(a)) bad(`directors.${name}.address`, `${a} is also ${byAddress.get(a)}'s address; unicast VRRP needs each director's own`);
+      else byAddress.set(a, name);
+    }
+  }
+  if (vrrp.nopreempt !== undefined && typeof vrrp.nopreempt !== 'boolean') bad('vrrp.nopreempt', `must be true or false, got ${describe(vrrp.nopreempt)}`);
+  if (vrrp.preemptDelay !== undefined) bad('vrrp.preemptDelay', wholeNumber(vrrp.preemptDelay, 0, 1000, { unit: 'seconds' }));
+  if (vrrp.nopreempt === true && vrrp.preemptDelay !== undefined) bad('vrrp.preemptDelay', 'has no effect with vrrp.nopreempt: a director that never preempts has no preemption to delay; give one or the other');
+  if (vrrp.nopreempt === true) {
+    out.push({ field: 'cluster.vrrp.nopreempt', warning: true, message: 'the VIP stays where it is after a failover: play handback, and a rollout that must restart the MASTER (it hands the VIP over and takes it back), expect the highest priority to take it back and will fail; verify expects it on the highest priority' });
+  }
+  if (vrrp.nopreempt === true || vrrp.preemptDelay !== undefined) {
+    const what = vrrp.nopreempt === true ? 'vrrp.nopreempt' : 'vrrp.preemptDelay';
+    for (const [name, d] of directors) {
+      if (isRecord(d) && d.state === 'MASTER') bad(`directors.${name}.state`, `MASTER with ${what}: keepalived ignores ${what === 'vrrp.nopreempt' ? 'nopreempt' : 'preempt_delay'} on an instance whose state is MASTER, so this director would still take the VIP back; leave state out (every director then starts as BACKUP and the highest priority is elected)`);
+    }
   }
   if (c.realServers !== undefined && !isRecord(c.realServers)) bad('realServers', `must be an object of host name: { weight }, got ${describe(c.realServers)}`);
   const reals = Object.entries(isRecord(c.realServers) ? c.realServers : {});

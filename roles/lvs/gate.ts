@@ -1,3 +1,4 @@
+import { primaryService } from './cluster.ts';
 import { noop } from '../../lib/core/change.ts';
 import { defineTask } from '../../lib/core/define-task.ts';
 import { wholeNumber } from '../../lib/tasks/checks.ts';
@@ -42,7 +43,7 @@ export const clusterHealthy = defineTask<ClusterHealthyParams>({
   plan: async (p, ctx) => {
     const t = p.topology;
     const c = t.cluster;
-    const reals = t.realServers.map((r) => `${r.address}:${c.port}`);
+    const reals = t.realServers.map((r) => `${r.address}:${primaryService(c).port}`);
     const cmd = readingCommand(c, reals, HANDOVER_FILE, KEEPALIVED_CONF);
     const readers = await Promise.all(t.directors.map((d) => ctx.reader(d.name)));
     const poll = async () => judgeHealth(c, await Promise.all(readers.map(async (r) => parseReading(r.host.name, c, (await r.run(cmd)).stdout))));

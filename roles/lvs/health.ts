@@ -2,7 +2,7 @@ import type { CheckRow } from '../verify/checks.ts';
 import { parseIpvsadm } from '../verify/parse.ts';
 import { parseKeepalived } from '../director/keepalived-parse.ts';
 import { quote, sh } from '../../lib/core/shell.ts';
-import type { LvsCluster } from './cluster.ts';
+import { primaryService, type LvsCluster } from './cluster.ts';
 
 /** What one director says about itself, in one command. */
 export interface DirectorReading {
@@ -53,7 +53,7 @@ export function parseReading(name: string, c: LvsCluster, out: string): Director
   }
   const ipvs = parts.get('ipvs') ?? '';
   const conf = parseKeepalived(parts.get('conf') ?? '');
-  const vs = conf.virtualServers.find((v) => v.address === c.vip && v.port === c.port);
+  const vs = conf.virtualServers.find((v) => v.address === c.vip && v.port === primaryService(c).port);
   return {
     name,
     active: (parts.get('active') ?? '').trim() || 'unknown',
@@ -97,9 +97,9 @@ export function judgeHealth(c: LvsCluster, readings: readonly DirectorReading[])
       rows.push({ check: 'IPVS lists healthy real servers', host: r.name, expected: 'every configured real server that answers', seen: 'skipped: no IPVS in this kernel', pass: 'skipped' });
       continue;
     }
-    const svc = parseIpvsadm(r.ipvs).find((s) => s.address === c.vip && s.port === c.port);
+    const svc = parseIpvsadm(r.ipvs).find((s) => s.address === c.vip && s.port === primaryService(c).port);
     const listed = new Set((svc?.reals ?? []).map((x) => `${x.address}:${x.port}`));
-    const required = c.protocol === 'UDP' ? r.configured : r.configured.filter((x) => r.up.includes(x));
+    const required = primaryService(c).protocol === 'UDP' ? r.configured : r.configured.filter((x) => r.up.includes(x));
     const missing = required.filter((x) => !listed.has(x));
     rows.push({ check: 'IPVS lists healthy real servers', host: r.name, expected: required.join(' ') || 'none answer', seen: [...listed].join(' ') || 'none', pass: missing.length ? 'no' : 'yes' });
     if (missing.length) healthy = false;

@@ -1,3 +1,4 @@
+import { servicesOf } from './cluster.ts';
 import { changes, noop, type Change } from '../../lib/core/change.ts';
 import { defineTask } from '../../lib/core/define-task.ts';
 import { wholeNumber } from '../../lib/tasks/checks.ts';
@@ -9,38 +10,53 @@ import { settle, table, type CheckRow, type Topology } from '../verify/checks.ts
 
 const FLAG: Record<string, string> = { DR: '-g', NAT: '-m', TUN: '-i' };
 
-/** This real server's entry on each running director with IPVS. */
+/**
+ * This real server's entry on each running director with IPVS, one per
+ * service it is in (the seed: one).
+ */
 async function entries(t: Topology, host: string, ctx: Pick<PlanContext, 'reader'>) {
   const c = t.cluster;
   const rs = t.realServers.find((r) => r.name === host);
   if (!rs) throw new TaskError(host, 'real server', `${host} is not in cluster.realServers`);
-  const dest = `${rs.address}:${c.port}`;
-  return Promise.all(t.directors.map(async (d) => {
+  const services = servicesOf(c).filter((s) => s.realServers.some((r) => r.name === host));
+  const perDirector = await Promise.all(t.directors.map(async (d) => {
     const r = await ctx.reader(d.name);
     const out = await r.run('systemctl is-active keepalived 2>/dev/null; ipvsadm -Ln 2>/dev/null || echo @@no-ipvs');
     const [state = '', ...rest] = out.stdout.split('\n');
     const ipvs = rest.join('\n');
-    const svc = parseIpvsadm(ipvs).find((s) => s.address === c.vip && s.port === c.port);
-    const mine = svc?.reals.find((x) => `${x.address}:${x.port}` === dest);
-    return {
-      director: d.name, reader: r, dest, running: state.trim() === 'active', ipvs: !ipvs.includes('@@no-ipvs'),
-      weight: mine?.weight, active: mine ? activeOf(ipvs, dest) : 0,
-      othersServing: (svc?.reals ?? []).filter((x) => `${x.address}:${x.port}` !== dest && x.weight > 0).length,
-    };
+    return services.map((service) => {
+      const dest = `${rs.address}:${service.port}`;
+      const svc = parseIpvsadm(ipvs).find((s) => s.address === service.vip && s.port === service.port && s.proto === service.protocol);
+      const mine = svc?.reals.find((x) => `${x.address}:${x.port}` === dest);
+      return {
+        director: d.name, reader: r, service, dest, running: state.trim() === 'active', ipvs: !ipvs.includes('@@no-ipvs'),
+        weight: mine?.weight, active: mine ? activeOf(ipvs, service, dest) : 0,
+        othersServing: (svc?.reals ?? []).filter((x) => `${x.address}:${x.port}` !== dest && x.weight > 0).length,
+        configured: service.realServers.find((x) => x.name === host)?.weight ?? 1,
+      };
+    });
   }));
+  return perDirector.flat();
 }
 
 type Entry = Awaited<ReturnType<typeof entries>>[number];
 
-/** Set this real server's IPVS weight on one director (made there, through its reader). */
+/** Set this real server's IPVS weight in one service on one director (made there, through its reader). */
 function weightChange(t: Topology, e: Entry, to: number): Change {
-  const cmd = `ipvsadm -e -t ${sh`${`${t.cluster.vip}:${t.cluster.port}`} -r ${e.dest}`} ${FLAG[t.cluster.forwarding] ?? '-g'} -w ${Math.trunc(to)}`;
+  const svc = `${e.service.protocol === 'UDP' ? '-u' : '-t'} ${sh`${`${e.service.vip}:${e.service.port}`} -r ${e.dest}`}`;
+  const cmd = `ipvsadm -e ${svc} ${FLAG[t.cluster.forwarding] ?? '-g'} -w ${Math.trunc(to)}`;
   return { summary: `weight ${e.weight} → ${to} for ${e.dest} on ${e.director}`, exec: `# on ${e.director}: ${cmd}`, apply: async () => e.reader.run(cmd) };
 }
 
-function activeOf(ipvs: string, dest: string): number {
-  const line = ipvs.split('\n').find((l) => l.trim().startsWith(`-> ${dest} `));
-  return Number(line?.trim().split(/\s+/)[4] ?? 0);
+/** Active connections of `dest` in this service's section of `ipvsadm -Ln` (another service may list the same ADDR:PORT). */
+function activeOf(ipvs: string, service: { vip: string; port: number; protocol: string }, dest: string): number {
+  let inService = false;
+  for (const l of ipvs.split('\n')) {
+    const head = /^(TCP|UDP|FWM)\s+(\S+)/.exec(l.trim());
+    if (head) inService = head[1] === service.protocol && head[2] === `${service.vip}:${service.port}`;
+    else if (inService && l.trim().startsWith(`-> ${dest} `)) return Number(l.trim().split(/\s+/)[4] ?? 0);
+  }
+  return 0;
 }
 
 /** Parameters of {@link drainRealServer}. */
@@ -123,14 +139,13 @@ export const realServerInService = defineTask<InServiceParams>({
   check: (p) => wholeNumber('boundMs', p.boundMs, 1, 2 ** 31, { unit: 'ms' }),
   plan: async (p, ctx) => {
     const t = p.topology;
-    const weight = t.cluster.realServers[ctx.host.name]?.weight ?? 1;
     const bound = ctx.pending.length > 0 ? 0 : p.boundMs ?? 60_000;
     const es = await settle(async () => (await entries(t, ctx.host.name, ctx)).filter((e) => e.running && e.ipvs), (l) => l.every((e) => e.weight !== undefined), bound, 500);
-    const rows: CheckRow[] = es.map((e) => ({ check: 'listed by the health check', host: e.director, expected: `${e.dest} weight ${weight}`, seen: e.weight === undefined ? 'absent' : `weight ${e.weight}`, pass: e.weight === undefined ? 'no' : 'yes' }));
+    const rows: CheckRow[] = es.map((e) => ({ check: 'listed by the health check', host: e.director, expected: `${e.dest} weight ${e.configured}`, seen: e.weight === undefined ? 'absent' : `weight ${e.weight}`, pass: e.weight === undefined ? 'no' : 'yes' }));
     const absent = es.filter((e) => e.weight === undefined);
     if (absent.length && ctx.pending.length > 0) return { changes: [], notes: [], table: table(rows), skip: 'check mode: the service this waits for was not started' };
     if (absent.length) throw new TaskError(ctx.host.name, 'in service on every director', `${ctx.host.name} is not back in ${absent.map((e) => e.director).join(', ')}'s IPVS table after ${bound / 1000} s (is its service up?)`, { table: table(rows) });
-    const out: Change[] = es.filter((e) => e.weight === 0 && weight > 0).map((e) => weightChange(t, e, weight));
+    const out: Change[] = es.filter((e) => e.weight === 0 && e.configured > 0).map((e) => weightChange(t, e, e.configured));
     return out.length ? { ...changes(out), table: table(rows) } : { ...noop(`${ctx.host.name} is in service on ${es.map((e) => e.director).join(', ') || 'no director with IPVS'}`), table: table(rows) };
   },
 });

@@ -2,7 +2,7 @@ import { holdsVipCommand } from '../director/keepalived-commands.ts';
 import type { ResultTable } from '../../lib/core/change.ts';
 import { quote, sh } from '../../lib/core/shell.ts';
 import type { HostReader } from '../../lib/core/task.ts';
-import type { LvsCluster } from '../lvs/cluster.ts';
+import { primaryService, type LvsCluster } from '../lvs/cluster.ts';
 import { ARP_SYSCTLS } from '../realserver/index.ts';
 import { connDeltas, judgeDeltas, parseIpvsadm, parseLabels } from './parse.ts';
 
@@ -63,7 +63,7 @@ export async function directorChecks(t: Topology, reader: (h: string) => Promise
 
 /** VIP on lo, ARP sysctls and its own page, on each real server. */
 export async function realServerChecks(t: Topology, reader: (h: string) => Promise<HostReader>): Promise<CheckRow[]> {
-  const port = t.cluster.port;
+  const port = primaryService(t.cluster).port;
   const perHost = await Promise.all(t.realServers.map(async (rs) => {
     const r = await reader(rs.name);
     const script = [
@@ -102,17 +102,17 @@ export async function readIpvs(r: HostReader): Promise<{ ok: true; out: string }
 export async function balancingChecks(t: Topology, reader: (h: string) => Promise<HostReader>, self: HostReader, requests: number, settleMs: number): Promise<CheckRow[]> {
   const c = t.cluster;
   const master = await reader(t.master);
-  const want = t.realServers.map((rs) => `${rs.address}:${c.port}`).sort();
+  const want = t.realServers.map((rs) => `${rs.address}:${primaryService(c).port}`).sort();
   const first = await readIpvs(master);
   if (!first.ok) {
     const reason = `skipped: ${first.reason}`;
     return [
       { check: 'IPVS service lists real servers', host: t.master, expected: want.join(' '), seen: reason, pass: 'skipped' },
-      { check: `${requests} requests to VIP (${c.scheduler})`, host: 'controller', expected: t.realServers.map((r) => r.label).join('/'), seen: reason, pass: 'skipped' },
+      { check: `${requests} requests to VIP (${primaryService(c).scheduler})`, host: 'controller', expected: t.realServers.map((r) => r.label).join('/'), seen: reason, pass: 'skipped' },
     ];
   }
   const listed = (out: string) => {
-    const svc = parseIpvsadm(out).find((s) => s.address === c.vip && s.port === c.port);
+    const svc = parseIpvsadm(out).find((s) => s.address === c.vip && s.port === primaryService(c).port);
     return svc ? svc.reals.map((x) => `${x.address}:${x.port}`).sort() : [];
   };
   // Health checks add real servers a few seconds after keepalived starts.
@@ -125,16 +125,16 @@ export async function balancingChecks(t: Topology, reader: (h: string) => Promis
   // estimator): the second reading waits for that.
   const stats = async (wait = '') => (await master.run(`${wait}ipvsadm -Ln --stats --exact 2>/dev/null`)).stdout;
   const before = await stats();
-  const loop = `for i in $(seq 1 ${requests}); do printf '#%s\\n' "$(curl -s -m 3 http://${c.vip}:${c.port}/ 2>/dev/null | grep -o '<h1>[^<]*</h1>')"; done`;
+  const loop = `for i in $(seq 1 ${requests}); do printf '#%s\\n' "$(curl -s -m 3 http://${c.vip}:${primaryService(c).port}/ 2>/dev/null | grep -o '<h1>[^<]*</h1>')"; done`;
   const labels = parseLabels((await self.run(loop)).stdout);
-  const deltas = connDeltas(before, await stats('sleep 2.5; '), c.vip, c.port);
+  const deltas = connDeltas(before, await stats('sleep 2.5; '), c.vip, primaryService(c).port);
   const now = await readIpvs(master);
-  const table = parseIpvsadm(now.ok ? now.out : '').find((s) => s.address === c.vip && s.port === c.port);
+  const table = parseIpvsadm(now.ok ? now.out : '').find((s) => s.address === c.vip && s.port === primaryService(c).port);
   const weights = new Map((table?.reals ?? []).map((x) => [`${x.address}:${x.port}`, x.weight] as const));
-  const names = new Map(t.realServers.map((r) => [`${r.address}:${c.port}`, r.label]));
+  const names = new Map(t.realServers.map((r) => [`${r.address}:${primaryService(c).port}`, r.label]));
   const answered = labels.filter((l) => t.realServers.some((r) => r.label === l)).length;
-  const pass = answered === requests && judgeDeltas(deltas, weights, c.scheduler);
+  const pass = answered === requests && judgeDeltas(deltas, weights, primaryService(c).scheduler);
   const seen = `${answered}/${requests} answered; new connections ${[...weights.keys()].map((k) => `${names.get(k) ?? k} +${deltas.get(k) ?? 0}${weights.get(k) === 0 ? ' (weight 0)' : ''}`).join(', ')}`;
-  rows.push({ check: `${requests} requests to VIP (${c.scheduler})`, host: t.master, expected: c.scheduler === 'rr' ? 'all answered; IPVS spreads evenly' : 'all answered; every weighted real server used', seen, pass: pass ? 'yes' : 'no' });
+  rows.push({ check: `${requests} requests to VIP (${primaryService(c).scheduler})`, host: t.master, expected: primaryService(c).scheduler === 'rr' ? 'all answered; IPVS spreads evenly' : 'all answered; every weighted real server used', seen, pass: pass ? 'yes' : 'no' });
   return rows;
 }

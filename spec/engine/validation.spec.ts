@@ -123,7 +123,7 @@ const clusterCases: Array<[string, ReturnType<typeof lvsInv>, Problem[]]> = [
     [inInv('cluster.directors', 'must be an object of host name: { priority }, got null')]],
   ['no director at all: said once, not again by each host the director role runs on', mutated((c) => { c.directors = {}; }),
     [inInv('cluster.directors', 'needs at least one director')]],
-  ['healthCheck an array', mutated((c) => { c.healthCheck = []; }), [inInv('cluster.healthCheck.kind', 'must be TCP_CHECK, got undefined')]],
+  ['healthCheck an array', mutated((c) => { c.healthCheck = []; }), [inInv('cluster.healthCheck.kind', 'must be one of TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK, got undefined')]],
   ['subnet a number', mutated((c) => { c.subnet = 24; }), [inInv('cluster.subnet', 'must be a CIDR like 192.168.56.0/24, got 24')]],
   ['no cluster at all', lvsInv(undefined), [inInv('cluster', 'is required (an LvsCluster), got undefined')]],
   ['five mistakes: five problems', mutated((c) => {

@@ -1,0 +1,78 @@
+/**
+ * `play drain` / `undrain` with several services: the real server's weight
+ * changes in every service it is in, on every director; the seed's single
+ * service gives the commands it always gave.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { HostReader } from '../../lib/core/task.ts';
+import { FactCache } from '../../lib/engine/fact-cache.ts';
+import { planContext } from '../../lib/engine/plan-context.ts';
+import { drainRealServer, realServerInService } from '../../roles/lvs/real-server-ops.ts';
+import type { LvsCluster } from '../../roles/lvs/cluster.ts';
+import type { Topology } from '../../roles/verify/checks.ts';
+import { cluster as multiCluster } from '../fixtures/inventory/multi-service.ts';
+import seed from '../../inventory/inventory.ts';
+import { FakeTransport } from '../support/fake-transport.ts';
+import { testHost } from '../support/plan-harness.ts';
+
+const topology = (cluster: LvsCluster): Topology => ({
+  cluster, master: 'LB1', directors: [{ name: 'LB1' }, { name: 'LB2' }],
+  realServers: [{ name: 'RS1', address: '192.168.56.103', label: 'RS1' }, { name: 'RS2', address: '192.168.56.104', label: 'RS2' }],
+});
+const HEAD = 'IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn';
+const SEED_TABLE = `${HEAD}\nTCP  192.168.56.200:80 rr\n  -> 192.168.56.103:80 Route 1 0 0\n  -> 192.168.56.104:80 Route 1 0 0`;
+const multiTable = (rs2: number) => `${HEAD}
+TCP  192.168.56.200:80 wlc
+  -> 192.168.56.103:80 Route 1 0 0
+  -> 192.168.56.104:80 Route ${rs2} 0 0
+TCP  192.168.56.200:443 sh persistent 300
+  -> 192.168.56.103:443 Route 2 0 0
+  -> 192.168.56.104:443 Route ${rs2} 0 0
+UDP  192.168.56.201:53 rr
+  -> 192.168.56.104:53 Route ${rs2} 0 0`;
+
+async function plan(task: ReturnType<typeof drainRealServer>, host: string, table: string) {
+  const reader = async (name: string): Promise<HostReader> => ({ host: testHost({ name }), run: async () => ({ code: 0, stdout: `active\n${table}`, stderr: '' }) });
+  return task.plan(planContext({
+    host: testHost({ name: host }), cache: new FactCache(new FakeTransport(host, [])), pending: [], run: { pending: 0 }, results: {}, wantDiff: false, reader,
+  }));
+}
+const execs = (p: Awaited<ReturnType<typeof plan>>) => p.changes.map((c) => ('exec' in c ? c.exec : '')).filter((e) => e.includes('ipvsadm'));
+
+const Drain = suite('drain and undrain over several services');
+
+Drain('the seed: one ipvsadm command per director, as before', async () => {
+  assert.equal(execs(await plan(drainRealServer({ topology: topology(seed.vars.cluster) }), 'RS1', SEED_TABLE)), [
+    '# on LB1: ipvsadm -e -t 192.168.56.200:80 -r 192.168.56.103:80 -g -w 0',
+    '# on LB2: ipvsadm -e -t 192.168.56.200:80 -r 192.168.56.103:80 -g -w 0',
+  ]);
+});
+
+Drain('RS2 drained from its three services (UDP with -u) on each director; RS2 is the last in 53/UDP, so that is refused', async () => {
+  let refused = '';
+  try { await plan(drainRealServer({ topology: topology(multiCluster) }), 'RS2', multiTable(1)); } catch (e) { refused = (e as Error).message; }
+  assert.match(refused, /RS2 is the last real server in service on LB1/);
+  const dnsBoth = { ...multiCluster, services: multiCluster.services!.map((x, i) => (i === 2 ? { ...x, realServers: { RS1: { weight: 1 }, RS2: { weight: 1 } } } : x)) };
+  const udp = multiTable(1).replace('  -> 192.168.56.104:53', '  -> 192.168.56.103:53 Route 1 0 0\n  -> 192.168.56.104:53');
+  assert.ok(execs(await plan(drainRealServer({ topology: topology(dnsBoth) }), 'RS2', udp)).includes('# on LB2: ipvsadm -e -u 192.168.56.201:53 -r 192.168.56.104:53 -g -w 0'));
+  const two = { ...multiCluster, services: multiCluster.services!.slice(0, 2) };
+  assert.equal(execs(await plan(drainRealServer({ topology: topology(two) }), 'RS2', multiTable(1))), [
+    '# on LB1: ipvsadm -e -t 192.168.56.200:80 -r 192.168.56.104:80 -g -w 0',
+    '# on LB1: ipvsadm -e -t 192.168.56.200:443 -r 192.168.56.104:443 -g -w 0',
+    '# on LB2: ipvsadm -e -t 192.168.56.200:80 -r 192.168.56.104:80 -g -w 0',
+    '# on LB2: ipvsadm -e -t 192.168.56.200:443 -r 192.168.56.104:443 -g -w 0',
+  ]);
+});
+
+Drain('undrain restores each service\'s own weight (443 gives RS1 weight 2)', async () => {
+  const table = multiTable(1).replace('192.168.56.103:80 Route 1', '192.168.56.103:80 Route 0').replace('192.168.56.103:443 Route 2', '192.168.56.103:443 Route 0');
+  assert.equal(execs(await plan(realServerInService({ topology: topology(multiCluster) }), 'RS1', table)), [
+    '# on LB1: ipvsadm -e -t 192.168.56.200:80 -r 192.168.56.103:80 -g -w 1',
+    '# on LB1: ipvsadm -e -t 192.168.56.200:443 -r 192.168.56.103:443 -g -w 2',
+    '# on LB2: ipvsadm -e -t 192.168.56.200:80 -r 192.168.56.103:80 -g -w 1',
+    '# on LB2: ipvsadm -e -t 192.168.56.200:443 -r 192.168.56.103:443 -g -w 2',
+  ]);
+});
+
+Drain.run();
