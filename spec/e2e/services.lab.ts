@@ -1,0 +1,185 @@
+/**
+ * The cluster model beyond the seed, on the IPVS lab (directors are qemu
+ * VMs with real IPVS, real servers containers): the seed's cluster rolls
+ * out, live, to two services on two VIPs over unicast VRRP
+ * (spec/fixtures/inventory/lab-services.ts) and back. Each VIP's requests
+ * spread over RS1 and RS2; an HTTP_GET removes a real server whose health
+ * page fails while its TCP port still accepts (the TCP_CHECK service keeps
+ * it); with multicast dropped between the directors, unicast VRRP still
+ * elects one MASTER, fails over and back; a planned handover moves both
+ * VIPs without a failed request on either; every rendered golden passes
+ * `keepalived --config-test` on the lab's release.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync, readdirSync } from 'node:fs';
+import type { Transport } from '../../lib/core/transport.ts';
+import { localTransport } from '../../lib/transport/local.ts';
+import { readLabProfile } from '../../lib/lab/index.ts';
+import { probeHttp, type ProbeReport } from '../../lib/probe/http-probe.ts';
+import { parseIpvsadm, parseLabels } from '../../roles/verify/parse.ts';
+import { settle } from '../../roles/verify/checks.ts';
+import { assertRoutedToLab, connectLab, eventsOf, freshLab, labDown, playCli } from '../support/lab.ts';
+
+const VIP1 = '192.168.56.200';
+const VIP2 = '192.168.56.201';
+const SERVICES = 'spec/fixtures/inventory/lab-services.ts';
+const Services = suite('several services, HTTP_GET, unicast VRRP (--ipvs lab)');
+const conns = new Map<string, Transport>();
+const controller = localTransport();
+const on = (h: string) => conns.get(h)!;
+
+/** N requests to a VIP: the <h1> label of each answer. */
+async function ask(vip: string, n: number): Promise<string[]> {
+  const r = await controller.run(`for i in $(seq 1 ${n}); do printf '#%s\\n' "$(curl -s -m 3 http://${vip}/ | grep -o '<h1>[^<]*</h1>')"; done`);
+  return parseLabels(r.stdout);
+}
+/** Real servers in LB1's IPVS table for VIP:80. */
+async function reals(vip: string): Promise<string[]> {
+  const out = (await on('LB1').run('ipvsadm -Ln')).stdout;
+  return (parseIpvsadm(out).find((s) => s.address === vip && s.port === 80)?.reals ?? []).map((r) => r.address).sort();
+}
+/** Directors holding `vip` on the cluster interface. */
+const holders = async (vip = VIP1) => (await Promise.all(['LB1', 'LB2'].map(async (d) => ((await on(d).run('ip -o -4 addr show dev enp0s8')).stdout.includes(` ${vip}/`) ? [d] : [])))).flat();
+
+/** `fn` under one probe per VIP (a GET every 50 ms, 2 s timeout, bounded), after checking both route to the lab bridge. */
+async function underProbes<T>(vips: readonly string[], fn: () => Promise<T>): Promise<{ result: T; probes: ProbeReport[] }> {
+  await assertRoutedToLab(readLabProfile()!, vips);
+  const stop = new AbortController();
+  const reports = vips.map((v) => probeHttp({ url: `http://${v}/`, everyMs: 50, timeoutMs: 2000, maxMs: 900_000, signal: stop.signal }));
+  try {
+    const result = await fn();
+    stop.abort();
+    return { result, probes: await Promise.all(reports) };
+  } finally {
+    stop.abort();
+    await Promise.all(reports);
+  }
+}
+const told = (p: ProbeReport) => `${p.url}: ${p.sent} requests, ${p.failed} failed, longest gap ${p.longestGapMs} ms`;
+
+/** `play ARGS` under probes of `vips`, watching that never two directors hold VIP1; asserts exit 0 and no failed request. */
+async function live(what: string, args: string[], vips: readonly string[]) {
+  let most = 0;
+  let watching = true;
+  const watcher = (async () => { while (watching) most = Math.max(most, (await holders()).length); })();
+  const { result: r, probes } = await underProbes(vips, () => playCli([...args, '--json'], { timeoutMs: 900_000 }));
+  watching = false;
+  await watcher;
+  console.log(`      ${what}: ${probes.map(told).join('; ')}; most directors holding ${VIP1} at once: ${most}`);
+  assert.is(r.code, 0, r.stderr + r.stdout.slice(-4000));
+  for (const p of probes) assert.is(p.failed, 0, `${what}, ${p.url}: ${JSON.stringify(p.failures.slice(0, 5))}`);
+  assert.is(most, 1, 'never two directors holding the VIP');
+  return r;
+}
+
+Services('lab up with IPVS directors; the seed converges', async () => {
+  const lab = await freshLab({ ipvs: true });
+  await assertRoutedToLab(lab, [VIP2]);
+  for (const h of ['LB1', 'LB2', 'RS1', 'RS2']) conns.set(h, await connectLab(h, lab));
+  const r = await playCli(['site', '-i', 'inventory', '--json'], { timeoutMs: 900_000 });
+  assert.is(r.code, 0, r.stderr + r.stdout.slice(-4000));
+});
+
+Services('every rendered golden passes keepalived --config-test on the lab release', async () => {
+  const dir = new URL('../roles/fixtures/', import.meta.url);
+  const goldens = readdirSync(dir).filter((f) => /^keepalived.*\.conf$/.test(f));
+  assert.ok(goldens.length >= 4, goldens.join(' '));
+  const version = (await on('LB1').run('keepalived --version 2>&1 | head -1')).stdout.trim();
+  for (const f of goldens) {
+    const text = readFileSync(new URL(f, dir), 'utf8');
+    const path = `/tmp/play-golden-${f}`;
+    await on('LB1').run(`cat > ${path}`, { stdin: text });
+    const r = await on('LB1').run(`keepalived --config-test -f ${path} 2>&1; echo "exit $?"; rm -f ${path}`);
+    console.log(`      ${version}, ${f}: ${r.stdout.trim().split('\n').at(-1)}`);
+    assert.match(r.stdout, /exit 0\s*$/, `${f}:\n${r.stdout}`);
+    assert.not.match(r.stdout, /unknown keyword|not recognised|WARNING/i, `${f}:\n${r.stdout}`);
+  }
+});
+
+Services('the seed rolls out to two services on two VIPs over unicast VRRP: no request to the seed VIP fails', async () => {
+  const r = await live('seed → services + unicast', ['site', '-i', SERVICES], [VIP1]);
+  const conf = (await on('LB2').run('cat /etc/keepalived/keepalived.conf')).stdout;
+  assert.match(conf, /unicast_src_ip 192\.168\.56\.102\s+unicast_peer \{\s+192\.168\.56\.101\s+\}/);
+  assert.match(conf, /virtual_server 192\.168\.56\.201 80 \{/);
+  assert.equal(await holders(VIP2), ['LB1']);
+  assert.equal(await reals(VIP1), ['192.168.56.103', '192.168.56.104']);
+  assert.equal(await reals(VIP2), ['192.168.56.103', '192.168.56.104']);
+  const verified = eventsOf(r.stdout).find((e) => e.kind === 'verify')!.table.rows as string[][];
+  assert.ok(verified.every((row) => row[4] !== 'no'), JSON.stringify(verified));
+});
+
+Services('each VIP round-robins over RS1 and RS2', async () => {
+  for (const vip of [VIP1, VIP2]) {
+    const labels = await ask(vip, 6);
+    assert.ok(labels.every((l, i) => l && (i === 0 || l !== labels[i - 1])), `${vip}: ${labels.join(' ')}`);
+    assert.equal([...new Set(labels)].sort(), ['RS1', 'RS2'], vip);
+  }
+});
+
+Services('HTTP_GET removes RS1 when its health page fails while TCP still accepts; the TCP_CHECK service keeps it', async () => {
+  const rs1 = on('RS1');
+  // nginx answers 403 for a page it cannot read: the port accepts, the check's status is wrong.
+  await rs1.run('chmod 000 /var/www/html/health');
+  try {
+    assert.match((await controller.run(`curl -s -o /dev/null -w '%{http_code}' http://192.168.56.103/health`)).stdout, /^403$/);
+    const gone = await settle(() => reals(VIP1), (r) => r.join() === '192.168.56.104', 60_000, 500);
+    assert.equal(gone, ['192.168.56.104'], 'HTTP_GET removed RS1 from VIP1:80');
+    assert.equal(await reals(VIP2), ['192.168.56.103', '192.168.56.104'], 'TCP_CHECK keeps RS1 on VIP2:80');
+    assert.equal(await ask(VIP1, 4), ['RS2', 'RS2', 'RS2', 'RS2']);
+  } finally {
+    await rs1.run('chmod 644 /var/www/html/health');
+  }
+  assert.equal(await settle(() => reals(VIP1), (r) => r.length === 2, 60_000, 500), ['192.168.56.103', '192.168.56.104'], 'HTTP_GET added RS1 back');
+});
+
+/** Drop VRRP multicast (224.0.0.18) in and out of both directors: only unicast adverts get through. */
+const BLOCK = 'nft add table ip play_spec_mcast; nft add chain ip play_spec_mcast in "{ type filter hook input priority -10; }"; nft add chain ip play_spec_mcast out "{ type filter hook output priority -10; }"; nft add rule ip play_spec_mcast in ip daddr 224.0.0.18 counter drop; nft add rule ip play_spec_mcast out ip daddr 224.0.0.18 counter drop';
+const UNBLOCK = 'nft delete table ip play_spec_mcast 2>/dev/null; true';
+
+Services('unicast VRRP with multicast blocked: one MASTER, failover to LB2 and back to LB1', async () => {
+  try {
+    for (const d of ['LB1', 'LB2']) assert.is((await on(d).run(BLOCK)).code, 0, `${d} blocks multicast`);
+    // Three advert intervals and the skew: a BACKUP that heard nothing would have taken the VIP by now.
+    await new Promise((res) => setTimeout(res, 5000));
+    assert.equal(await holders(), ['LB1'], 'one MASTER without multicast');
+    const { probes } = await underProbes([VIP1, VIP2], async () => {
+      await on('LB1').run('systemctl stop keepalived');
+      assert.equal(await settle(() => holders(), (h) => h.join() === 'LB2', 20_000, 200), ['LB2'], 'LB2 took VIP1');
+      assert.equal(await holders(VIP2), ['LB2'], 'LB2 took VIP2');
+      await new Promise((res) => setTimeout(res, 2000));
+      await on('LB1').run('systemctl start keepalived');
+      assert.equal(await settle(() => holders(), (h) => h.join() === 'LB1', 30_000, 200), ['LB1'], 'LB1 took VIP1 back');
+      await new Promise((res) => setTimeout(res, 2000));
+    });
+    // Unplanned (keepalived stopped outright): measured, not asserted to be 0.
+    console.log(`      unicast failover and back with multicast blocked: ${probes.map(told).join('; ')}`);
+    const dropped = (await on('LB2').run('nft list table ip play_spec_mcast')).stdout;
+    assert.match(dropped, /counter packets [1-9]/, `multicast was really dropped: ${dropped}`);
+  } finally {
+    for (const d of ['LB1', 'LB2']) await on(d).run(UNBLOCK);
+  }
+  assert.equal(await holders(VIP2), ['LB1']);
+});
+
+Services('a planned handover and handback move both VIPs: no request fails on either', async () => {
+  await live('handover (two VIPs)', ['handover', '-i', SERVICES], [VIP1, VIP2]);
+  assert.equal(await holders(VIP1), ['LB2']);
+  assert.equal(await holders(VIP2), ['LB2']);
+  await live('handback (two VIPs)', ['handback', '-i', SERVICES], [VIP1, VIP2]);
+  assert.equal(await holders(VIP2), ['LB1']);
+});
+
+Services('back to the seed (multicast, one service): no request to the seed VIP fails; VIP2 is gone', async () => {
+  await live('services + unicast → seed', ['site', '-i', 'inventory'], [VIP1]);
+  assert.equal(await holders(VIP2), []);
+  assert.equal(await reals(VIP2), []);
+  assert.not.match((await on('LB1').run('cat /etc/keepalived/keepalived.conf')).stdout, /unicast_peer/);
+});
+
+Services.after(async () => {
+  for (const c of conns.values()) await c.close().catch(() => undefined);
+  await controller.close();
+  await labDown();
+});
+Services.run();
