@@ -1,5 +1,5 @@
 import { defineRole } from '../../lib/dsl/role.ts';
-import { apt, command, file, service, sysctl, template } from '../../lib/tasks/index.ts';
+import { apt, command, file, service, sysctl, template, user } from '../../lib/tasks/index.ts';
 import { keepalivedConfig } from './keepalived-config.ts';
 import { HANDOVER_FILE, ipvsKernel } from './keepalived-commands.ts';
 
@@ -42,9 +42,26 @@ export const IPVS_SYSCTL_FILE = '/etc/sysctl.d/90-lvs-director.conf';
 /** What a VIP handover needs to know of the cluster (see {@link vipHandover}). */
 export function handoverVrrp(c: LvsCluster) {
   return {
-    vip: c.vip, interface: c.interface, advertInterval: c.advertInterval, virtualRouterId: c.virtualRouterId,
+    vip: c.vip, ...(vipsOf(c).length > 1 ? { vips: vipsOf(c) } : {}), interface: c.interface, advertInterval: c.advertInterval, virtualRouterId: c.virtualRouterId,
     priorities: Object.fromEntries(Object.entries(c.directors).map(([n, d]) => [n, d.priority])),
   };
+}
+
+/**
+ * The users the cluster's scripts run as (each MISC_CHECK's `user`), root
+ * aside: keepalived refuses ("Failed to set uid/gid … - removing") a check
+ * whose user does not exist, so the director role creates them, as system
+ * users without a login.
+ *
+ * @example
+ * ```ts
+ * import { scriptUsersOf } from './index.ts';
+ * import inventory from '../../inventory/inventory.ts';
+ * const users = scriptUsersOf(inventory.vars.cluster); // [] (the seed's TCP_CHECK runs no script)
+ * ```
+ */
+export function scriptUsersOf(c: LvsCluster): string[] {
+  return [...new Set(servicesOf(c).flatMap((s) => (s.check.kind === 'MISC_CHECK' && s.check.user !== 'root' ? [s.check.user] : [])))];
 }
 
 /** The template's variables for one director, derived from the cluster. */
@@ -118,6 +135,7 @@ export const director = defineRole<LvsVars>({
   tasks: ({ vars, host, inventory }) => [
     interfacePresent({ name: vars.cluster.interface }),
     apt({ name: [...LVS_PACKAGES.director], state: 'present' }),
+    ...scriptUsersOf(vars.cluster).map((name) => user({ name, system: true, shell: '/usr/sbin/nologin', createHome: false })),
     keepalivedConfig({
       src: new URL('./templates/keepalived.conf.njk', import.meta.url),
       dest: KEEPALIVED_CONF,

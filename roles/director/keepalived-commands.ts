@@ -41,8 +41,15 @@ function payloadConstant(token: string): string {
   return `0x${Buffer.from(token, 'latin1').toString('hex')}`;
 }
 
+/** An nft match of packets to one VIP, or to any of several. */
+const daddrMatch = (vip: string | readonly string[]) => {
+  const all = [vip].flat();
+  return all.length === 1 ? `ip daddr ${all[0]}` : `ip daddr { ${all.join(', ')} }`;
+};
+
 /**
- * Before the VIP leaves this director: an nft table that, when the taker's
+ * Before the VIP leaves this director (every VIP of the instance, when
+ * `vip` lists several): an nft table that, when the taker's
  * trigger arrives (a UDP packet to `vip`:{@link QUIESCE_PORT} carrying
  * `token`, see {@link quiesceCueCommand}), drops new TCP handshakes to the
  * VIP for {@link QUIESCE_FOR_MS}, once. IPVS replicates a connection only
@@ -53,8 +60,10 @@ function payloadConstant(token: string): string {
  * so no SSH round trip and no process started on a busy host sits between
  * the prediction and the drop. Nothing to do on a kernel without IPVS.
  */
-export function quiesceArmCommand(vip: string, token: string, o: { forMs?: number; port?: number } = {}): string {
-  const trigger = `ip daddr ${vip} udp dport ${o.port ?? QUIESCE_PORT} @th,64,64 ${payloadConstant(token)}`;
+export function quiesceArmCommand(vip: string | readonly string[], token: string, o: { forMs?: number; port?: number } = {}): string {
+  const to = daddrMatch(vip);
+  // Each VIP's trigger (one packet to each) opens that VIP's own window: the set is keyed by the trigger's destination.
+  const trigger = `${to} udp dport ${o.port ?? QUIESCE_PORT} @th,64,64 ${payloadConstant(token)}`;
   const ruleset = [
     `table ${QUIESCE_TABLE}`,
     `delete table ${QUIESCE_TABLE}`,
@@ -64,7 +73,7 @@ export function quiesceArmCommand(vip: string, token: string, o: { forMs?: numbe
     '  chain pre {',
     '    type filter hook prerouting priority -300; policy accept;',
     // Every packet to the port is counted (the taker's early one, the trigger): a report of what came.
-    `    ip daddr ${vip} udp dport ${o.port ?? QUIESCE_PORT} counter comment "play-udp"`,
+    `    ${to} udp dport ${o.port ?? QUIESCE_PORT} counter comment "play-udp"`,
     // One window per move: a second trigger (two takers of equal priority) is only dropped.
     `    ${trigger} ip daddr @fired drop`,
     `    ${trigger} add @hold { ip daddr timeout ${Math.round(o.forMs ?? QUIESCE_FOR_MS)}ms } add @fired { ip daddr } counter drop comment "play-trigger"`,
@@ -98,6 +107,8 @@ export function quiesceDisarmCommand(): string {
 /** When and how a taker times the giver's quiesce (see {@link quiesceArmCommand}). */
 export interface QuiesceCue {
   vip: string;
+  /** Every VIP the instance carries (`vip` among them): each gets its trigger. @default [vip] */
+  vips?: readonly string[];
   token: string;
   virtualRouterId: number;
   /**
@@ -195,7 +206,7 @@ export function quiesceCueCleanupCommand(token: string): string {
  * not sent), or `none`; exit 4 when `raise` failed.
  */
 export function quiesceCueCommand(c: QuiesceCue & { setup: string }): string {
-  const udp = `/dev/udp/${c.vip}/${c.port ?? QUIESCE_PORT}`;
+  const udps = (c.vips?.length ? c.vips : [c.vip]).map((v) => `/dev/udp/${v}/${c.port ?? QUIESCE_PORT}`);
   const raise = c.raise === undefined ? [] : [`{ ${c.raise}\n} || exit 4`];
   // What the setup printed (or, to show the shell, "$MARK $OFF $FIRST").
   const setup = /^(\d+|\$MARK) (-?\d+|\$OFF) (\d+|\$FIRST)$/.exec(c.setup.trim());
@@ -208,7 +219,7 @@ export function quiesceCueCommand(c: QuiesceCue & { setup: string }): string {
     'f=/run/play-cue-sleep.$$; rm -f "$f"; mkfifo "$f" && exec 9<>"$f"; rm -f "$f"',
     `off=${off}; cue=1; exec 8<>${fifo} || cue=0`,
     // Learn the VIP's MAC now (a payload the giver's table lets by), so that the trigger leaves at once later.
-    `[ "$cue" = 0 ] || printf warm 2>/dev/null >${udp}`,
+    `[ "$cue" = 0 ] || { ${udps.map((u) => `printf warm 2>/dev/null >${u};`).join(' ')} }`,
     `now; end=$(( nowus + ${Math.ceil(c.seconds)} * 1000000 )); anchor=`,
     // The next advert logged, its arrival on this clock in $at; 1 when none came in time.
     'next() { while now; [ "$cue" = 1 ] && [ "$nowus" -lt "$end" ]; do ep t $(( end - nowus )); read -r -t "$t" -u 8 rec || return 1; case $rec in *"play-cue "*) ktime; at=$(( k + off )); return 0;; esac; done; return 1; }',
@@ -227,7 +238,7 @@ export function quiesceCueCommand(c: QuiesceCue & { setup: string }): string {
     `if [ $(( anchor + ${Math.round(c.latestMs * 1000)} - nowus )) -gt 0 ]; then`,
     // Until the aim, however often a sleep ends early (seen once: 900 ms early).
     `  while now; w=$(( anchor + ${Math.round(c.atMs * 1000)} - nowus )); [ "$w" -gt 0 ]; do ep t "$w"; read -r -t "$t" -u 9 _; done`,
-    `  printf %s ${quote(c.token)} 2>/dev/null >${udp}; now; ep sent "$nowus"`,
+    `  ${udps.map((u) => `printf %s ${quote(c.token)} 2>/dev/null >${u};`).join(' ')} now; ep sent "$nowus"`,
     'fi',
     'ep a "$anchor"; ep s "$seen"; echo "$a $s $sent"',
   ].join('\n');
@@ -238,6 +249,18 @@ export function quiesceCueCommand(c: QuiesceCue & { setup: string }): string {
 export function takeoverLoggedCommand(since: number): string {
   return `journalctl -u keepalived -o short-unix --since @${since.toFixed(6)} --no-pager 2>/dev/null | sed -n '/Entering MASTER STATE/{s/ .*//p;q}'`;
 }
+
+/**
+ * `keepalived --config-test` of the file `%s`, as a file task's `validate`.
+ * keepalived 2.2.7 (Debian 12) kills itself (SIGTERM, exit 143, no message)
+ * testing any config whose script runs as another user — a MISC_CHECK's or a
+ * vrrp_script's `user` — because it compares its parent's PID with a main
+ * PID that is never set in test mode (acassen/keepalived#2587, fixed in
+ * 2.2.8 by aae8e91). Run as the first process of a new PID namespace, its
+ * parent's PID reads 0 and equals that unset one; where namespaces are not
+ * allowed (an unprivileged container), the plain test runs.
+ */
+export const KEEPALIVED_CONFIG_TEST = '{ if unshare --pid --fork true 2>/dev/null; then unshare --pid --fork keepalived --config-test -f %s; else keepalived --config-test -f %s; fi; }';
 
 /** Does this director hold `vip` on `iface`? Exit 0 when it does. */
 export function holdsVipCommand(vip: string, iface: string): string {

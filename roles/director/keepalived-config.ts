@@ -10,6 +10,7 @@ import { serviceState } from '../../lib/tasks/service-facts.ts';
 import { sh } from '../../lib/core/shell.ts';
 import { handoverStep } from './vip-handover.ts';
 import {
+  KEEPALIVED_CONFIG_TEST,
   drainCommand, handoverOffset, HANDOVER_OFFSET, ipvsKernel, leaveCommand, leftVrrp, rejoinCommand, reloadCommand,
 } from './keepalived-commands.ts';
 import { parseKeepalived, removedReals, rolloutOf, sharedOf, type RESTART_ONLY } from './keepalived-parse.ts';
@@ -32,6 +33,8 @@ export interface KeepalivedConfigParams {
   peers: readonly string[];
   /** The VIP and the interface that carries it: a MASTER that must restart hands the VIP over first. */
   vip: string;
+  /** Every VIP the instance carries, each quiesced in that handover. @default [vip] */
+  vips?: readonly string[];
   interface: string;
   /** Every director's VRRP priority and the advert interval: when the VIP moves in that handover. */
   priorities: Readonly<Record<string, number>>;
@@ -78,7 +81,7 @@ const DEST = '/etc/keepalived/keepalived.conf';
  */
 export const keepalivedConfig = defineTask<KeepalivedConfigParams>({
   kind: 'keepalived',
-  keys: ['src', 'vars', 'dest', 'master', 'peers', 'vip', 'interface', 'priorities', 'advertInterval', 'virtualRouterId', 'drainSeconds'],
+  keys: ['src', 'vars', 'dest', 'master', 'peers', 'vip', 'vips', 'interface', 'priorities', 'advertInterval', 'virtualRouterId', 'drainSeconds'],
   required: ['src', 'vars', 'master', 'peers', 'vip', 'interface', 'priorities', 'advertInterval', 'virtualRouterId'],
   name: (p) => `keepalived config ${p.dest ?? DEST}`,
   check: (p, host) => {
@@ -95,7 +98,7 @@ export const keepalivedConfig = defineTask<KeepalivedConfigParams>({
     const r = renderTemplate(p.src, { ...ctx.host.vars, ...p.vars, ipvsKernel: await ctx.fact(ipvsKernel) });
     if (!r.ok) throw new TaskError(ctx.host.name, task, r.message);
     const [old, st] = await Promise.all([ctx.fact(fileText(dest)), ctx.fact(serviceState('keepalived', 'keepalived'))]);
-    const file = await planFile(ctx, { path: dest, state: 'file', content: r.text, mode: '0640', owner: 'root', validate: 'keepalived --config-test -f %s' }, { task, before: old });
+    const file = await planFile(ctx, { path: dest, state: 'file', content: r.text, mode: '0640', owner: 'root', validate: KEEPALIVED_CONFIG_TEST }, { task, before: old });
     const running = st.init === 'systemd' ? ['active', 'reloading'].includes(st.active) : st.running;
     const installed = st.init === 'systemd' ? st.load !== 'not-found' : st.script;
     const predicted = installed ? undefined : 'keepalived is not installed yet, expected from an earlier change';

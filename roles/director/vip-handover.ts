@@ -19,6 +19,11 @@ export interface VipHandoverParams {
   offset: number;
   /** The VIP and the interface that carries it. */
   vip: string;
+  /**
+   * Every VIP the VRRP instance carries (`vip` among them): each one's new
+   * handshakes are held back while it moves. @default [vip]
+   */
+  vips?: readonly string[];
   interface: string;
   /** Every director's VRRP priority by inventory name, this one's too: who takes the VIP, and when. */
   priorities: Readonly<Record<string, number>>;
@@ -71,7 +76,7 @@ export function handoverStep(p: VipHandoverParams, self: string, summary: string
   const takeover = takeoverAfterAnchorMs(p.advertInterval, takerPriority);
   const seconds = 2 * p.advertInterval + 2;
   const cueOf = (token: string) => ({
-    vip: p.vip, token, virtualRouterId: p.virtualRouterId, seconds,
+    vip: p.vip, ...(p.vips?.length ? { vips: p.vips } : {}), token, virtualRouterId: p.virtualRouterId, seconds,
     atMs: takeover - QUIESCE_LEAD_MS, latestMs: takeover - QUIESCE_LATEST_MS,
     ...(away ? { below: takerPriority } : { raise: handoverCommand(p.offset) }),
   });
@@ -79,7 +84,7 @@ export function handoverStep(p: VipHandoverParams, self: string, summary: string
     summary,
     exec: [
       `# on the director giving the VIP up (${away ? 'this one' : peerNames.join(' or ')}): drop new handshakes for ${QUIESCE_FOR_MS} ms once triggered (a random token per move)`,
-      quiesceArmCommand(p.vip, 'RANDOMTK'),
+      quiesceArmCommand(p.vips?.length ? p.vips : p.vip, 'RANDOMTK'),
       `# where the VIP will go (${takerNames.join(' or ')}): log the adverts, and mark the kernel log`,
       quiesceCueSetupCommand(cueOf('RANDOMTK')),
       ...(away ? ['# here:', handoverCommand(p.offset)] : []),
@@ -102,7 +107,7 @@ export function handoverStep(p: VipHandoverParams, self: string, summary: string
       try {
         for (const r of giving) {
           armed.push(r);
-          const a = await r.run(quiesceArmCommand(p.vip, cue.token));
+          const a = await r.run(quiesceArmCommand(p.vips?.length ? p.vips : p.vip, cue.token));
           if (a.code !== 0) return { ...a, stderr: `could not prepare ${r.host.name} to stop new connections before the move: ${a.stderr.trim()}` };
         }
         // Set up before the priorities change, so that the last advert accepted is in the log.
@@ -164,7 +169,7 @@ export function handoverStep(p: VipHandoverParams, self: string, summary: string
  */
 export const vipHandover = defineTask<VipHandoverParams>({
   kind: 'vip-handover',
-  keys: ['offset', 'vip', 'interface', 'priorities', 'advertInterval', 'virtualRouterId', 'boundMs'],
+  keys: ['offset', 'vip', 'vips', 'interface', 'priorities', 'advertInterval', 'virtualRouterId', 'boundMs'],
   required: ['offset', 'vip', 'interface', 'priorities', 'advertInterval', 'virtualRouterId'],
   name: (p) => (p.offset > 0 ? 'hand the VIP over' : 'take the VIP back'),
   check: (p, host) => {
@@ -172,6 +177,13 @@ export const vipHandover = defineTask<VipHandoverParams>({
     out.push(...wholeNumber('offset', p.offset, 0, 253), ...at('advertInterval', positiveNumber(p.advertInterval, 'seconds')));
     out.push(...wholeNumber('boundMs', p.boundMs, 1, 2 ** 31, { unit: 'ms' }), ...wholeNumber('virtualRouterId', p.virtualRouterId, 1, 255));
     out.push(...at('vip', ipv4(p.vip) === undefined ? `must be an IPv4 address, got ${describe(p.vip)}` : undefined));
+    if (p.vips !== undefined) {
+      if (!Array.isArray(p.vips)) out.push({ field: 'vips', message: `must be a list of IPv4 addresses, got ${describe(p.vips)}` });
+      else {
+        p.vips.forEach((v: unknown, i) => out.push(...at(`vips[${i}]`, ipv4(v) === undefined ? `must be an IPv4 address, got ${describe(v)}` : undefined)));
+        if (!p.vips.includes(p.vip)) out.push({ field: 'vips', message: `must include vip (${String(p.vip)}): every VIP the instance carries` });
+      }
+    }
     out.push(...at('interface', text(p.interface, { nonEmpty: true, what: 'an interface name' })));
     for (const [n, v] of Object.entries(typeof p.priorities === 'object' && p.priorities ? p.priorities : {})) out.push(...wholeNumber(`priorities.${n}`, v, 1, 254));
     const names = typeof p.priorities === 'object' && p.priorities ? Object.keys(p.priorities) : [];

@@ -91,7 +91,7 @@ export interface LvsService {
   realServers?: Readonly<Record<string, { weight: number }>>;
   /** A failed real server keeps its entry at weight 0 instead of being removed (`inhibit_on_failure`). @default false */
   inhibitOnFailure?: boolean;
-  /** Where IPVS sends clients when no real server is up (`sorry_server`); not one of the real servers. @default none */
+  /** Where IPVS sends clients when no real server is up (`sorry_server`); not one of the real servers. With DR its port is the service's (`port` may only repeat it). @default none */
   sorryServer?: { address: string; port?: number };
   /** Minimum sum of the weights of the live real servers for the service to exist (`quorum`). @default keepalived's (1) */
   quorum?: number;
@@ -404,7 +404,11 @@ function serviceProblems(s: Record<string, unknown>, at: string, checkField: str
       // keepalived would list it twice in IPVS: as a real server and as the fallback for when every real server is down.
       if (same) bad('sorryServer.address', `${ss.address} is real server ${same} of this service; a sorry server serves when every real server is down, so it must be another host`);
     }
-    if (ss.port !== undefined) bad('sorryServer.port', wholeNumber(ss.port, 1, 65535));
+    if (ss.port !== undefined) {
+      const wrong = wholeNumber(ss.port, 1, 65535);
+      // Direct routing cannot change the port: keepalived resets a different one ("sorry server ports don't match - resetting").
+      bad('sorryServer.port', wrong ?? (ss.port !== s.port ? `${String(ss.port)} is not the service's port ${String(s.port)}; with DR a packet reaches the sorry server unchanged, on the service's port, so leave it out` : undefined));
+    }
     // IPVS forwards to it as it does to a real server (DR): it must accept the VIP like one.
     if (isRecord(s.sorryServer) && ipv4(ss.address) !== undefined && !out.some((p) => p.field === `cluster.${at}sorryServer.address`)) out.push({ field: `cluster.${at}sorryServer.address`, warning: true, message: `with DR the sorry server ${ss.address} gets packets for ${String(s.vip ?? c.vip)} as a real server does: it must hold that VIP on lo with ARP suppressed, which play sets up only on this service's real servers` });
   }

@@ -1,4 +1,3 @@
-import { primaryService } from './cluster.ts';
 import { noop } from '../../lib/core/change.ts';
 import { defineTask } from '../../lib/core/define-task.ts';
 import { wholeNumber } from '../../lib/tasks/checks.ts';
@@ -7,7 +6,7 @@ import { KEEPALIVED_CONF } from '../director/index.ts';
 import { HANDOVER_FILE } from '../director/keepalived-commands.ts';
 import { settle, table } from '../verify/checks.ts';
 import type { Topology } from '../verify/checks.ts';
-import { judgeHealth, parseReading, readingCommand } from './health.ts';
+import { healthTargets, judgeHealth, parseReading, readingCommand } from './health.ts';
 
 /** Parameters of {@link clusterHealthy}. */
 export interface ClusterHealthyParams {
@@ -20,9 +19,12 @@ export interface ClusterHealthyParams {
 
 /**
  * A health gate for rolling changes: waits (bounded) until the LVS cluster
- * serves as it should — the VIP on exactly one director, the one with the
+ * serves as it should — each VIP on exactly one director, the one with the
  * highest priority after handover offsets, and every running director's
- * IPVS table listing each configured real server that answers TCP — and
+ * IPVS table listing, for each virtual service, every configured real
+ * server its health check passes from there (the check probed as
+ * keepalived probes it: TCP connect, HTTP status and digest, the
+ * MISC_CHECK script as its user) — and
  * fails with the table when it does not settle, which stops the rollout
  * before the next batch. Read-only; in check mode, with changes planned but
  * not applied, a failing gate is skipped with the reason.
@@ -43,10 +45,10 @@ export const clusterHealthy = defineTask<ClusterHealthyParams>({
   plan: async (p, ctx) => {
     const t = p.topology;
     const c = t.cluster;
-    const reals = t.realServers.map((r) => `${r.address}:${primaryService(c).port}`);
-    const cmd = readingCommand(c, reals, HANDOVER_FILE, KEEPALIVED_CONF);
+    const targets = healthTargets(c, (name) => t.realServers.find((r) => r.name === name)?.address ?? name);
+    const cmd = readingCommand(c, targets, HANDOVER_FILE, KEEPALIVED_CONF);
     const readers = await Promise.all(t.directors.map((d) => ctx.reader(d.name)));
-    const poll = async () => judgeHealth(c, await Promise.all(readers.map(async (r) => parseReading(r.host.name, c, (await r.run(cmd)).stdout))));
+    const poll = async () => judgeHealth(c, await Promise.all(readers.map(async (r) => parseReading(r.host.name, c, targets, (await r.run(cmd)).stdout))));
     // In check mode nothing will change while we wait: one look is the answer.
     const bound = ctx.pendingAnywhere > 0 ? 0 : p.boundMs ?? 60_000;
     const start = Date.now();

@@ -2,9 +2,9 @@ import { holdsVipCommand } from '../director/keepalived-commands.ts';
 import type { ResultTable } from '../../lib/core/change.ts';
 import { quote, sh } from '../../lib/core/shell.ts';
 import type { HostReader } from '../../lib/core/task.ts';
-import { primaryService, type LvsCluster } from '../lvs/cluster.ts';
-import { ARP_SYSCTLS } from '../realserver/index.ts';
-import { connDeltas, judgeDeltas, parseIpvsadm, parseLabels } from './parse.ts';
+import { primaryService, servicesOf, vipsOf, type LvsCluster, type ResolvedService } from '../lvs/cluster.ts';
+import { ARP_SYSCTLS, realServerServices } from '../realserver/index.ts';
+import { connDeltas, judgeDeltas, parseIpvsadm } from './parse.ts';
 
 /** One verified fact: what we expected, what we saw. */
 export interface CheckRow {
@@ -44,7 +44,7 @@ export async function holdsVip(r: HostReader, c: LvsCluster): Promise<boolean> {
   return (await r.run(holdsVipCommand(c.vip, c.interface))).code === 0;
 }
 
-/** keepalived on every director, and the VIP on exactly one: the MASTER. */
+/** keepalived on every director, and each VIP on exactly one: the MASTER. */
 export async function directorChecks(t: Topology, reader: (h: string) => Promise<HostReader>, settleMs: number): Promise<CheckRow[]> {
   const rows: CheckRow[] = [];
   const readers = await Promise.all(t.directors.map((d) => reader(d.name)));
@@ -53,33 +53,42 @@ export async function directorChecks(t: Topology, reader: (h: string) => Promise
     const seen = active[i]!.stdout.trim() || 'unknown';
     rows.push({ check: 'keepalived running', host: d.name, expected: 'active', seen, pass: seen === 'active' ? 'yes' : 'no' });
   });
-  // keepalived needs a few adverts before the MASTER takes the VIP: wait for it, bounded.
-  const holders = await settle(
-    async () => (await Promise.all(readers.map((r) => holdsVip(r, t.cluster)))).flatMap((h, i) => (h ? [t.directors[i]!.name] : [])),
-    (h) => h.length === 1 && h[0] === t.master, settleMs);
-  rows.push({ check: `VIP ${t.cluster.vip} holder`, host: t.directors.map((d) => d.name).join(','), expected: `${t.master} only`, seen: holders.join(',') || 'none', pass: holders.length === 1 && holders[0] === t.master ? 'yes' : 'no' });
+  // keepalived needs a few adverts before the MASTER takes the VIPs: wait for it, bounded.
+  const vips = vipsOf(t.cluster);
+  const holding = await settle(
+    async () => Promise.all(vips.map(async (vip) => (await Promise.all(readers.map((r) => holdsVip(r, { ...t.cluster, vip })))).flatMap((h, i) => (h ? [t.directors[i]!.name] : [])))),
+    (all) => all.every((h) => h.length === 1 && h[0] === t.master), settleMs);
+  vips.forEach((vip, i) => {
+    const holders = holding[i]!;
+    rows.push({ check: `VIP ${vip} holder`, host: t.directors.map((d) => d.name).join(','), expected: `${t.master} only`, seen: holders.join(',') || 'none', pass: holders.length === 1 && holders[0] === t.master ? 'yes' : 'no' });
+  });
   return rows;
 }
 
 /** VIP on lo, ARP sysctls and its own page, on each real server. */
 export async function realServerChecks(t: Topology, reader: (h: string) => Promise<HostReader>): Promise<CheckRow[]> {
-  const port = primaryService(t.cluster).port;
   const perHost = await Promise.all(t.realServers.map(async (rs) => {
     const r = await reader(rs.name);
+    const own = realServerServices(t.cluster, rs.name);
+    // The realserver role's page is nginx's, on port 80 when the host serves it there.
+    const port = own.ports.some((p) => p.port === 80 && p.proto === 'tcp') ? 80 : primaryService(t.cluster).port;
     const script = [
-      `ip -o -4 addr show dev lo | grep -c ${quote(` ${t.cluster.vip}/32`)} || true`,
+      ...own.vips.map((vip) => `ip -o -4 addr show dev lo | grep -c ${quote(` ${vip}/32`)} || true`),
       ...ARP_SYSCTLS.map(([k]) => sh`sysctl -n ${k} 2>/dev/null || echo '?'`),
       `curl -s -m 3 http://127.0.0.1:${port}/ 2>/dev/null | grep -o '<h1>[^<]*</h1>' || echo 'no answer'`,
     ].join('; ');
     const out = (await r.run(script)).stdout.trim().split('\n');
     const rows: CheckRow[] = [];
-    const vip = Number(out[0] ?? 0) > 0;
-    rows.push({ check: 'VIP on lo', host: rs.name, expected: `${t.cluster.vip}/32`, seen: vip ? `${t.cluster.vip}/32` : 'absent', pass: vip ? 'yes' : 'no' });
+    own.vips.forEach((vip, i) => {
+      const held = Number(out[i] ?? 0) > 0;
+      rows.push({ check: 'VIP on lo', host: rs.name, expected: `${vip}/32`, seen: held ? `${vip}/32` : 'absent', pass: held ? 'yes' : 'no' });
+    });
+    const n = own.vips.length;
     ARP_SYSCTLS.forEach(([k, v], i) => {
-      const seen = (out[i + 1] ?? '?').trim();
+      const seen = (out[n + i] ?? '?').trim();
       rows.push({ check: k.replace('net.ipv4.conf.', ''), host: rs.name, expected: v, seen, pass: seen === v ? 'yes' : 'no' });
     });
-    const page = (out[ARP_SYSCTLS.length + 1] ?? '').trim();
+    const page = (out[n + ARP_SYSCTLS.length] ?? '').trim();
     rows.push({ check: 'nginx serves its page', host: rs.name, expected: `<h1>${rs.label}</h1>`, seen: page, pass: page === `<h1>${rs.label}</h1>` ? 'yes' : 'no' });
     return rows;
   }));
@@ -95,29 +104,42 @@ export async function readIpvs(r: HostReader): Promise<{ ok: true; out: string }
 }
 
 /**
- * The IPVS table on the MASTER lists the service with every real server, and
- * requests from the controller to the VIP are spread as the scheduler says.
- * Without IPVS in the directors' kernel, both are skipped with that reason.
+ * For every virtual service: the IPVS table on the MASTER lists it with
+ * every real server, and requests from the controller to its VIP:port
+ * (HTTP, or HTTPS for an SSL_GET-checked one; a UDP service is not asked)
+ * are all answered and spread as its scheduler says. Without IPVS in the
+ * directors' kernel, all are skipped with that reason.
  */
 export async function balancingChecks(t: Topology, reader: (h: string) => Promise<HostReader>, self: HostReader, requests: number, settleMs: number): Promise<CheckRow[]> {
-  const c = t.cluster;
+  const services = servicesOf(t.cluster);
+  const rows = await Promise.all(services.map((s) => serviceChecks(t, s, services.length > 1, reader, self, requests, settleMs)));
+  return rows.flat();
+}
+
+async function serviceChecks(t: Topology, s: ResolvedService, several: boolean, reader: (h: string) => Promise<HostReader>, self: HostReader, requests: number, settleMs: number): Promise<CheckRow[]> {
   const master = await reader(t.master);
-  const want = t.realServers.map((rs) => `${rs.address}:${primaryService(c).port}`).sort();
+  const address = (name: string) => t.realServers.find((r) => r.name === name)?.address ?? name;
+  const want = s.realServers.map((rs) => `${address(rs.name)}:${s.port}`).sort();
+  const at = several ? ` ${s.vip}:${s.port}/${s.protocol}` : '';
+  const listCheck = `IPVS service lists real servers${at}`;
+  const askCheck = `${requests} requests to VIP${at} (${s.scheduler})`;
   const first = await readIpvs(master);
   if (!first.ok) {
     const reason = `skipped: ${first.reason}`;
     return [
-      { check: 'IPVS service lists real servers', host: t.master, expected: want.join(' '), seen: reason, pass: 'skipped' },
-      { check: `${requests} requests to VIP (${primaryService(c).scheduler})`, host: 'controller', expected: t.realServers.map((r) => r.label).join('/'), seen: reason, pass: 'skipped' },
+      { check: listCheck, host: t.master, expected: want.join(' '), seen: reason, pass: 'skipped' },
+      { check: askCheck, host: 'controller', expected: s.realServers.map((r) => r.name).join('/'), seen: reason, pass: 'skipped' },
     ];
   }
-  const listed = (out: string) => {
-    const svc = parseIpvsadm(out).find((s) => s.address === c.vip && s.port === primaryService(c).port);
-    return svc ? svc.reals.map((x) => `${x.address}:${x.port}`).sort() : [];
-  };
+  const mine = (out: string) => parseIpvsadm(out).find((x) => x.address === s.vip && x.port === s.port && x.proto === s.protocol);
+  const listed = (out: string) => (mine(out)?.reals ?? []).map((x) => `${x.address}:${x.port}`).sort();
   // Health checks add real servers a few seconds after keepalived starts.
   const reals = await settle(async () => { const x = await readIpvs(master); return x.ok ? listed(x.out) : []; }, (l) => l.join(' ') === want.join(' '), settleMs);
-  const rows: CheckRow[] = [{ check: 'IPVS service lists real servers', host: t.master, expected: want.join(' '), seen: reals.join(' ') || 'none', pass: reals.join(' ') === want.join(' ') ? 'yes' : 'no' }];
+  const rows: CheckRow[] = [{ check: listCheck, host: t.master, expected: want.join(' '), seen: reals.join(' ') || 'none', pass: reals.join(' ') === want.join(' ') ? 'yes' : 'no' }];
+  if (s.protocol === 'UDP') {
+    rows.push({ check: askCheck, host: 'controller', expected: 'answers', seen: 'skipped: a UDP service; its health check is the proof', pass: 'skipped' });
+    return rows;
+  }
   // Judged from the director's own counters, not from the order of our
   // answers: on a cluster with other clients, their requests take turns in
   // the same rotation as ours.
@@ -125,16 +147,17 @@ export async function balancingChecks(t: Topology, reader: (h: string) => Promis
   // estimator): the second reading waits for that.
   const stats = async (wait = '') => (await master.run(`${wait}ipvsadm -Ln --stats --exact 2>/dev/null`)).stdout;
   const before = await stats();
-  const loop = `for i in $(seq 1 ${requests}); do printf '#%s\\n' "$(curl -s -m 3 http://${c.vip}:${primaryService(c).port}/ 2>/dev/null | grep -o '<h1>[^<]*</h1>')"; done`;
-  const labels = parseLabels((await self.run(loop)).stdout);
-  const deltas = connDeltas(before, await stats('sleep 2.5; '), c.vip, primaryService(c).port);
+  const url = s.check.kind === 'SSL_GET' ? `https://${s.vip}:${s.port}/` : `http://${s.vip}:${s.port}/`;
+  // Any HTTP status is an answer: the service may be the user's own application, not the realserver role's page.
+  const loop = `for i in $(seq 1 ${requests}); do printf '#%s\\n' "$(curl -sk -o /dev/null -w '%{http_code}' -m 3 ${quote(url)} 2>/dev/null)"; done`;
+  const answered = (await self.run(loop)).stdout.split('\n').filter((l) => /^#[1-5]\d\d$/.test(l.trim())).length;
+  const deltas = connDeltas(before, await stats('sleep 2.5; '), s.vip, s.port);
   const now = await readIpvs(master);
-  const table = parseIpvsadm(now.ok ? now.out : '').find((s) => s.address === c.vip && s.port === primaryService(c).port);
+  const table = now.ok ? mine(now.out) : undefined;
   const weights = new Map((table?.reals ?? []).map((x) => [`${x.address}:${x.port}`, x.weight] as const));
-  const names = new Map(t.realServers.map((r) => [`${r.address}:${primaryService(c).port}`, r.label]));
-  const answered = labels.filter((l) => t.realServers.some((r) => r.label === l)).length;
-  const pass = answered === requests && judgeDeltas(deltas, weights, primaryService(c).scheduler);
+  const names = new Map(t.realServers.map((r) => [`${r.address}:${s.port}`, r.label]));
+  const pass = answered === requests && judgeDeltas(deltas, weights, s.scheduler);
   const seen = `${answered}/${requests} answered; new connections ${[...weights.keys()].map((k) => `${names.get(k) ?? k} +${deltas.get(k) ?? 0}${weights.get(k) === 0 ? ' (weight 0)' : ''}`).join(', ')}`;
-  rows.push({ check: `${requests} requests to VIP (${primaryService(c).scheduler})`, host: t.master, expected: primaryService(c).scheduler === 'rr' ? 'all answered; IPVS spreads evenly' : 'all answered; every weighted real server used', seen, pass: pass ? 'yes' : 'no' });
+  rows.push({ check: askCheck, host: t.master, expected: s.scheduler === 'rr' ? 'all answered; IPVS spreads evenly' : 'all answered; every weighted real server used', seen, pass: pass ? 'yes' : 'no' });
   return rows;
 }

@@ -45,7 +45,7 @@ Model('the shorthand and the list are one model: servicesOf fills the defaults i
   }]);
   const [web, tls, dns] = servicesOf(multiCluster);
   assert.equal([web!.vip, web!.delayLoop, web!.realServers], ['192.168.56.200', 3, [{ name: 'RS1', weight: 1 }, { name: 'RS2', weight: 1 }]]);
-  assert.equal([tls!.sorryServer, tls!.quorum, tls!.realServers[0]], [{ address: '192.168.56.105', port: 8443 }, 2, { name: 'RS1', weight: 2 }]);
+  assert.equal([tls!.sorryServer, tls!.quorum, tls!.realServers[0]], [{ address: '192.168.56.105', port: 443 }, 2, { name: 'RS1', weight: 2 }]);
   assert.equal([dns!.vip, dns!.delayLoop, dns!.realServers], ['192.168.56.201', 5, [{ name: 'RS2', weight: 1 }]]);
   assert.equal(vipsOf(multiCluster), ['192.168.56.200', '192.168.56.201']);
   assert.is(primaryService(multiCluster).port, 80);
@@ -107,6 +107,7 @@ const broken: Array<[string, LvsCluster, string[]]> = [
   ['inhibitOnFailure "yes"', S(0, (s) => { s.inhibitOnFailure = 'yes'; }), ['cluster.services[0].inhibitOnFailure: must be true or false, got the string "yes"']],
   ['a sorry server that is a real server', S(1, (s) => { s.sorryServer.address = '192.168.56.103'; }), ['cluster.services[1].sorryServer.address: 192.168.56.103 is real server RS1 of this service; a sorry server serves when every real server is down, so it must be another host']],
   ['a sorry server not an address', S(1, (s) => { s.sorryServer = { address: 'sorry.example' }; }), ['cluster.services[1].sorryServer.address: must be an IPv4 address, got the string "sorry.example"']],
+  ['a sorry server on another port (DR cannot change it)', S(1, (s) => { s.sorryServer.port = 8443; }), ["cluster.services[1].sorryServer.port: 8443 is not the service's port 443; with DR a packet reaches the sorry server unchanged, on the service's port, so leave it out"]],
   ['quorum 0', S(1, (s) => { s.quorum = 0; }), ['cluster.services[1].quorum: must be a whole number 1 or more, got 0']],
   ['a real server in no service', changed(multiCluster, (c) => { c.services = c.services.slice(2); }), ['cluster.realServers.RS1: RS1 is in no service of cluster.services; list it in a service\'s realServers, or remove it']],
   ['persistence with rr warns per service', S(2, (s) => { s.persistenceTimeout = 60; }), ['warning cluster.services[2].persistenceTimeout: 60 s with rr: one client sticks to one real server for that long, so a single client never sees round robin']],
@@ -155,7 +156,7 @@ Rollout('the parser reads each virtual server: its protocol, scheduler, real ser
   const k = conf(multiCluster);
   assert.equal(k.virtualServers.map((v) => [`${v.address}:${v.port}/${v.protocol}`, v.scheduler, v.reals.map((r) => `${r.address}:${r.port}=${r.weight}`), v.sorry]), [
     ['192.168.56.200:80/TCP', 'wlc', ['192.168.56.103:80=1', '192.168.56.104:80=1'], undefined],
-    ['192.168.56.200:443/TCP', 'sh', ['192.168.56.103:443=2', '192.168.56.104:443=1'], '192.168.56.105:8443'],
+    ['192.168.56.200:443/TCP', 'sh', ['192.168.56.103:443=2', '192.168.56.104:443=1'], '192.168.56.105:443'],
     ['192.168.56.201:53/UDP', 'rr', ['192.168.56.104:53=1'], undefined],
   ]);
   // Each director writes its own source and the others as peers: the set is the same on every one.
@@ -196,7 +197,7 @@ Rollout('ipvsMatches confirms every service live, a sorry server tolerated, a wr
   try {
     assert.is(run(table('sh', '  -> 192.168.56.103:443 Route 2 0 0\n  -> 192.168.56.104:443 Route 1 0 0')), 0);
     // Every real server down: IPVS lists the sorry server alone.
-    assert.is(run(table('sh', '  -> 192.168.56.105:8443 Route 1 0 0')), 0);
+    assert.is(run(table('sh', '  -> 192.168.56.105:443 Route 1 0 0')), 0);
     assert.is(run(table('rr', '  -> 192.168.56.103:443 Route 2 0 0')), 1);
     assert.is(run(table('sh', '  -> 192.168.56.103:443 Route 5 0 0')), 1);
   } finally {

@@ -21,12 +21,12 @@ const Cue = suite('quiesce cue: the taker times the trigger from the adverts');
 const dir = mkdtempSync(join(tmpdir(), 'play-cue-'));
 
 interface Received { text: string; atMs: number }
-/** A UDP socket on 127.0.0.1 that records what arrives, and when. */
-async function listener(): Promise<{ sock: Socket; port: number; got: Received[] }> {
+/** A UDP socket on a loopback address (127.0.0.1 unless told) that records what arrives, and when. */
+async function listener(address = '127.0.0.1', port = 0): Promise<{ sock: Socket; port: number; got: Received[] }> {
   const sock = createSocket('udp4');
   const got: Received[] = [];
   sock.on('message', (m) => got.push({ text: m.toString('latin1'), atMs: Date.now() }));
-  await new Promise<void>((res) => sock.bind(0, '127.0.0.1', () => res()));
+  await new Promise<void>((res) => sock.bind(port, address, () => res()));
   return { sock, port: sock.address().port, got };
 }
 
@@ -57,20 +57,25 @@ async function scenario(o: {
   cue: Omit<QuiesceCue, 'vip' | 'token' | 'port' | 'virtualRouterId' | 'seconds'> & { seconds?: number };
   first?: number;
   feed: (f: ReturnType<typeof fakeForwarder>) => Promise<void> | void;
+  /** A second VIP (another loopback address), listened to on the same port. */
+  second?: string;
 }) {
   const token = randomBytes(4).toString('hex');
   const udp = await listener();
+  const other = o.second ? await listener(o.second, udp.port) : undefined;
   const f = fakeForwarder(token);
   try {
-    const cmd = quiesceCueCommand({ vip: '127.0.0.1', port: udp.port, token, virtualRouterId: 62, seconds: 3, ...o.cue, setup: `1 0 ${Math.round((o.first ?? Date.now()) * 1000)}` });
+    const vips = o.second ? { vips: ['127.0.0.1', o.second] } : {};
+    const cmd = quiesceCueCommand({ vip: '127.0.0.1', ...vips, port: udp.port, token, virtualRouterId: 62, seconds: 3, ...o.cue, setup: `1 0 ${Math.round((o.first ?? Date.now()) * 1000)}` });
     const ran = run(cmd);
     await o.feed(f);
     const r = await ran;
     await sleep(50);
-    return { ...r, got: udp.got, token };
+    return { ...r, got: udp.got, gotSecond: other?.got ?? [], token };
   } finally {
     f.close();
     udp.sock.close();
+    other?.sock.close();
   }
 }
 
@@ -90,6 +95,15 @@ Cue('handing over: the last hi before the first lo is the anchor; the trigger le
   assert.ok(Math.abs(sent! * 1000 - trigger.atMs) < 100, 'the reported send time is when it left');
   // The early packet that lets the taker learn the VIP's MAC came first, and is not the token.
   assert.is(r.got[0]!.text, 'warm');
+});
+
+Cue('several VIPs: each gets the warm-up and the trigger, at the same moment', async () => {
+  const anchor = Date.now() - 1000;
+  const r = await scenario({ cue: { below: 100, atMs: 1300, latestMs: 3000 }, first: anchor - 1000, second: '127.0.0.2', feed: (f) => { f.record('hi', anchor); f.record('lo', anchor + 1000); } });
+  const one = r.got.find((g) => g.text === r.token), two = r.gotSecond.find((g) => g.text === r.token);
+  assert.ok(one && two, `triggers: ${JSON.stringify(r.got)} / ${JSON.stringify(r.gotSecond)}`);
+  assert.ok(two.atMs >= anchor + 1300 - 5 && Math.abs(two.atMs - one.atMs) < 50, `${one.atMs} / ${two.atMs}`);
+  assert.equal(r.gotSecond.map((g) => g.text), ['warm', r.token]);
 });
 
 Cue('handing over, no hi after the mark: the first advert the setup saw is the anchor', async () => {

@@ -7,7 +7,13 @@ import { readFileSync } from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseKeepalived, removedReals, rolloutOf } from '../../roles/director/keepalived-parse.ts';
-import { judgeHealth, parseReading, readingCommand, type DirectorReading } from '../../roles/lvs/health.ts';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { healthTargets, judgeHealth, parseReading, readingCommand, targetUp, type DirectorReading, type HealthTarget } from '../../roles/lvs/health.ts';
+import type { HealthCheck } from '../../roles/lvs/cluster.ts';
+import { HEALTH_PAGE_DIGEST } from '../../roles/realserver/index.ts';
+import { localTransport } from '../../lib/transport/local.ts';
+import multiService from '../fixtures/inventory/multi-service.ts';
 import seed from '../../inventory/inventory.ts';
 
 const LB1 = readFileSync(new URL('./fixtures/keepalived-LB1.conf', import.meta.url), 'utf8');
@@ -53,23 +59,25 @@ Rollout('a real server the new config drops is listed for draining; an added one
 const Gate = suite('health gate');
 const c = seed.vars.cluster;
 const RS1 = '192.168.56.103:80', RS2 = '192.168.56.104:80';
+const VIP = '192.168.56.200', SVC = '192.168.56.200:80/TCP';
+const up = (...reals: string[]) => reals.map((r) => `${SVC} ${r}`);
 const table = (...reals: string[]) => `IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\nTCP  192.168.56.200:80 rr\n${reals.map((r) => `  -> ${r}            Route   1      0          0\n`).join('')}`;
-const d = (name: string, o: Partial<DirectorReading>): DirectorReading => ({ name, active: 'active', holdsVip: false, handover: 0, ipvs: table(RS1, RS2), configured: [RS1, RS2], up: [RS1, RS2], ...o });
+const d = (name: string, o: Partial<DirectorReading>): DirectorReading => ({ name, active: 'active', holds: [], handover: 0, ipvs: table(RS1, RS2), configured: { [SVC]: [RS1, RS2] }, up: up(RS1, RS2), ...o });
 
 // readings of LB1 (MASTER, 200) and LB2 (BACKUP, 100) → healthy?
 const cases: Array<[string, DirectorReading[], boolean]> = [
-  ['converged: VIP on the MASTER, both tables full', [d('LB1', { holdsVip: true }), d('LB2', {})], true],
+  ['converged: VIP on the MASTER, both tables full', [d('LB1', { holds: [VIP] }), d('LB2', {})], true],
   ['nothing runs yet (a fresh deploy)', [d('LB1', { active: 'inactive', ipvs: undefined }), d('LB2', { active: 'inactive', ipvs: undefined })], true],
-  ['VIP on both directors (split brain)', [d('LB1', { holdsVip: true }), d('LB2', { holdsVip: true })], false],
+  ['VIP on both directors (split brain)', [d('LB1', { holds: [VIP] }), d('LB2', { holds: [VIP] })], false],
   ['VIP on nobody', [d('LB1', {}), d('LB2', {})], false],
-  ['VIP on the BACKUP while the MASTER runs', [d('LB1', {}), d('LB2', { holdsVip: true })], false],
-  ['MASTER stopped for a change: the BACKUP holds it', [d('LB1', { active: 'inactive' }), d('LB2', { holdsVip: true })], true],
-  ['BACKUP left VRRP: the MASTER holds it alone', [d('LB1', { holdsVip: true }), d('LB2', { active: 'inactive' })], true],
-  ['handed over: the BACKUP should hold it', [d('LB1', { handover: 253 }), d('LB2', { holdsVip: true })], true],
-  ['handed over, VIP still on the MASTER', [d('LB1', { handover: 253, holdsVip: true }), d('LB2', {})], false],
-  ['a healthy real server missing from a table', [d('LB1', { holdsVip: true, ipvs: table(RS1) }), d('LB2', {})], false],
-  ['a real server that does not answer may be missing', [d('LB1', { holdsVip: true, ipvs: table(RS1), up: [RS1] }), d('LB2', { ipvs: table(RS1), up: [RS1] })], true],
-  ['no IPVS in the kernel: the VIP alone decides', [d('LB1', { holdsVip: true, ipvs: undefined }), d('LB2', { ipvs: undefined })], true],
+  ['VIP on the BACKUP while the MASTER runs', [d('LB1', {}), d('LB2', { holds: [VIP] })], false],
+  ['MASTER stopped for a change: the BACKUP holds it', [d('LB1', { active: 'inactive' }), d('LB2', { holds: [VIP] })], true],
+  ['BACKUP left VRRP: the MASTER holds it alone', [d('LB1', { holds: [VIP] }), d('LB2', { active: 'inactive' })], true],
+  ['handed over: the BACKUP should hold it', [d('LB1', { handover: 253 }), d('LB2', { holds: [VIP] })], true],
+  ['handed over, VIP still on the MASTER', [d('LB1', { handover: 253, holds: [VIP] }), d('LB2', {})], false],
+  ['a healthy real server missing from a table', [d('LB1', { holds: [VIP], ipvs: table(RS1) }), d('LB2', {})], false],
+  ['a real server that does not answer may be missing', [d('LB1', { holds: [VIP], ipvs: table(RS1), up: up(RS1) }), d('LB2', { ipvs: table(RS1), up: up(RS1) })], true],
+  ['no IPVS in the kernel: the VIP alone decides', [d('LB1', { holds: [VIP], ipvs: undefined }), d('LB2', { ipvs: undefined })], true],
 ];
 for (const [what, readings, healthy] of cases) {
   Gate(`${what} → ${healthy ? 'healthy' : 'not healthy'}`, () => {
@@ -78,12 +86,86 @@ for (const [what, readings, healthy] of cases) {
   });
 }
 
+const SEED_TARGETS = healthTargets(c, (n) => seed.hosts.find((h) => h.name === n)!.address);
+
 Gate('one command per director reads it all; its output parses back', () => {
-  const cmd = readingCommand(c, [RS1, RS2], '/etc/keepalived/play-handover', '/etc/keepalived/keepalived.conf');
+  const cmd = readingCommand(c, SEED_TARGETS, '/etc/keepalived/play-handover', '/etc/keepalived/keepalived.conf');
   assert.match(cmd, /exec 3<>\/dev\/tcp\/192\.168\.56\.103\/80/);
   const out = ['@@play-section active', 'active', '@@play-section addr', '3: enp0s8    inet 192.168.56.200/32 scope global enp0s8', '@@play-section handover', '253',
-    '@@play-section ipvs', table(RS1), '@@play-section conf', LB1, '@@play-section up', RS1, ''].join('\n');
-  assert.equal(parseReading('LB1', c, out), { name: 'LB1', active: 'active', holdsVip: true, handover: 253, ipvs: `${table(RS1)}\n`, configured: [RS1, RS2], up: [RS1] });
+    '@@play-section ipvs', table(RS1), '@@play-section conf', LB1, '@@play-section up 0', 'open', '@@play-section up 1', ''].join('\n');
+  assert.equal(parseReading('LB1', c, SEED_TARGETS, out), { name: 'LB1', active: 'active', holds: [VIP], handover: 253, ipvs: `${table(RS1)}\n`, configured: { [SVC]: [RS1, RS2] }, up: up(RS1) });
+});
+
+// Several services: every VIP judged, every service's table.
+const multi = multiService.vars.cluster;
+const MULTI_TARGETS = healthTargets(multi, (n) => multiService.hosts.find((h) => h.name === n)!.address);
+const WEB = '192.168.56.200:80/TCP', TLS = '192.168.56.200:443/TCP', DNS = '192.168.56.201:53/UDP';
+const multiTable = (web: string[], tls: string[], dns: string[]) => [
+  'IP Virtual Server version 1.2.1 (size=4096)',
+  'TCP  192.168.56.200:80 wlc', ...web.map((r) => `  -> ${r}:80 Route 1 0 0`),
+  'TCP  192.168.56.200:443 sh persistent 300', ...tls.map((r) => `  -> ${r}:443 Route 1 0 0`),
+  'UDP  192.168.56.201:53 rr', ...dns.map((r) => `  -> ${r}:53 Route 1 0 0`), ''].join('\n');
+const A = '192.168.56.103', B = '192.168.56.104';
+const allUp = MULTI_TARGETS.map((t) => `${t.service} ${t.real}`);
+const md = (name: string, o: Partial<DirectorReading>): DirectorReading => ({
+  name, active: 'active', holds: [], handover: 0, ipvs: multiTable([A, B], [A, B], [B]),
+  configured: { [WEB]: [`${A}:80`, `${B}:80`], [TLS]: [`${A}:443`, `${B}:443`], [DNS]: [`${B}:53`] }, up: allUp, ...o,
+});
+const multiCases: Array<[string, DirectorReading[], boolean]> = [
+  ['both VIPs on the MASTER, every table full', [md('LB1', { holds: ['192.168.56.200', '192.168.56.201'] }), md('LB2', {})], true],
+  ['the second VIP on nobody', [md('LB1', { holds: ['192.168.56.200'] }), md('LB2', {})], false],
+  ['the second VIP on the BACKUP', [md('LB1', { holds: ['192.168.56.200'] }), md('LB2', { holds: ['192.168.56.201'] })], false],
+  ['the UDP service lacks its real server', [md('LB1', { holds: ['192.168.56.200', '192.168.56.201'], ipvs: multiTable([A, B], [A, B], []) }), md('LB2', {})], false],
+  ['the UDP real server fails its MISC_CHECK: it may be missing', [md('LB1', { holds: ['192.168.56.200', '192.168.56.201'], ipvs: multiTable([A, B], [A, B], []), up: allUp.filter((u) => !u.startsWith(DNS)) }), md('LB2', { up: allUp.filter((u) => !u.startsWith(DNS)) })], true],
+  ['RS1 fails HTTP_GET on :80 only: missing there, required on :443', [md('LB1', { holds: ['192.168.56.200', '192.168.56.201'], ipvs: multiTable([B], [B], [B]), up: allUp.filter((u) => u !== `${WEB} ${A}:80`) }), md('LB2', { up: allUp.filter((u) => u !== `${WEB} ${A}:80`) })], false],
+];
+for (const [what, readings, healthy] of multiCases) {
+  Gate(`several services: ${what} → ${healthy ? 'healthy' : 'not healthy'}`, () => {
+    const v = judgeHealth(multi, readings);
+    assert.is(v.healthy, healthy, JSON.stringify(v.rows));
+  });
+}
+Gate('several services: one row per VIP and per service and director', () => {
+  const v = judgeHealth(multi, [md('LB1', { holds: ['192.168.56.200', '192.168.56.201'] }), md('LB2', {})]);
+  assert.equal(v.rows.map((r) => `${r.check} @ ${r.host}`), [
+    'VIP 192.168.56.200 holder @ LB1,LB2', 'VIP 192.168.56.201 holder @ LB1,LB2',
+    ...['LB1', 'LB2'].flatMap((h) => [WEB, TLS, DNS].map((k) => `IPVS lists healthy real servers of ${k} @ ${h}`)),
+  ]);
+});
+
+// check → what the director gathered → up?
+const http = { kind: 'HTTP_GET', path: '/health', connectTimeout: 3, retry: 1, delayBeforeRetry: 1 } as const;
+const probeCases: Array<[string, HealthCheck, string, boolean]> = [
+  ['TCP open', { kind: 'TCP_CHECK', connectTimeout: 3, retry: 1, delayBeforeRetry: 1 }, 'open\n', true],
+  ['TCP refused', { kind: 'TCP_CHECK', connectTimeout: 3, retry: 1, delayBeforeRetry: 1 }, '', false],
+  ['HTTP 200', http, 'status HTTP/1.1 200 OK\nd41d8cd98f00b204e9800998ecf8427e  -\n', true],
+  ['HTTP 500 (TCP accepts)', http, 'status HTTP/1.1 500 Internal Server Error\nx  -\n', false],
+  ['HTTP no answer', http, 'status \nd41d8cd98f00b204e9800998ecf8427e  -\n', false],
+  ['HTTP expected 204', { ...http, status: 204 }, 'status HTTP/1.1 204 No Content\n', true],
+  ['HTTP digest matches', { ...http, digest: 'eff5bc1ef8ec9d03e640fc4370f5eacd' }, 'status HTTP/1.1 200 OK\neff5bc1ef8ec9d03e640fc4370f5eacd  -\n', true],
+  ['HTTP digest differs', { ...http, digest: 'eff5bc1ef8ec9d03e640fc4370f5eacd' }, 'status HTTP/1.1 200 OK\n00000000000000000000000000000000  -\n', false],
+  ['SSL_GET without openssl: the port accepts', { ...http, kind: 'SSL_GET' }, 'open\n', true],
+  ['MISC_CHECK exit 0', { kind: 'MISC_CHECK', script: '/bin/true', timeout: 2, user: 'nobody' }, 'exit 0\n', true],
+  ['MISC_CHECK exit 1', { kind: 'MISC_CHECK', script: '/bin/true', timeout: 2, user: 'nobody' }, 'exit 1\n', false],
+];
+for (const [what, check, out, want] of probeCases) Gate(`probe: ${what} → ${want ? 'up' : 'down'}`, () => assert.is(targetUp(check, out), want));
+
+Gate('the HTTP_GET probe, run by bash against a real HTTP server: status and digest as keepalived sees them', async () => {
+  const server = createServer((req, res) => {
+    if (req.url === '/health') { res.writeHead(200); res.end('ok\n'); } else { res.writeHead(500); res.end('broken'); }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as AddressInfo).port;
+  const at = (service: string, path: string, digest?: string): HealthTarget => ({ service, real: `127.0.0.1:${port}`, check: { ...http, path, ...(digest ? { digest } : {}) } });
+  const local = localTransport();
+  try {
+    const targets = [at('page', '/health'), at('500', '/broken'), at('digest', '/health', HEALTH_PAGE_DIGEST), at('other-digest', '/health', '0123456789abcdef0123456789abcdef')];
+    const r = await local.run(readingCommand(c, targets, '/nonexistent', '/nonexistent'));
+    assert.equal(parseReading('here', c, targets, r.stdout).up, [`page 127.0.0.1:${port}`, `digest 127.0.0.1:${port}`]);
+  } finally {
+    await new Promise((r) => server.close(r));
+    await local.close();
+  }
 });
 
 Rollout.run();

@@ -26,7 +26,8 @@ function seedPlan(): Record<string, string[]> {
         const p = task.params as Record<string, unknown>;
         const rendered = (task.kind === 'template' || task.kind === 'keepalived') && p.src !== undefined;
         // A template's vars may be shaped anew; what it renders may not change.
-        const params = JSON.stringify(p, (k, v) => (v instanceof URL ? v.href.replace(root, '') : rendered && k === 'vars' ? undefined : v));
+        // A URL reaches the replacer as its toJSON() string already.
+        const params = JSON.stringify(p, (k, v) => (typeof v === 'string' && v.startsWith(root) ? v.slice(root.length) : rendered && k === 'vars' ? undefined : v));
         const lines = [`${play.name} | ${task.kind} | ${task.name} | ${params}`];
         if (rendered) {
           for (const ipvsKernel of [true, false]) {

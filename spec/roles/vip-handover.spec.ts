@@ -187,6 +187,12 @@ Shell('the trigger is the token on the VIP\'s port, once; then new handshakes on
   assert.match(q, /ip daddr @hold tcp flags & \(syn \| ack\) == syn counter drop/);
   assert.match(q, /type filter hook prerouting priority -300/);
 });
+Shell('several VIPs: each one\'s trigger opens its own window; the handshakes to any of them are held', () => {
+  const q = quiesceArmCommand([VIP, '192.168.56.201'], 'abcd1234');
+  assert.match(q, /ip daddr \{ 192\.168\.56\.200, 192\.168\.56\.201 \} udp dport 4243 @th,64,64 0x6162636431323334 ip daddr @fired drop/);
+  assert.match(q, /ip daddr \{ 192\.168\.56\.200, 192\.168\.56\.201 \} udp dport 4243 @th,64,64 0x6162636431323334 add @hold \{ ip daddr timeout/);
+  assert.match(q, /ip daddr @hold tcp flags & \(syn \| ack\) == syn counter drop/);
+});
 Shell('a token that is not 8 printable characters is refused', () => {
   assert.throws(() => quiesceArmCommand(VIP, 'short'), /8 printable ASCII characters/);
   assert.throws(() => quiesceArmCommand(VIP, 'abc 1234'), /8 printable ASCII characters/);
