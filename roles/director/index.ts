@@ -6,10 +6,11 @@ import { HANDOVER_FILE, ipvsKernel } from './keepalived-commands.ts';
 export { HANDOVER_FILE, HANDOVER_OFFSET } from './keepalived-commands.ts';
 export { vipHandover, type VipHandoverParams } from './vip-handover.ts';
 import { LVS_PACKAGES } from '../lvs/packages.ts';
-import { clusterRule, directorAddress, directorState, masterOf, servicesOf, vipsOf, type LvsCluster, type LvsVars } from '../lvs/cluster.ts';
+import { clusterRule, directorAddress, directorState, masterOf, servicesOf, vipsOf, type LvsCluster, type LvsVars, type VrrpTrackScript } from '../lvs/cluster.ts';
 import type { Inventory } from '../../lib/dsl/inventory.ts';
 import type { HostView } from '../../lib/core/host.ts';
 import { interfacePresent } from './interface-present.ts';
+import { directorScripts, scriptsPresent } from './scripts-present.ts';
 
 /** Where keepalived reads its configuration. */
 export const KEEPALIVED_CONF = '/etc/keepalived/keepalived.conf';
@@ -48,10 +49,11 @@ export function handoverVrrp(c: LvsCluster) {
 }
 
 /**
- * The users the cluster's scripts run as (each MISC_CHECK's `user`), root
- * aside: keepalived refuses ("Failed to set uid/gid … - removing") a check
- * whose user does not exist, so the director role creates them, as system
- * users without a login.
+ * The users the cluster's scripts run as (MISC_CHECKs, tracked scripts,
+ * notify scripts; see {@link directorScripts}), root aside: keepalived
+ * refuses ("Failed to set uid/gid … - removing") a script whose user does
+ * not exist, so the director role creates them, as system users without a
+ * login.
  *
  * @example
  * ```ts
@@ -61,7 +63,7 @@ export function handoverVrrp(c: LvsCluster) {
  * ```
  */
 export function scriptUsersOf(c: LvsCluster): string[] {
-  return [...new Set(servicesOf(c).flatMap((s) => (s.check.kind === 'MISC_CHECK' && s.check.user !== 'root' ? [s.check.user] : [])))];
+  return [...new Set(directorScripts(c).map((s) => s.user).filter((u) => u !== 'root'))];
 }
 
 /** The template's variables for one director, derived from the cluster. */
@@ -71,6 +73,17 @@ export function keepalivedVars(c: LvsCluster, hostName: string, inv: Inventory<L
   const routerId = hostName === master ? 'LVS_MASTER' : backups.length > 1 ? `LVS_BACKUP_${hostName}` : 'LVS_BACKUP';
   const address = (name: string) => inv.hosts.find((h) => h.name === name)?.address ?? name;
   const services = servicesOf(c).map((s) => ({ ...s, realServers: s.realServers.map((rs) => ({ ...rs, address: address(rs.name) })) }));
+  const tracks = c.vrrp?.trackScripts ?? [];
+  const scripts = tracks.filter((t): t is VrrpTrackScript => t.kind !== 'file').map((t) => ({ ...t, weight: t.weight ?? 0 }));
+  const n = c.vrrp?.notify;
+  // keepalived's order of calls: the state's own script, then the catch-all `notify`.
+  const notify = n ? (['master', 'backup', 'fault', 'stop', 'any'] as const).filter((k) => n[k] !== undefined)
+    .map((k) => ({ keyword: k === 'any' ? 'notify' : `notify_${k}`, script: n[k]!, user: n.user })) : [];
+  const scriptUsers = [
+    ...(services.some((s) => s.check.kind === 'MISC_CHECK') ? ['MISC_CHECK'] : []),
+    ...(scripts.length ? ['vrrp_script'] : []),
+    ...(notify.length ? ['notify'] : []),
+  ];
   return {
     c,
     routerId,
@@ -87,7 +100,13 @@ export function keepalivedVars(c: LvsCluster, hostName: string, inv: Inventory<L
       : undefined,
     nopreempt: c.vrrp?.nopreempt === true,
     preemptDelay: c.vrrp?.preemptDelay,
-    scriptSecurity: services.some((s) => s.check.kind === 'MISC_CHECK'),
+    garp: c.vrrp?.garp ?? {},
+    trackScripts: scripts,
+    trackFiles: tracks.filter((t) => t.kind === 'file').map((t) => ({ name: t.name, path: t.path, weight: t.weight ?? 0 })),
+    trackInterfaces: (c.vrrp?.trackInterfaces ?? []).map((t) => (typeof t === 'string' ? { name: t } : t)),
+    notify,
+    // What runs scripts, named in the comment above enable_script_security.
+    scriptSecurity: scriptUsers.length ? `${scriptUsers.slice(0, -1).join(', ')}${scriptUsers.length > 1 ? ' and ' : ''}${scriptUsers.at(-1)}` : false,
   };
 }
 
@@ -110,6 +129,11 @@ function noRstVars(c: LvsCluster) {
  * first). Run it one director at a time, BACKUPs first
  * ({@link directorOrder}), with a health gate between them, as
  * `playbooks/site.ts` does.
+ *
+ * play does not install the scripts a cluster makes keepalived run
+ * (MISC_CHECK, `vrrp.trackScripts`, `vrrp.notify`) nor their users: a
+ * read-only task ({@link scriptsPresent}) fails the director before its
+ * config is written when one is missing or not executable.
  *
  * @example
  * ```ts
@@ -135,7 +159,10 @@ export const director = defineRole<LvsVars>({
   tasks: ({ vars, host, inventory }) => [
     interfacePresent({ name: vars.cluster.interface }),
     apt({ name: [...LVS_PACKAGES.director], state: 'present' }),
+    // keepalived disables a script whose user does not exist: they are created here, locked (no login).
     ...scriptUsersOf(vars.cluster).map((name) => user({ name, system: true, shell: '/usr/sbin/nologin', createHome: false })),
+    // Read-only: the scripts are the user's; a missing one fails here, before keepalived would quietly disable it.
+    ...(directorScripts(vars.cluster).length ? [scriptsPresent({ scripts: directorScripts(vars.cluster), checkUsers: false })] : []),
     keepalivedConfig({
       src: new URL('./templates/keepalived.conf.njk', import.meta.url),
       dest: KEEPALIVED_CONF,

@@ -3,6 +3,7 @@ import type { Inventory } from '../../lib/dsl/inventory.ts';
 import type { InventoryProblem, InventoryRule, VarProblem } from '../../lib/dsl/role.ts';
 import { cidr, inCidr, ipv4 } from '../../lib/core/ipv4.ts';
 import { describe, oneOf, text, wholeNumber } from '../../lib/core/rules.ts';
+import { HANDOVER_FILE } from '../director/keepalived-commands.ts';
 
 /** IPVS schedulers keepalived accepts as `lb_algo`. */
 export type Scheduler = 'rr' | 'wrr' | 'lc' | 'wlc' | 'lblc' | 'lblcr' | 'dh' | 'sh' | 'sed' | 'nq';
@@ -117,6 +118,152 @@ export interface LvsVrrp {
   nopreempt?: boolean;
   /** Seconds a director that would preempt waits first (`preempt_delay`, 0–1000); like nopreempt, honoured on BACKUP instances only. @default none */
   preemptDelay?: number;
+  /**
+   * What else the VRRP instance watches, each by a unique name (letters,
+   * digits, `_`, `-`; not `play_handover`, the planned handover's): a
+   * script (`vrrp_script` + `track_script`) or a file (`track_file`, next
+   * to the handover's). A weight other than 0 moves the priority; it must
+   * move it past the next director's or the VIP stays (a warning says so).
+   * play does not install the scripts: they, and their user, are yours to
+   * put on every director. The health gate and verify still expect the
+   * VIP on the highest configured priority (after handover offsets): while
+   * a tracker holds it elsewhere (a maintenance file set), they fail,
+   * saying where it is. @default none
+   */
+  trackScripts?: readonly VrrpTrack[];
+  /**
+   * More interfaces the instance watches (`track_interface`): a name, or a
+   * name and a weight. The cluster's own `interface` is always watched
+   * (down = FAULT) and is refused here. @default none
+   */
+  trackInterfaces?: readonly (string | VrrpTrackInterface)[];
+  /** Scripts keepalived runs when the instance changes state (`notify_*`). @default none */
+  notify?: VrrpNotify;
+  /** Gratuitous ARPs a new MASTER sends for the VIPs (`garp_master_*`). @default keepalived's (see {@link VrrpGarp}) */
+  garp?: VrrpGarp;
+}
+
+/**
+ * A script keepalived runs every `interval` seconds on each director
+ * (`vrrp_script`); its exit code (0 = OK) is tracked by the instance
+ * (`track_script`). The script and its user must exist on every director:
+ * play does not install them, and keepalived disables a script it cannot
+ * find (or that a non-root user could alter, with `enable_script_security`,
+ * which play then sets).
+ *
+ * @example
+ * ```ts
+ * import type { VrrpTrackScript } from './cluster.ts';
+ * const nginx: VrrpTrackScript = { name: 'chk_nginx', script: '/usr/local/bin/check-nginx 127.0.0.1', user: 'keepalived_script', weight: -120, interval: 2, fall: 2, rise: 2 };
+ * ```
+ */
+export interface VrrpTrackScript {
+  /** A script (the kind to leave out). @default 'script' */
+  kind?: 'script';
+  /** The `vrrp_script` name: letters, digits, `_`, `-`, first a letter. */
+  name: string;
+  /** Absolute path of the script, then its arguments, e.g. `/usr/local/bin/check-nginx 127.0.0.1` (no quotes, backslashes, newlines, `!` or `#`). */
+  script: string;
+  /** Seconds between runs (`interval`, 1–3600). @default keepalived's (1) */
+  interval?: number;
+  /** Seconds before a run counts as failed (`timeout`, 1–3600). @default keepalived's (the interval) */
+  timeout?: number;
+  /**
+   * −253..253. 0: after `fall` failures the instance goes to FAULT (it
+   * releases the VIPs at once). Negative: subtracted from the priority
+   * while failing. Positive: added while OK. @default 0
+   */
+  weight?: number;
+  /** Successes in a row before a failed script counts as OK again (`rise`, 1–100). @default keepalived's (1) */
+  rise?: number;
+  /** Failures in a row before the script counts as failed (`fall`, 1–100). @default keepalived's (1) */
+  fall?: number;
+  /** The user the script runs as (`user`), e.g. `keepalived_script`: never root by accident. */
+  user: string;
+}
+
+/**
+ * A file keepalived watches (`track_file`), e.g. a maintenance switch:
+ * `echo 1 > /etc/keepalived/maintenance` takes the VIP away, `echo 0` (or
+ * removing the file) gives it back. The file holds a number, multiplied
+ * by `weight`; an empty file reads as 0, so `touch` alone does nothing.
+ *
+ * @example
+ * ```ts
+ * import type { VrrpTrackFile } from './cluster.ts';
+ * const maintenance: VrrpTrackFile = { kind: 'file', name: 'maintenance', path: '/etc/keepalived/maintenance', weight: -150 };
+ * ```
+ */
+export interface VrrpTrackFile {
+  /** A file, not a script. */
+  kind: 'file';
+  /** The `track_file` name: letters, digits, `_`, `-`, first a letter; not `play_handover`. */
+  name: string;
+  /** Absolute path of the file, without spaces or quotes; not the handover's `/etc/keepalived/play-handover`. */
+  path: string;
+  /** −253..253, multiplied by the number in the file; 0: any number but 0 puts the instance in FAULT. @default 0 */
+  weight?: number;
+}
+
+/** One entry of `vrrp.trackScripts`. */
+export type VrrpTrack = VrrpTrackScript | VrrpTrackFile;
+
+/** An interface the instance watches, with the weight it takes off (or adds). */
+export interface VrrpTrackInterface {
+  /** A Linux interface name, e.g. `enp0s9`. */
+  name: string;
+  /** −253..253: negative is taken off the priority while it is down, positive added while up; 0 = FAULT while down. @default 0 */
+  weight?: number;
+}
+
+/**
+ * Scripts keepalived runs on a state change of the instance, each an
+ * absolute path then its arguments (no quotes, backslashes, newlines, `!`
+ * or `#`), all run as `user`. As for tracked scripts, play does not
+ * install them.
+ *
+ * @example
+ * ```ts
+ * import type { VrrpNotify } from './cluster.ts';
+ * const notify: VrrpNotify = { master: '/usr/local/bin/vrrp-became master', fault: '/usr/local/bin/vrrp-became fault', user: 'keepalived_script' };
+ * ```
+ */
+export interface VrrpNotify {
+  /** On becoming MASTER (`notify_master`). @default none */
+  master?: string;
+  /** On becoming BACKUP (`notify_backup`). @default none */
+  backup?: string;
+  /** On entering FAULT (`notify_fault`). @default none */
+  fault?: string;
+  /** When keepalived stops the instance (`notify_stop`). @default none */
+  stop?: string;
+  /**
+   * On every change (`notify`), after the specific one; keepalived adds 4
+   * arguments: `INSTANCE`, `VI_1`, the new state (MASTER, BACKUP, FAULT,
+   * STOP) and the priority. @default none
+   */
+  any?: string;
+  /** The user every notify script runs as, e.g. `keepalived_script`. */
+  user: string;
+}
+
+/**
+ * Gratuitous ARPs for the VIPs, per instance: they move the VIP in the
+ * switches' and neighbours' tables when a director becomes MASTER.
+ *
+ * @example
+ * ```ts
+ * import type { VrrpGarp } from './cluster.ts';
+ * const garp: VrrpGarp = { masterDelay: 2, masterRepeat: 3, masterRefresh: 60 };
+ * ```
+ */
+export interface VrrpGarp {
+  /** Seconds after becoming MASTER before the second set (`garp_master_delay`, 0–1000; 0 = no second set). @default keepalived's (5) */
+  masterDelay?: number;
+  /** ARPs sent at a time (`garp_master_repeat`, 1–100). @default keepalived's (5) */
+  masterRepeat?: number;
+  /** Seconds between repeated sets while MASTER (`garp_master_refresh`, 0–86400; 0 = none). @default keepalived's (0) */
+  masterRefresh?: number;
 }
 
 /**
@@ -415,6 +562,110 @@ function serviceProblems(s: Record<string, unknown>, at: string, checkField: str
   if (s.quorum !== undefined) bad('quorum', wholeNumber(s.quorum, 1, 2 ** 31));
 }
 
+// A script line is written inside quotes. keepalived 2.2 reads backslash escapes there and 2.3 does not,
+// and a quote, newline, ! or # would end it early (the rollout's parser reads ! and # as comments).
+const SCRIPT_LINE = /^\/[^\s"\\!#]+( [^"\\!#\n\r]+)?$/;
+const SCRIPT_RULE = 'must be an absolute path, then its arguments, without quotes, backslashes, newlines, ! or #';
+const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
+const TRACK_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+const IFACE_NAME = /^[A-Za-z0-9_.:@-]{1,15}$/;
+const NOTIFY_KEYS = ['master', 'backup', 'fault', 'stop', 'any'] as const;
+
+/**
+ * Whether a weighted tracker that fails on the MASTER alone moves the VIP:
+ * the MASTER's priority must end below the next director's (keepalived
+ * keeps effective priorities within 1–254; a tie goes to the higher
+ * address, not to the one that is well). `undefined` when it does.
+ */
+function moveWarning(what: string, weight: number, priorities: readonly number[], nopreempt: boolean): string | undefined {
+  if (weight === 0 || priorities.length < 2) return undefined;
+  const [top, next] = [priorities[0]!, priorities[1]!];
+  const clamp = (p: number) => Math.min(254, Math.max(1, p));
+  if (nopreempt) return `with vrrp.nopreempt a BACKUP never takes the VIP from a MASTER of lower priority, so a failing ${what} only lowers the priority and the VIP stays; give weight 0 (FAULT) to move it`;
+  // Negative: the failing MASTER drops by |weight|; positive: the others keep the bonus the MASTER loses.
+  const [master, other] = weight < 0 ? [clamp(top + weight), next] : [top, clamp(next + weight)];
+  if (master < other) return undefined;
+  const need = weight < 0 ? `at most ${next - top - 1}` : `at least ${top - next + 1}`;
+  return `weight ${weight}: a failing ${what} on the MASTER leaves it at priority ${master}, the next director at ${other}: the VIP would not move; give ${need}, or 0 to go to FAULT`;
+}
+
+/** The problems of `vrrp.trackScripts`, `trackInterfaces`, `notify` and `garp`. */
+function trackingProblems(vrrp: Record<string, unknown>, c: LvsCluster, priorities: readonly number[], out: VarProblem[]): void {
+  const bad = (field: string, message: string | undefined) => { if (message !== undefined) out.push({ field: `cluster.vrrp.${field}`, message }); };
+  const warn = (field: string, message: string | undefined) => { if (message !== undefined) out.push({ field: `cluster.vrrp.${field}`, message, warning: true }); };
+  const nopreempt = vrrp.nopreempt === true;
+  const weighted = (field: string, w: unknown, what: string) => {
+    if (w === undefined) return;
+    const wrong = wholeNumber(w, -253, 253);
+    if (wrong) bad(field, wrong);
+    else warn(field, moveWarning(what, w as number, priorities, nopreempt));
+  };
+
+  if (vrrp.trackScripts !== undefined && !Array.isArray(vrrp.trackScripts)) bad('trackScripts', `must be a list of { name, script, user, … } or { kind: 'file', name, path }, got ${describe(vrrp.trackScripts)}`);
+  const names = new Map<string, number>();
+  (Array.isArray(vrrp.trackScripts) ? vrrp.trackScripts as unknown[] : []).forEach((t, i) => {
+    const at = `trackScripts[${i}]`;
+    if (!isRecord(t)) { bad(at, `must be { name, script, user, … } or { kind: 'file', name, path }, got ${describe(t)}`); return; }
+    if (typeof t.name !== 'string' || !TRACK_NAME.test(t.name)) bad(`${at}.name`, `must be a keepalived name: a letter, then letters, digits, _ or -, got ${describe(t.name)}`);
+    else if (t.name === 'play_handover') bad(`${at}.name`, 'play_handover is the planned handover\'s track_file; choose another name');
+    else if (names.has(t.name)) bad(`${at}.name`, `${t.name} is also trackScripts[${names.get(t.name)}]'s name; names must be unique`);
+    else names.set(t.name, i);
+    const what = typeof t.name === 'string' ? t.name : 'tracker';
+    if (t.kind === 'file') {
+      if (typeof t.path !== 'string' || !/^\/[^\s"\\!#]+$/.test(t.path)) bad(`${at}.path`, `must be an absolute path without spaces, quotes, backslashes, ! or #, got ${describe(t.path)}`);
+      else if (t.path === HANDOVER_FILE) bad(`${at}.path`, `${HANDOVER_FILE} is the planned handover's file (play handover writes it); use another file`);
+      weighted(`${at}.weight`, t.weight, what);
+      return;
+    }
+    if (t.kind !== undefined && t.kind !== 'script') { bad(`${at}.kind`, oneOf(t.kind, ['script', 'file'])); return; }
+    if (typeof t.script !== 'string' || !SCRIPT_LINE.test(t.script)) bad(`${at}.script`, `${SCRIPT_RULE}, got ${describe(t.script)}`);
+    if (typeof t.user !== 'string' || !USER_NAME.test(t.user)) bad(`${at}.user`, `must be a Linux user name (the script runs as that user), got ${describe(t.user)}`);
+    if (t.interval !== undefined) bad(`${at}.interval`, wholeNumber(t.interval, 1, 3600, { unit: 'seconds' }));
+    if (t.timeout !== undefined) bad(`${at}.timeout`, wholeNumber(t.timeout, 1, 3600, { unit: 'seconds' }));
+    if (t.rise !== undefined) bad(`${at}.rise`, wholeNumber(t.rise, 1, 100));
+    if (t.fall !== undefined) bad(`${at}.fall`, wholeNumber(t.fall, 1, 100));
+    // A run that outlasts the interval is still running when the next one is due: keepalived skips it.
+    if (typeof t.timeout === 'number' && typeof t.interval === 'number' && t.timeout > t.interval) warn(`${at}.timeout`, `${t.timeout} s is longer than the interval (${t.interval} s): a slow run delays the next one, so failures are seen later than interval × fall`);
+    weighted(`${at}.weight`, t.weight, what);
+  });
+
+  if (vrrp.trackInterfaces !== undefined && !Array.isArray(vrrp.trackInterfaces)) bad('trackInterfaces', `must be a list of interface names or { name, weight }, got ${describe(vrrp.trackInterfaces)}`);
+  const ifaces = new Map<string, number>();
+  (Array.isArray(vrrp.trackInterfaces) ? vrrp.trackInterfaces as unknown[] : []).forEach((t, i) => {
+    const at = `trackInterfaces[${i}]`;
+    const e: Record<string, unknown> | undefined = typeof t === 'string' ? { name: t } : isRecord(t) ? t : undefined;
+    if (!e) { bad(at, `must be an interface name or { name, weight }, got ${describe(t)}`); return; }
+    const field = typeof t === 'string' ? at : `${at}.name`;
+    if (typeof e.name !== 'string' || !IFACE_NAME.test(e.name)) bad(field, `must be a Linux interface name, got ${describe(e.name)}`);
+    else if (e.name === c.interface) bad(field, `${e.name} is the cluster's interface, which the instance always watches (down = FAULT); list other interfaces here`);
+    else if (ifaces.has(e.name)) bad(field, `${e.name} is also trackInterfaces[${ifaces.get(e.name)}]`);
+    else ifaces.set(e.name, i);
+    weighted(`${at}.weight`, e.weight, `interface ${String(e.name)}`);
+  });
+
+  if (vrrp.notify !== undefined) {
+    if (!isRecord(vrrp.notify)) bad('notify', `must be { master?, backup?, fault?, stop?, any?, user }, got ${describe(vrrp.notify)}`);
+    else {
+      const n = vrrp.notify;
+      for (const k of Object.keys(n)) if (![...NOTIFY_KEYS, 'user'].includes(k)) bad(`notify.${k}`, `is not a notify script: give master, backup, fault, stop or any`);
+      for (const k of NOTIFY_KEYS) if (n[k] !== undefined && (typeof n[k] !== 'string' || !SCRIPT_LINE.test(n[k]))) bad(`notify.${k}`, `${SCRIPT_RULE}, got ${describe(n[k])}`);
+      if (!NOTIFY_KEYS.some((k) => n[k] !== undefined)) bad('notify', 'names no script: give master, backup, fault, stop or any (or leave notify out)');
+      if (typeof n.user !== 'string' || !USER_NAME.test(n.user)) bad('notify.user', `must be a Linux user name (the notify scripts run as that user), got ${describe(n.user)}`);
+    }
+  }
+
+  if (vrrp.garp !== undefined) {
+    if (!isRecord(vrrp.garp)) bad('garp', `must be { masterDelay?, masterRepeat?, masterRefresh? }, got ${describe(vrrp.garp)}`);
+    else {
+      const g = vrrp.garp;
+      for (const k of Object.keys(g)) if (!['masterDelay', 'masterRepeat', 'masterRefresh'].includes(k)) bad(`garp.${k}`, 'is not a garp setting: give masterDelay, masterRepeat or masterRefresh');
+      if (g.masterDelay !== undefined) bad('garp.masterDelay', wholeNumber(g.masterDelay, 0, 1000, { unit: 'seconds' }));
+      if (g.masterRepeat !== undefined) bad('garp.masterRepeat', wholeNumber(g.masterRepeat, 1, 100));
+      if (g.masterRefresh !== undefined) bad('garp.masterRefresh', wholeNumber(g.masterRefresh, 0, 86400, { unit: 'seconds' }));
+    }
+  }
+}
+
 /**
  * Every problem with the cluster, before any connection. Warnings (the
  * seed's persistence + rr trap) come back with `warning: true`. Inventories
@@ -499,7 +750,7 @@ export function validateCluster(c: LvsCluster | undefined, inv: Inventory<LvsVar
     if (isRecord(d) && d.state !== undefined) bad(`directors.${name}.state`, oneOf(d.state, ['MASTER', 'BACKUP']));
   }
   const vrrp: Record<string, unknown> = isRecord(c.vrrp) ? c.vrrp : {};
-  if (c.vrrp !== undefined && !isRecord(c.vrrp)) bad('vrrp', `must be { mode?, nopreempt?, preemptDelay? }, got ${describe(c.vrrp)}`);
+  if (c.vrrp !== undefined && !isRecord(c.vrrp)) bad('vrrp', `must be { mode?, nopreempt?, preemptDelay?, trackScripts?, trackInterfaces?, notify?, garp? }, got ${describe(c.vrrp)}`);
   if (vrrp.mode !== undefined) bad('vrrp.mode', oneOf(vrrp.mode, ['multicast', 'unicast']));
   if (vrrp.mode === 'unicast') {
     if (directors.length < 2) bad('vrrp.mode', `unicast needs at least two directors (each sends its adverts to the others), got ${directors.length}`);
@@ -522,6 +773,7 @@ export function validateCluster(c: LvsCluster | undefined, inv: Inventory<LvsVar
       if (isRecord(d) && d.state === 'MASTER') bad(`directors.${name}.state`, `MASTER with ${what}: keepalived ignores ${what === 'vrrp.nopreempt' ? 'nopreempt' : 'preempt_delay'} on an instance whose state is MASTER, so this director would still take the VIP back; leave state out (every director then starts as BACKUP and the highest priority is elected)`);
     }
   }
+  trackingProblems(vrrp, c, [...byPriority.keys()].sort((a, b) => b - a), out);
   if (c.realServers !== undefined && !isRecord(c.realServers)) bad('realServers', `must be an object of host name: { weight }, got ${describe(c.realServers)}`);
   const reals = Object.entries(isRecord(c.realServers) ? c.realServers : {});
   if (reals.length === 0 && (c.realServers === undefined || isRecord(c.realServers))) bad('realServers', 'needs at least one real server');

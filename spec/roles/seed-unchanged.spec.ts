@@ -25,8 +25,9 @@ function seedPlan(): Record<string, string[]> {
       for (const { task } of [...w.tasks, ...w.handlers]) {
         const p = task.params as Record<string, unknown>;
         const rendered = (task.kind === 'template' || task.kind === 'keepalived') && p.src !== undefined;
-        // A template's vars may be shaped anew; what it renders may not change.
-        // A URL reaches the replacer as its toJSON() string already.
+        // A template's vars may be shaped anew; what it renders may not change. JSON.stringify
+        // has already made a URL its href (URL.toJSON) when the replacer sees it: paths are
+        // relative to the repo, so the snapshot holds in any checkout.
         const params = JSON.stringify(p, (k, v) => (typeof v === 'string' && v.startsWith(root) ? v.slice(root.length) : rendered && k === 'vars' ? undefined : v));
         const lines = [`${play.name} | ${task.kind} | ${task.name} | ${params}`];
         if (rendered) {
