@@ -319,6 +319,29 @@ export function reloadCommand(after: KaConfig, seconds = 20): string {
 }
 
 /**
+ * Run `inner` (a reload that replaces the VRRP instance, see
+ * `replacedInstances`) with every VIP this director holds on `iface` also
+ * held on `lo` meanwhile: the old instance removes the VIPs at once and the
+ * new one takes them only after a master-down interval, and while a VIP is
+ * local here IPVS goes on serving it, the clients' ARP entries still
+ * pointing here (and this host answering new ARP requests for it). Ends
+ * once each VIP is back on `iface` (fails after `seconds`); the `lo` copies
+ * go whatever happens, so no director keeps a VIP it does not announce.
+ */
+export function vipsBridgedCommand(vips: readonly string[], iface: string, inner: string, seconds: number): string {
+  const held = (dev: string) => `ip -o -4 addr show dev ${quote(dev)} 2>/dev/null | grep -q " $v/"`;
+  return [
+    'bridged=',
+    `for v in ${vips.map(quote).join(' ')}; do if ${held(iface)} && ! ${held('lo')}; then ip addr add "$v/32" dev lo && bridged="$bridged $v"; fi; done`,
+    `trap 'for v in $bridged; do ip addr del "$v/32" dev lo 2>/dev/null; done' EXIT`,
+    `announced() { for v in $bridged; do ${held(iface)} || return 1; done; }`,
+    inner,
+    waitFor('announced', seconds, `the new VRRP instance did not take the VIPs within ${seconds} s of the reload`),
+    'for v in $bridged; do ip addr del "$v/32" dev lo; done; bridged=',
+  ].join('\n');
+}
+
+/**
  * Take a real server out of IPVS gently before keepalived forgets it:
  * weight 0 (no new connections), then wait until its active connections
  * end. Fails when they do not end in time: removing it then would cut them.

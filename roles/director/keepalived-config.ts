@@ -10,10 +10,10 @@ import { serviceState } from '../../lib/tasks/service-facts.ts';
 import { sh } from '../../lib/core/shell.ts';
 import { handoverStep } from './vip-handover.ts';
 import {
-  KEEPALIVED_CONFIG_TEST,
+  KEEPALIVED_CONFIG_TEST, vipsBridgedCommand,
   drainCommand, handoverOffset, HANDOVER_OFFSET, ipvsKernel, leaveCommand, leftVrrp, rejoinCommand, reloadCommand,
 } from './keepalived-commands.ts';
-import { parseKeepalived, removedReals, rolloutOf, sharedOf, type RESTART_ONLY } from './keepalived-parse.ts';
+import { parseKeepalived, removedReals, replacedInstances, rolloutOf, sharedOf, type RESTART_ONLY } from './keepalived-parse.ts';
 
 /** Parameters of {@link keepalivedConfig}. */
 export interface KeepalivedConfigParams {
@@ -145,7 +145,13 @@ export const keepalivedConfig = defineTask<KeepalivedConfigParams>({
         exec: leaveCommand(),
       });
     } else {
-      out.push({ summary: `reload keepalived${how.kind === 'shared' ? ` (new VRRP settings: ${how.what.join(', ')})` : ''}; confirm the new config is live`, exec: reloadCommand(after) });
+      const replaced = isMaster ? replacedInstances(before, after) : [];
+      const summary = `reload keepalived${how.kind === 'shared' ? ` (new VRRP settings: ${how.what.join(', ')})` : ''}; confirm the new config is live`;
+      // The new instance waits a master-down interval before it takes the VIPs: lo holds them meanwhile.
+      const bound = 3 * Math.max(p.advertInterval, ...before.instances.map((i) => Number(i.shared.advertInt) || 1)) + 10;
+      out.push(replaced.length
+        ? { summary: `${summary}; keepalived replaces ${replaced.join(', ')} (a new VRID, interface or unicast setting), so the VIPs stay served from lo until the new instance takes them`, exec: vipsBridgedCommand(p.vips?.length ? p.vips : [p.vip], p.interface, reloadCommand(after), bound) }
+        : { summary, exec: reloadCommand(after) });
       if (how.kind === 'shared' && isMaster) {
         for (const peer of p.peers) {
           out.push({
