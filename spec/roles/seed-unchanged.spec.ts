@@ -26,7 +26,9 @@ function seedPlan(): Record<string, string[]> {
         const p = task.params as Record<string, unknown>;
         const rendered = (task.kind === 'template' || task.kind === 'keepalived') && p.src !== undefined;
         // A template's vars may be shaped anew; what it renders may not change.
-        const params = JSON.stringify(p, (k, v) => (v instanceof URL ? v.href.replace(root, '') : rendered && k === 'vars' ? undefined : v));
+        // JSON.stringify turns a URL into its href (toJSON) before the replacer sees it:
+        // the checkout's own path is cut from strings, so the snapshot holds in any worktree.
+        const params = JSON.stringify(p, (k, v) => (typeof v === 'string' && v.startsWith(root) ? v.slice(root.length) : rendered && k === 'vars' ? undefined : v));
         const lines = [`${play.name} | ${task.kind} | ${task.name} | ${params}`];
         if (rendered) {
           for (const ipvsKernel of [true, false]) {
