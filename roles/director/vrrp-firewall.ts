@@ -175,8 +175,12 @@ export interface VrrpFirewallParams {
 
 const ours = (r: NftRule) => r.comment === VRRP_RULE_COMMENT;
 const isRuleset = (r: VrrpFirewallState['live'] | VrrpFirewallState['boot']): r is NftRuleset => typeof r === 'object' && 'chains' in r;
-/** Base chains iptables-nft made (ufw's, on a host where iptables is nft): the ufw half's, or nobody's. */
-const isIptables = (c: NftChain) => (c.family === 'ip' || c.family === 'ip6') && c.name === c.name.toUpperCase();
+/**
+ * Base chains iptables-nft made (ufw's, where iptables is nft): iptables'
+ * own table and chain names, which a hand-written nft ruleset spells in
+ * lower case. Editing them with nft would fight iptables: ufw's half or nobody's.
+ */
+const isIptables = (c: NftChain) => (c.family === 'ip' || c.family === 'ip6') && ['filter', 'mangle', 'raw', 'security', 'nat'].includes(c.table) && ['INPUT', 'FORWARD', 'OUTPUT', 'PREROUTING', 'POSTROUTING'].includes(c.name);
 
 /**
  * The input chains of a ruleset that decide on an IPv4 advert, without
