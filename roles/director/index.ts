@@ -11,6 +11,9 @@ import type { Inventory } from '../../lib/dsl/inventory.ts';
 import type { HostView } from '../../lib/core/host.ts';
 import { interfacePresent } from './interface-present.ts';
 import { directorScripts, scriptsPresent } from './scripts-present.ts';
+import { vrrpFirewall, vrrpPeers } from './vrrp-firewall.ts';
+
+export { vrrpFirewall, vrrpPeers, type VrrpFirewallParams, type VrrpPeer } from './vrrp-firewall.ts';
 
 /** Where keepalived reads its configuration. */
 export const KEEPALIVED_CONF = '/etc/keepalived/keepalived.conf';
@@ -121,7 +124,9 @@ function noRstVars(c: LvsCluster) {
 
 /**
  * The LVS director: keepalived (VRRP for the VIP, IPVS virtual server with
- * health checks) and ipvsadm. The highest-priority director is MASTER. A
+ * health checks) and ipvsadm. The highest-priority director is MASTER.
+ * Where ufw is active or nftables would drop it, VRRP from the other
+ * directors is admitted first ({@link vrrpFirewall}). A
  * changed config is validated with `keepalived --config-test`, written
  * atomically and taken by a **reload**, confirmed live (see
  * {@link keepalivedConfig}: restarts only where keepalived cannot reload,
@@ -163,6 +168,8 @@ export const director = defineRole<LvsVars>({
     ...scriptUsersOf(vars.cluster).map((name) => user({ name, system: true, shell: '/usr/sbin/nologin', createHome: false })),
     // Read-only: the scripts are the user's; a missing one fails here, before keepalived would quietly disable it.
     ...(directorScripts(vars.cluster).length ? [scriptsPresent({ scripts: directorScripts(vars.cluster), checkUsers: false })] : []),
+    // Before keepalived's config: a director that cannot hear its peers takes the VIP as soon as keepalived runs.
+    vrrpFirewall({ peers: vrrpPeers(vars.cluster, host.name, inventory), interface: vars.cluster.interface }),
     keepalivedConfig({
       src: new URL('./templates/keepalived.conf.njk', import.meta.url),
       dest: KEEPALIVED_CONF,

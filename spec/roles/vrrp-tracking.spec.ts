@@ -180,7 +180,7 @@ Present('every script keepalived will run, with the field that declares it; none
   assert.equal(scriptUsersOf(tracking.vars.cluster), ['keepalived_script']);
   assert.equal(scriptUsersOf(seed.vars.cluster), []);
   assert.not.ok(kinds(seed, 'LB1').includes('scripts'));
-  assert.equal(kinds(tracking, 'LB1').slice(0, 6), ['apt', 'interface', 'apt', 'user', 'scripts', 'keepalived']);
+  assert.equal(kinds(tracking, 'LB1').slice(0, 7), ['apt', 'interface', 'apt', 'user', 'scripts', 'vrrpFirewall', 'keepalived']);
 });
 
 const two = scriptsPresent({ scripts: [
