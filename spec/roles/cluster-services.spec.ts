@@ -14,26 +14,19 @@ import * as assert from 'uvu/assert';
 import { defineInventory } from '../../lib/dsl/inventory.ts';
 import { compile } from '../../lib/engine/compile.ts';
 import { renderTemplate } from '../../lib/tasks/render-template.ts';
-import { keepalivedVars } from '../../roles/director/index.ts';
 import { ipvsMatches } from '../../roles/director/keepalived-commands.ts';
 import { parseKeepalived, removedReals, rolloutOf } from '../../roles/director/keepalived-parse.ts';
-import { directorState, lvsGroups, primaryService, servicesOf, validateCluster, vipsOf, type LvsCluster, type LvsVars } from '../../roles/lvs/cluster.ts';
+import { directorState, lvsGroups, primaryService, servicesOf, vipsOf, type LvsCluster, type LvsVars } from '../../roles/lvs/cluster.ts';
 import { realServerServices } from '../../roles/realserver/index.ts';
 import multi, { cluster as multiCluster } from '../fixtures/inventory/multi-service.ts';
 import seed from '../../inventory/inventory.ts';
 import site from '../../playbooks/site.ts';
 import failover from '../../playbooks/failover.ts';
 
+import { clusterKit } from './cluster-kit.ts';
+
 const golden = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
-const invOf = (c: LvsCluster) => defineInventory<LvsVars>({ ...multi.def, vars: { cluster: c }, groups: lvsGroups(c) });
-const render = (c: LvsCluster, host: string) => {
-  const r = renderTemplate(new URL('../../roles/director/templates/keepalived.conf.njk', import.meta.url), { ...keepalivedVars(c, host, invOf(c)), ipvsKernel: true });
-  if (!r.ok) throw new Error(r.message);
-  return r.text;
-};
-/** The problems of a cluster, as "field: message" (warnings marked). */
-const problems = (c: unknown) => validateCluster(c as LvsCluster, invOf(c as LvsCluster)).map((p) => `${p.warning ? 'warning ' : ''}${p.field}: ${p.message}`);
-const changed = (base: LvsCluster, f: (c: any) => void): LvsCluster => { const c = structuredClone(base); f(c); return c; };
+const { invOf, render, problems, changed } = clusterKit(multi);
 
 const Model = suite('LVS cluster: several services, checks, VRRP modes');
 

@@ -8,12 +8,10 @@
 import { readFileSync } from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { defineInventory } from '../../lib/dsl/inventory.ts';
 import { compile } from '../../lib/engine/compile.ts';
-import { renderTemplate } from '../../lib/tasks/render-template.ts';
-import { keepalivedVars, scriptUsersOf } from '../../roles/director/index.ts';
+import { scriptUsersOf } from '../../roles/director/index.ts';
 import { parseKeepalived, rolloutOf } from '../../roles/director/keepalived-parse.ts';
-import { lvsGroups, validateCluster, type LvsCluster, type LvsVars } from '../../roles/lvs/cluster.ts';
+import type { LvsCluster } from '../../roles/lvs/cluster.ts';
 import tracking, { cluster as trackingCluster } from '../fixtures/inventory/tracking.ts';
 import { cluster as multiCluster } from '../fixtures/inventory/multi-service.ts';
 import seed from '../../inventory/inventory.ts';
@@ -21,16 +19,10 @@ import site from '../../playbooks/site.ts';
 import { directorScripts, scriptsPresent } from '../../roles/director/scripts-present.ts';
 import { planTable } from '../tasks/table.ts';
 
+import { clusterKit } from './cluster-kit.ts';
+
 const golden = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
-const invOf = (c: LvsCluster) => defineInventory<LvsVars>({ ...tracking.def, vars: { cluster: c }, groups: lvsGroups(c) });
-const render = (c: LvsCluster, host: string) => {
-  const r = renderTemplate(new URL('../../roles/director/templates/keepalived.conf.njk', import.meta.url), { ...keepalivedVars(c, host, invOf(c)), ipvsKernel: true });
-  if (!r.ok) throw new Error(r.message);
-  return r.text;
-};
-/** The problems of a cluster, as "field: message" (warnings marked). */
-const problems = (c: unknown) => validateCluster(c as LvsCluster, invOf(c as LvsCluster)).map((p) => `${p.warning ? 'warning ' : ''}${p.field}: ${p.message}`);
-const changed = (base: LvsCluster, f: (c: any) => void): LvsCluster => { const c = structuredClone(base); f(c); return c; };
+const { invOf, render, problems, changed } = clusterKit(tracking);
 const V = (f: (v: any) => void) => changed(trackingCluster, (c) => f(c.vrrp));
 
 const Render = suite('VRRP tracking: keepalived.conf');
