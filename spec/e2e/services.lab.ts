@@ -107,7 +107,7 @@ Services('every rendered golden passes keepalived --config-test on the lab relea
       ...users.map((u) => `id -u ${u} >/dev/null 2>&1 || useradd -r -s /usr/sbin/nologin ${u}`),
       ...scripts.map((x) => `[ -e ${x} ] || { printf '#!/bin/sh\\nexit 0\\n' > ${x}; chmod 755 ${x}; echo ${x} >> /tmp/play-golden-stubs; }`),
       ...ifaces.map((i) => `ip link show ${i} >/dev/null 2>&1 || { ip link add ${i} type veth peer name ${i}p && echo ${i} >> /tmp/play-golden-links; }`),
-    ].join('; ');
+    ].filter(Boolean).join('; ') || 'true';
     const cleanup = 'for x in $(cat /tmp/play-golden-stubs 2>/dev/null); do rm -f "$x"; done; for i in $(cat /tmp/play-golden-links 2>/dev/null); do ip link del "$i"; done; rm -f /tmp/play-golden-stubs /tmp/play-golden-links';
     const r = await lb1.run(`${stubs}; ${KEEPALIVED_CONFIG_TEST.split('%s').join(path)} 2>&1; echo "exit $?"; rm -f ${path}; ${cleanup}`);
     console.log(`      ${version}, ${f}: ${r.stdout.trim().split('\n').at(-1)}`);
