@@ -18,7 +18,9 @@ export interface DirectorReading {
   name: string;
   /** `systemctl is-active keepalived`. */
   active: string;
-  /** The cluster's VIPs this director holds on the cluster interface. */
+  /** The VIPs this director's config on disk names (what it runs, once its own change is done). */
+  vips: string[];
+  /** Those VIPs, and the cluster's, that this director holds on the cluster interface. */
   holds: string[];
   /** The handover offset in keepalived's track file (0: none). */
   handover: number;
@@ -114,7 +116,8 @@ export function parseReading(name: string, c: LvsCluster, targets: readonly Heal
   return {
     name,
     active: (parts.get('active') ?? '').trim() || 'unknown',
-    holds: vipsOf(c).filter((v) => addr.some((l) => l.includes(` ${v}/`))),
+    vips: [...new Set(conf.instances.flatMap((i) => i.shared.vips))],
+    holds: [...new Set([...vipsOf(c), ...conf.instances.flatMap((i) => i.shared.vips)])].filter((v) => addr.some((l) => l.includes(` ${v}/`))),
     handover: Number.parseInt((parts.get('handover') ?? '').trim() || '0', 10) || 0,
     ipvs: ipvs.includes('@@no-ipvs') ? undefined : ipvs,
     configured: Object.fromEntries(conf.virtualServers.map((v) => [serviceKey(v.address, v.port, v.protocol), v.reals.map((r) => `${r.address}:${r.port}`)])),
@@ -131,8 +134,8 @@ export function expectedHolder(c: LvsCluster, readings: readonly DirectorReading
 
 /**
  * Is the cluster serving as it should? Healthy when no director runs
- * keepalived yet (nothing serves, nothing to protect), or when each VIP is
- * on exactly one director — the running one with the highest priority
+ * keepalived yet (nothing serves, nothing to protect), or when each VIP the
+ * running directors' configs name is on exactly one director — the running one with the highest priority
  * after handover offsets — and each running director's IPVS table lists,
  * for every virtual service its config names, each real server whose check
  * passes from that director.
@@ -147,7 +150,9 @@ export function judgeHealth(c: LvsCluster, readings: readonly DirectorReading[])
   }
   const want = expectedHolder(c, readings)!;
   let healthy = true;
-  for (const vip of vipsOf(c)) {
+  // Mid-rollout the directors may run the config before the change: the VIPs judged are those their configs name.
+  const named = [...new Set(running.flatMap((r) => r.vips))];
+  for (const vip of named.length ? named : vipsOf(c)) {
     const holders = readings.filter((r) => r.holds.includes(vip)).map((r) => r.name);
     const ok = holders.length === 1 && holders[0] === want;
     rows.push({ check: `VIP ${vip} holder`, host: all, expected: `${want} only`, seen: holders.join(',') || 'none', pass: ok ? 'yes' : 'no' });

@@ -6,7 +6,8 @@
  * spread over RS1 and RS2; an HTTP_GET removes a real server whose health
  * page fails while its TCP port still accepts (the TCP_CHECK service keeps
  * it); with multicast dropped between the directors, unicast VRRP still
- * elects one MASTER, fails over and back; a planned handover moves both
+ * elects one MASTER, fails over and back; a tracked maintenance file
+ * moves the VIPs away and back; a planned handover moves both
  * VIPs without a failed request on either; every rendered golden passes
  * `keepalived --config-test` on the lab's release.
  */
@@ -106,7 +107,7 @@ Services('every rendered golden passes keepalived --config-test on the lab relea
       ...users.map((u) => `id -u ${u} >/dev/null 2>&1 || useradd -r -s /usr/sbin/nologin ${u}`),
       ...scripts.map((x) => `[ -e ${x} ] || { printf '#!/bin/sh\\nexit 0\\n' > ${x}; chmod 755 ${x}; echo ${x} >> /tmp/play-golden-stubs; }`),
       ...ifaces.map((i) => `ip link show ${i} >/dev/null 2>&1 || { ip link add ${i} type veth peer name ${i}p && echo ${i} >> /tmp/play-golden-links; }`),
-    ].join('; ');
+    ].filter(Boolean).join('; ') || 'true';
     const cleanup = 'for x in $(cat /tmp/play-golden-stubs 2>/dev/null); do rm -f "$x"; done; for i in $(cat /tmp/play-golden-links 2>/dev/null); do ip link del "$i"; done; rm -f /tmp/play-golden-stubs /tmp/play-golden-links';
     const r = await lb1.run(`${stubs}; ${KEEPALIVED_CONFIG_TEST.split('%s').join(path)} 2>&1; echo "exit $?"; rm -f ${path}; ${cleanup}`);
     console.log(`      ${version}, ${f}: ${r.stdout.trim().split('\n').at(-1)}`);
@@ -178,6 +179,24 @@ Services('unicast VRRP with multicast blocked: one MASTER, failover to LB2 and b
   } finally {
     for (const d of ['LB1', 'LB2']) await on(d).run(UNBLOCK);
   }
+  assert.equal(await holders(VIP2), ['LB1']);
+});
+
+Services('a tracked maintenance file on the MASTER hands both VIPs to LB2; cleared, they come back', async () => {
+  const { probes } = await underProbes([VIP1, VIP2], async () => {
+    await on('LB1').run('echo 1 > /etc/keepalived/maintenance');
+    try {
+      assert.equal(await settle(() => holders(), (h) => h.join() === 'LB2', 20_000, 200), ['LB2'], 'LB2 took VIP1');
+      assert.equal(await holders(VIP2), ['LB2'], 'LB2 took VIP2');
+      await new Promise((res) => setTimeout(res, 2000));
+    } finally {
+      await on('LB1').run('echo 0 > /etc/keepalived/maintenance');
+    }
+    assert.equal(await settle(() => holders(), (h) => h.join() === 'LB1', 20_000, 200), ['LB1'], 'LB1 took VIP1 back');
+    await new Promise((res) => setTimeout(res, 2000));
+  });
+  // keepalived moves the VIPs by itself here, without play's quiesce: measured, not asserted to be 0.
+  console.log(`      maintenance file there and back: ${probes.map(told).join('; ')}`);
   assert.equal(await holders(VIP2), ['LB1']);
 });
 
