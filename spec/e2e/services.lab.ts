@@ -98,7 +98,7 @@ Services('every rendered golden passes keepalived --config-test on the lab relea
   for (const f of goldens) {
     const text = readFileSync(new URL(f, dir), 'utf8');
     // What the director role ensures (the scripts' users) and what the user provides (the scripts, the tracked interfaces), here stubs.
-    const users = [...new Set([...text.matchAll(/^\s*(?:user|\S+".*"\s+)(\w+)\s*$/gm)].map((m) => m[1]!))].filter((u) => u !== 'root');
+    const users = [...new Set([...text.matchAll(/^\s*(?:user\s+|\S+\s+".*"\s+)(\w+)\s*$/gm)].map((m) => m[1]!))].filter((u) => u !== 'root');
     const scripts = [...new Set([...text.matchAll(/"(\/usr\/local\/bin\/[\w.-]+)/g)].map((m) => m[1]!))];
     const ifaces = [...new Set([...text.matchAll(/track_interface \{([^}]*)\}/g)].flatMap((m) => m[1]!.trim().split('\n').map((l) => l.trim().split(/\s+/)[0]!)).filter(Boolean))];
     const path = `/tmp/play-golden-${f}`;
