@@ -120,7 +120,11 @@ Services('every rendered golden passes keepalived --config-test on the lab relea
   }
 });
 
+/** The tracked check on each director: fails while /run/play-spec-down exists. Root's, not writable by others (enable_script_security). */
+const CHECK = `printf '#!/bin/sh\\n[ ! -e /run/play-spec-down ]\\n' > /usr/local/bin/play-spec-check && chmod 755 /usr/local/bin/play-spec-check`;
+
 Services('the seed rolls out to two services on two VIPs over unicast VRRP: no request to the seed VIP fails', async () => {
+  for (const d of ['LB1', 'LB2']) assert.is((await on(d).run(CHECK)).code, 0, `${d}: the tracked check installed`);
   const r = await live('seed → services + unicast', ['site', '-i', SERVICES], [VIP1]);
   const conf = (await on('LB2').run('cat /etc/keepalived/keepalived.conf')).stdout;
   assert.match(conf, /unicast_src_ip 192\.168\.56\.102\s+unicast_peer \{\s+192\.168\.56\.101\s+\}/);
@@ -205,6 +209,24 @@ Services('a tracked maintenance file on the MASTER hands both VIPs to LB2; clear
   assert.equal(await holders(VIP2), ['LB1']);
 });
 
+Services('a tracked check failing on the MASTER (run as keepalived_script) hands both VIPs to LB2; passing again, they come back', async () => {
+  const ran = (await on('LB1').run('id -un keepalived_script; journalctl -u keepalived --no-pager | grep -c "VRRP_Script(chk_local) succeeded"')).stdout;
+  assert.match(ran, /^keepalived_script\n[1-9]\d*\s*$/, `the director role created the script's user, and keepalived ran the check: ${ran}`);
+  const { probes } = await underProbes([VIP1, VIP2], async () => {
+    await on('LB1').run('touch /run/play-spec-down');
+    try {
+      assert.equal(await settle(() => holders(), (h) => h.join() === 'LB2', 20_000, 200), ['LB2'], 'LB2 took VIP1');
+      assert.equal(await holders(VIP2), ['LB2'], 'LB2 took VIP2');
+      await new Promise((res) => setTimeout(res, 2000));
+    } finally {
+      await on('LB1').run('rm -f /run/play-spec-down');
+    }
+    assert.equal(await settle(() => holders(), (h) => h.join() === 'LB1', 20_000, 200), ['LB1'], 'LB1 took VIP1 back');
+    await new Promise((res) => setTimeout(res, 2000));
+  });
+  console.log(`      tracked check failing and passing again: ${probes.map(told).join('; ')}`);
+});
+
 Services('a planned handover and handback move both VIPs: no request fails on either', async () => {
   await live('handover (two VIPs)', ['handover', '-i', SERVICES], [VIP1, VIP2], { movesVip: true });
   assert.equal(await holders(VIP1), ['LB2']);
@@ -221,6 +243,7 @@ Services('back to the seed (multicast, one service): no request to the seed VIP 
 });
 
 Services.after(async () => {
+  for (const d of ['LB1', 'LB2']) await conns.get(d)?.run('rm -f /usr/local/bin/play-spec-check /run/play-spec-down').catch(() => undefined);
   for (const c of conns.values()) await c.close().catch(() => undefined);
   await controller.close();
   await labDown();
