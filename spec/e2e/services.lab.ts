@@ -191,40 +191,36 @@ Services('unicast VRRP with multicast blocked: one MASTER, failover to LB2 and b
   assert.equal(await holders(VIP2), ['LB1']);
 });
 
-Services('a tracked maintenance file on the MASTER hands both VIPs to LB2; cleared, they come back', async () => {
+/**
+ * `fail` on LB1 makes its tracker lower its priority below LB2's: both VIPs
+ * go to LB2; `heal` brings them back. keepalived moves them by itself here,
+ * without play's quiesce: measured, not asserted to be 0.
+ */
+async function trackedAwayAndBack(what: string, fail: string, heal: string): Promise<void> {
   const { probes } = await underProbes([VIP1, VIP2], async () => {
-    await on('LB1').run('echo 1 > /etc/keepalived/maintenance');
+    await on('LB1').run(fail);
     try {
       assert.equal(await settle(() => holders(), (h) => h.join() === 'LB2', 20_000, 200), ['LB2'], 'LB2 took VIP1');
       assert.equal(await holders(VIP2), ['LB2'], 'LB2 took VIP2');
       await new Promise((res) => setTimeout(res, 2000));
     } finally {
-      await on('LB1').run('echo 0 > /etc/keepalived/maintenance');
+      await on('LB1').run(heal);
     }
     assert.equal(await settle(() => holders(), (h) => h.join() === 'LB1', 20_000, 200), ['LB1'], 'LB1 took VIP1 back');
     await new Promise((res) => setTimeout(res, 2000));
   });
-  // keepalived moves the VIPs by itself here, without play's quiesce: measured, not asserted to be 0.
-  console.log(`      maintenance file there and back: ${probes.map(told).join('; ')}`);
+  console.log(`      ${what}: ${probes.map(told).join('; ')}`);
   assert.equal(await holders(VIP2), ['LB1']);
+}
+
+Services('a tracked maintenance file on the MASTER hands both VIPs to LB2; cleared, they come back', async () => {
+  await trackedAwayAndBack('maintenance file there and back', 'echo 1 > /etc/keepalived/maintenance', 'echo 0 > /etc/keepalived/maintenance');
 });
 
 Services('a tracked check failing on the MASTER (run as keepalived_script) hands both VIPs to LB2; passing again, they come back', async () => {
   const ran = (await on('LB1').run('id -un keepalived_script; journalctl -u keepalived --no-pager | grep -c "VRRP_Script(chk_local) succeeded"')).stdout;
   assert.match(ran, /^keepalived_script\n[1-9]\d*\s*$/, `the director role created the script's user, and keepalived ran the check: ${ran}`);
-  const { probes } = await underProbes([VIP1, VIP2], async () => {
-    await on('LB1').run('touch /run/play-spec-down');
-    try {
-      assert.equal(await settle(() => holders(), (h) => h.join() === 'LB2', 20_000, 200), ['LB2'], 'LB2 took VIP1');
-      assert.equal(await holders(VIP2), ['LB2'], 'LB2 took VIP2');
-      await new Promise((res) => setTimeout(res, 2000));
-    } finally {
-      await on('LB1').run('rm -f /run/play-spec-down');
-    }
-    assert.equal(await settle(() => holders(), (h) => h.join() === 'LB1', 20_000, 200), ['LB1'], 'LB1 took VIP1 back');
-    await new Promise((res) => setTimeout(res, 2000));
-  });
-  console.log(`      tracked check failing and passing again: ${probes.map(told).join('; ')}`);
+  await trackedAwayAndBack('tracked check failing and passing again', 'touch /run/play-spec-down', 'rm -f /run/play-spec-down');
 });
 
 Services('a planned handover and handback move both VIPs: no request fails on either', async () => {
