@@ -20,7 +20,7 @@ export const handoverPlay = (offset: number, name: string) => definePlaybook<Lvs
     name, hosts: 'master',
     // No role here checks the cluster these tasks read: the play does, once.
     inventoryRules: [clusterRule],
-    tasks: ({ vars }: RoleContext<LvsVars>) => [vipHandover({ offset, ...handoverVrrp(vars.cluster) })],
+    tasks: ({ vars, host }: RoleContext<LvsVars>) => [vipHandover({ offset, ...handoverVrrp(vars.cluster, host.name) })],
     postTasks: ({ vars, inventory }: RoleContext<LvsVars>) => [clusterHealthy({ topology: topologyOf(vars, inventory.hosts), boundMs: 30_000 })],
   }],
 });

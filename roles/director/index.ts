@@ -6,7 +6,7 @@ import { HANDOVER_FILE, ipvsKernel } from './keepalived-commands.ts';
 export { HANDOVER_FILE, HANDOVER_OFFSET } from './keepalived-commands.ts';
 export { vipHandover, type VipHandoverParams } from './vip-handover.ts';
 import { LVS_PACKAGES } from '../lvs/packages.ts';
-import { clusterRule, directorAddress, directorState, masterOf, servicesOf, vipsOf, type LvsCluster, type LvsVars, type VrrpTrackScript } from '../lvs/cluster.ts';
+import { clusterRule, directorAddress, directorState, instancesOf, masterOf, servicesOf, vipsOf, type LvsCluster, type LvsVars, type VrrpTrackScript } from '../lvs/cluster.ts';
 import type { Inventory } from '../../lib/dsl/inventory.ts';
 import type { HostView } from '../../lib/core/host.ts';
 import { interfacePresent } from './interface-present.ts';
@@ -43,11 +43,20 @@ export const NO_RST_UNIT = 'lvs-director-no-rst';
 export const IPVS_SYSCTL_FILE = '/etc/sysctl.d/90-lvs-director.conf';
 
 
-/** What a VIP handover needs to know of the cluster (see {@link vipHandover}). */
-export function handoverVrrp(c: LvsCluster) {
+/**
+ * What a VIP handover of director `self` needs to know of the cluster (see
+ * {@link vipHandover}): the VIPs of every instance it is MASTER of, timed
+ * by the first one's adverts and priorities. Without `self`, or for a
+ * director that is MASTER of none: the instance carrying `cluster.vip`.
+ */
+export function handoverVrrp(c: LvsCluster, self?: string) {
+  const all = instancesOf(c);
+  const mine = all.filter((i) => i.master === self);
+  const moving = mine.length ? mine : [all[0]!];
+  const vips = moving.flatMap((i) => i.vips);
   return {
-    vip: c.vip, ...(vipsOf(c).length > 1 ? { vips: vipsOf(c) } : {}), interface: c.interface, advertInterval: c.advertInterval, virtualRouterId: c.virtualRouterId,
-    priorities: Object.fromEntries(Object.entries(c.directors).map(([n, d]) => [n, d.priority])),
+    vip: vips[0]!, ...(vips.length > 1 ? { vips } : {}), interface: c.interface, advertInterval: c.advertInterval, virtualRouterId: moving[0]!.virtualRouterId,
+    priorities: moving[0]!.priorities,
   };
 }
 
@@ -87,15 +96,16 @@ export function keepalivedVars(c: LvsCluster, hostName: string, inv: Inventory<L
     ...(scripts.length ? ['vrrp_script'] : []),
     ...(notify.length ? ['notify'] : []),
   ];
+  const instances = instancesOf(c).map((i) => ({ name: i.name, virtualRouterId: i.virtualRouterId, vips: i.vips, state: directorState(c, hostName, i), priority: i.priorities[hostName] ?? 0 }));
   return {
     c,
     routerId,
-    state: directorState(c, hostName),
-    priority: c.directors[hostName]?.priority ?? 0,
+    instances,
+    trackedBy: instances.length > 2 ? 'every instance' : instances.map((i) => i.name).join(' and '),
+    syncGroups: c.vrrp?.syncGroups ?? [],
     syncDaemon: Object.keys(c.directors).length > 1,
     globalDefs: Object.entries(c.globalDefs ?? {}),
     handoverFile: HANDOVER_FILE,
-    vips: vipsOf(c),
     services,
     // Derived, never written by hand: this director's address, and every other director's.
     unicast: c.vrrp?.mode === 'unicast'
@@ -175,7 +185,9 @@ export const director = defineRole<LvsVars>({
       dest: KEEPALIVED_CONF,
       vars: keepalivedVars(vars.cluster, host.name, inventory),
       master: masterOf(vars.cluster),
-      ...handoverVrrp(vars.cluster),
+      interface: vars.cluster.interface,
+      advertInterval: vars.cluster.advertInterval,
+      leads: instancesOf(vars.cluster).some((i) => i.master === host.name),
       peers: Object.keys(vars.cluster.directors).filter((n) => n !== host.name),
     }),
     service({ name: 'keepalived', enabled: true }),

@@ -368,9 +368,30 @@ export const LEFT_MARK = '/run/play/keepalived-left-vrrp';
 /** Did this director leave VRRP for new shared settings? */
 export const leftVrrp = fact('keepalived:left-vrrp', `test -e ${LEFT_MARK} && echo yes || echo no`, (out) => out.trim() === 'yes');
 
-/** Stop keepalived (confirmed) and leave the mark. */
-export function leaveCommand(): string {
-  return [`mkdir -p /run/play && : > ${LEFT_MARK}`, systemctlCommand('keepalived', 'stop')].join('\n');
+/**
+ * Stop keepalived (confirmed) and leave the mark; `handedOver`: the
+ * director gave its VIPs away first (its handover offset is play's, to be
+ * undone when it rejoins).
+ */
+export function leaveCommand(handedOver = false): string {
+  return [`mkdir -p /run/play && ${handedOver ? `echo handover > ${LEFT_MARK}` : `: > ${LEFT_MARK}`}`, systemctlCommand('keepalived', 'stop')].join('\n');
+}
+
+/**
+ * Before a director that left VRRP starts again: it starts with the
+ * handover offset (priority 1), so it cannot take an instance it is MASTER
+ * of by preemption, unannounced; prints `handback` when the rejoin must
+ * then take its instances back (the offset is play's: it was 0, or set
+ * when it left), `keep` for an offset of the operator's own (play
+ * handover), `stay` when it did not leave.
+ */
+export function rejoinPrepareCommand(): string {
+  return [
+    `if [ -e ${LEFT_MARK} ]; then`,
+    `  o=$(cat ${HANDOVER_FILE} 2>/dev/null); o=\${o:-0}`,
+    `  if [ "$o" = 0 ] || grep -qx handover ${LEFT_MARK}; then ${handoverCommand(HANDOVER_OFFSET)} && echo handback; else echo keep; fi`,
+    'else echo stay; fi',
+  ].join('\n');
 }
 
 /** Start keepalived (confirmed) and remove the mark; with `onlyIfLeft`, only on a director that left. */

@@ -8,12 +8,12 @@ import { renderTemplate } from '../../lib/tasks/render-template.ts';
 import { systemctlCommand } from '../../lib/tasks/service-commands.ts';
 import { serviceState } from '../../lib/tasks/service-facts.ts';
 import { sh } from '../../lib/core/shell.ts';
-import { handoverStep } from './vip-handover.ts';
+import { liveHandoverStep, type LiveHandover } from './vip-handover.ts';
 import {
   KEEPALIVED_CONFIG_TEST, vipsBridgedCommand,
-  drainCommand, handoverOffset, HANDOVER_OFFSET, ipvsKernel, leaveCommand, leftVrrp, rejoinCommand, reloadCommand,
+  drainCommand, handoverOffset, HANDOVER_OFFSET, ipvsKernel, leaveCommand, leftVrrp, rejoinCommand, rejoinPrepareCommand, reloadCommand,
 } from './keepalived-commands.ts';
-import { parseKeepalived, removedReals, replacedInstances, rolloutOf, sharedOf, type RESTART_ONLY } from './keepalived-parse.ts';
+import { parseKeepalived, rehomedVips, removedReals, rolloutOf, sharedOf, type RESTART_ONLY } from './keepalived-parse.ts';
 
 /** Parameters of {@link keepalivedConfig}. */
 export interface KeepalivedConfigParams {
@@ -31,21 +31,47 @@ export interface KeepalivedConfigParams {
   master: string;
   /** The other directors (inventory names). */
   peers: readonly string[];
-  /** The VIP and the interface that carries it: a MASTER that must restart hands the VIP over first. */
-  vip: string;
-  /** Every VIP the instance carries, each quiesced in that handover. @default [vip] */
-  vips?: readonly string[];
+  /** The interface that carries the VIPs. */
   interface: string;
-  /** Every director's VRRP priority and the advert interval: when the VIP moves in that handover. */
-  priorities: Readonly<Record<string, number>>;
+  /** The VRRP advert interval (`cluster.advertInterval`): how long a VIP's new instance takes to claim it. */
   advertInterval: number;
-  /** The VRRP instance's `virtual_router_id`. */
-  virtualRouterId: number;
   /** Seconds a removed real server may take to finish its connections. @default 30 */
   drainSeconds?: number;
+  /**
+   * Is this director MASTER of a VRRP instance in the new config? With
+   * several instances (active/active) not only `master` is: each hands the
+   * instances it is MASTER of over before a restart, or before it leaves
+   * VRRP for new shared settings. @default this host is `master`
+   */
+  leads?: boolean;
 }
 
 const DEST = '/etc/keepalived/keepalived.conf';
+
+/**
+ * Start keepalived again on a director that left VRRP (`who`): with its
+ * priority lowered first, so that an instance it is MASTER of in the new
+ * config does not preempt unannounced, then its instances taken back as a
+ * handback does (quiesced). An offset of the operator's own (play
+ * handover) stays. Nothing happens on a director that did not leave.
+ */
+function rejoinSteps(live: LiveHandover, who: string, why: string): Change[] {
+  const back = liveHandoverStep(live, who, 0, `${who} takes the VIPs it is MASTER of back`);
+  return [{
+    summary: `start keepalived on ${who} (${why}), its priority lowered until it takes the VIPs it is MASTER of back`,
+    exec: [`# on ${who}:`, rejoinPrepareCommand(), rejoinCommand(), '# then, unless the offset is the operator\'s:', back.exec].join('\n'),
+    apply: async (io) => {
+      const r = io.self.host.name === who ? io.self : await io.reader(who);
+      const prep = await r.run(rejoinPrepareCommand());
+      if (prep.code !== 0) return prep;
+      const word = prep.stdout.trim();
+      if (word === 'stay') return { code: 0, stdout: `${who} did not leave VRRP`, stderr: '' };
+      const started = await r.run(rejoinCommand());
+      return started.code !== 0 || word !== 'handback' ? started : back.apply!(io);
+    },
+    failMessage: (res) => `could not start keepalived on ${who} again: ${(res.stderr || res.stdout).trim()}`,
+  }];
+}
 
 /**
  * keepalived.conf, rolled out without dropping a request. The new file is
@@ -71,18 +97,15 @@ const DEST = '/etc/keepalived/keepalived.conf';
  *   vars: { routerId: 'LVS_MASTER' },
  *   master: 'LB1',
  *   peers: ['LB2'],
- *   vip: '192.168.56.200',
  *   interface: 'enp0s8',
- *   priorities: { LB1: 200, LB2: 100 },
  *   advertInterval: 1,
- *   virtualRouterId: 62,
  * });
  * ```
  */
 export const keepalivedConfig = defineTask<KeepalivedConfigParams>({
   kind: 'keepalived',
-  keys: ['src', 'vars', 'dest', 'master', 'peers', 'vip', 'vips', 'interface', 'priorities', 'advertInterval', 'virtualRouterId', 'drainSeconds'],
-  required: ['src', 'vars', 'master', 'peers', 'vip', 'interface', 'priorities', 'advertInterval', 'virtualRouterId'],
+  keys: ['src', 'vars', 'dest', 'master', 'peers', 'interface', 'advertInterval', 'drainSeconds', 'leads'],
+  required: ['src', 'vars', 'master', 'peers', 'interface', 'advertInterval'],
   name: (p) => `keepalived config ${p.dest ?? DEST}`,
   check: (p, host) => {
     const own = [...absolutePath('dest', p.dest), ...wholeNumber('drainSeconds', p.drainSeconds, 0, 3600, { unit: 'seconds' })];
@@ -105,6 +128,7 @@ export const keepalivedConfig = defineTask<KeepalivedConfigParams>({
     const start = (why = ''): Change => ({ summary: `start keepalived${why}`, exec: systemctlCommand('keepalived', 'start'), predicted });
 
     const isMaster = ctx.host.name === p.master;
+    const live: LiveHandover = { directors: [ctx.host.name, ...p.peers], interface: p.interface, advertInterval: p.advertInterval, conf: dest };
     const left = (await ctx.fact(leftVrrp)) && !isMaster;
     if (file.changes.length === 0) {
       if (running) return noop(...file.notes, 'keepalived runs this config');
@@ -115,7 +139,7 @@ export const keepalivedConfig = defineTask<KeepalivedConfigParams>({
       const theirs = await m.run(sh`systemctl is-active keepalived 2>/dev/null; cat ${dest} 2>/dev/null`);
       const [state = '', ...conf] = theirs.stdout.split('\n');
       if (state.trim() === 'active' && sharedOf(parseKeepalived(conf.join('\n'))) === mine) {
-        return changes([{ summary: `start keepalived: it left VRRP for new shared settings, which ${p.master} (MASTER) now runs`, exec: rejoinCommand() }], file.notes);
+        return changes(rejoinSteps(live, ctx.host.name, `it left VRRP for new shared settings, which ${p.master} (MASTER) now runs`), file.notes);
       }
       return noop(...file.notes, `keepalived stays stopped: it left VRRP for new shared settings that ${p.master} (MASTER) does not run yet`);
     }
@@ -127,42 +151,38 @@ export const keepalivedConfig = defineTask<KeepalivedConfigParams>({
     const after = parseKeepalived(r.text);
     const out: Change[] = [];
     const forwarding = after.virtualServers[0]?.forwarding ?? 'DR';
+    const how = rolloutOf(before, after);
+    // MASTER of an instance, in the model or in the config it runs (a rollout between two sets of instances).
+    const leads = (p.leads ?? isMaster) || isMaster || before.instances.some((i) => i.state === 'MASTER');
+    const free = p.peers.length > 0 && (await ctx.fact(handoverOffset)) === 0;
+    // Read from the configs before this one is written: what this director is MASTER of now.
+    const away = how.kind === 'restart' || (how.kind === 'shared' && !isMaster) ? leads && free : false;
+    if (away) out.push(liveHandoverStep(live, ctx.host.name, HANDOVER_OFFSET, `hand the VIPs this director is MASTER of to ${p.peers.join(' or ')} before ${how.kind === 'restart' ? 'the restart' : 'it leaves VRRP'}`));
     for (const { vs, real } of removedReals(before, after)) {
       out.push({ summary: `drain ${real.address}:${real.port} from ${vs.address}:${vs.port} (weight 0, its connections end) before removing it`, exec: drainCommand(vs, real, forwarding, p.drainSeconds ?? 30) });
     }
     out.push(...file.changes);
-    const how = rolloutOf(before, after);
     const restart: Change = { summary: `restart keepalived: ${how.kind === 'restart' ? how.why : ''}`, exec: systemctlCommand('keepalived', 'restart') };
-    if (how.kind === 'restart' && isMaster && p.peers.length > 0 && (await ctx.fact(handoverOffset)) === 0) {
-      // A restarting MASTER would fail over (a gap): it hands the VIP over first, as `play handover` does.
-      out.push(handoverStep({ ...p, offset: HANDOVER_OFFSET }, ctx.host.name, `hand the VIP to ${p.peers.join(' or ')} before the restart`));
+    if (how.kind === 'restart') {
       out.push(restart);
-      out.push(handoverStep({ ...p, offset: 0 }, ctx.host.name, 'take the VIP back'));
-    } else if (how.kind === 'restart') out.push(restart);
-    else if (how.kind === 'shared' && !isMaster) {
+      if (away) out.push(liveHandoverStep(live, ctx.host.name, 0, 'take the VIPs back'));
+    } else if (how.kind === 'shared' && !isMaster) {
       out.push({
         summary: `stop keepalived until ${p.master} (MASTER) runs the new VRRP settings (${how.what.join(', ')}): directors that disagree both take the VIP`,
-        exec: leaveCommand(),
+        exec: leaveCommand(away),
       });
     } else {
-      const replaced = isMaster ? replacedInstances(before, after) : [];
+      const rehomed = rehomedVips(before, after);
       const summary = `reload keepalived${how.kind === 'shared' ? ` (new VRRP settings: ${how.what.join(', ')})` : ''}; confirm the new config is live`;
-      // The new instance waits a master-down interval before it takes the VIPs: lo holds them meanwhile.
+      // The instance that carries them next waits a master-down interval before it takes them: lo holds them meanwhile.
       const bound = 3 * Math.max(p.advertInterval, ...before.instances.map((i) => Number(i.shared.advertInt) || 1)) + 10;
-      out.push(replaced.length
-        ? { summary: `${summary}; keepalived replaces ${replaced.join(', ')} (a new VRID, interface or unicast setting), so the VIPs stay served from lo until the new instance takes them`, exec: vipsBridgedCommand(p.vips?.length ? p.vips : [p.vip], p.interface, reloadCommand(after), bound) }
+      out.push(rehomed.length
+        ? { summary: `${summary}; ${rehomed.join(', ')} change VRRP instance (a new one, or a new VRID, interface or unicast setting), so they stay served from lo until their new instance takes them`, exec: vipsBridgedCommand(rehomed, p.interface, reloadCommand(after), bound) }
         : { summary, exec: reloadCommand(after) });
       if (how.kind === 'shared' && isMaster) {
-        for (const peer of p.peers) {
-          out.push({
-            summary: `start keepalived on ${peer} if it left VRRP for these settings`,
-            exec: `# on ${peer}:\n${rejoinCommand()}`,
-            apply: async (io) => (await io.reader(peer)).run(rejoinCommand(true)),
-            failMessage: (res) => `could not start keepalived on ${peer} again: ${(res.stderr || res.stdout).trim()}`,
-          });
-        }
+        for (const peer of p.peers) out.push(...rejoinSteps(live, peer, 'if it left VRRP for these settings'));
       }
     }
-    return changes(out, file.notes);
+        return changes(out, file.notes);
   },
 });

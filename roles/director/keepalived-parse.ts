@@ -205,3 +205,55 @@ export function removedReals(before: KaConfig, after: KaConfig): Array<{ vs: KaV
   }
   return out;
 }
+
+/**
+ * VIPs whose instance a reload replaces or changes: those of a replaced
+ * instance ({@link replacedInstances}) and those that move to another
+ * instance (active/active: a VIP handed from `VI_1` to a new `VI_2`).
+ * keepalived removes them at the reload, and the instance that carries
+ * them afterwards takes them only when it becomes MASTER, a master-down
+ * interval later. VIPs `after` no longer has are not listed: they go.
+ */
+export function rehomedVips(before: KaConfig, after: KaConfig): string[] {
+  const replaced = new Set(replacedInstances(before, after));
+  const out: string[] = [];
+  for (const b of before.instances) {
+    for (const vip of b.shared.vips) {
+      const a = after.instances.find((i) => i.shared.vips.includes(vip));
+      if (a && (replaced.has(b.name) || a.shared.virtualRouterId !== b.shared.virtualRouterId)) out.push(vip);
+    }
+  }
+  return [...new Set(out)];
+}
+
+/** What one director must move to hand over the instances it is MASTER of, per the directors' own configs. */
+export interface MasteredInstances {
+  /** The VIPs of those instances, in config order. */
+  vips: string[];
+  /** The first such instance's router id: the adverts that time the move. */
+  virtualRouterId: number;
+  /** Every director's priority in that instance, by name (a director without the instance is left out). */
+  priorities: Record<string, number>;
+}
+
+/**
+ * The instances `self` is MASTER of, read from every director's
+ * keepalived.conf (an instance is matched across directors by its
+ * virtual_router_id): where its priority is above every other director's
+ * for the same router id. Priorities come from the configs, not the model,
+ * so a rollout half way from one model to another hands over what really
+ * runs. `undefined` when it is MASTER of none.
+ */
+export function masteredBy(self: string, confs: Readonly<Record<string, KaConfig>>): MasteredInstances | undefined {
+  const mine = confs[self]?.instances ?? [];
+  const prioritiesOf = (vrid: string | undefined) => Object.fromEntries(Object.entries(confs).flatMap(([name, c]) => {
+    const p = c.instances.find((i) => i.shared.virtualRouterId === vrid)?.priority;
+    return p === undefined ? [] : [[name, p]];
+  })) as Record<string, number>;
+  const led = mine.filter((i) => {
+    const ps = prioritiesOf(i.shared.virtualRouterId);
+    return Object.entries(ps).every(([n, p]) => n === self || p < (ps[self] ?? 0));
+  });
+  if (!led.length) return undefined;
+  return { vips: led.flatMap((i) => i.shared.vips), virtualRouterId: Number(led[0]!.shared.virtualRouterId), priorities: prioritiesOf(led[0]!.shared.virtualRouterId) };
+}

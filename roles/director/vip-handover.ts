@@ -5,7 +5,9 @@ import { ipv4 } from '../../lib/core/ipv4.ts';
 import { describe, positiveNumber, text } from '../../lib/core/rules.ts';
 import { at, wholeNumber } from '../../lib/tasks/checks.ts';
 import type { HostReader } from '../../lib/core/task.ts';
+import { sh } from '../../lib/core/shell.ts';
 import { settle } from '../verify/checks.ts';
+import { masteredBy, parseKeepalived } from './keepalived-parse.ts';
 import {
   handoverCommand, handoverOffset, holdsVipCommand, quiesceArmCommand, quiesceCueCleanupCommand, quiesceCueCommand, quiesceCueSetupCommand, quiesceDisarmCommand, QUIESCE_FOR_MS, takeoverLoggedCommand,
 } from './keepalived-commands.ts';
@@ -95,11 +97,13 @@ export function handoverStep(p: VipHandoverParams, self: string, summary: string
     ].join('\n'),
     apply: async (io) => {
       const holds = async (r: HostReader) => (await r.run(holdsVipCommand(p.vip, p.interface))).code === 0;
-      const peers = await Promise.all(peerNames.map((n) => io.reader(n)));
+      // A rollout on the MASTER also hands back for a peer that rejoins: `self` need not be this host.
+      const me = io.self.host.name === self ? io.self : await io.reader(self);
+      const peers = await Promise.all(peerNames.map((n) => (io.self.host.name === n ? io.self : io.reader(n))));
       const onPeer = async () => (await Promise.all(peers.map(holds))).some(Boolean);
-      const moved = async () => (away ? (await onPeer()) && !(await holds(io.self)) : (await holds(io.self)) && !(await onPeer()));
-      const giving = away ? [io.self] : (await Promise.all(peers.map(async (r) => ((await holds(r)) ? [r] : [])))).flat();
-      const takers = away ? peers.filter((_, i) => takerNames.includes(peerNames[i]!)) : [io.self];
+      const moved = async () => (away ? (await onPeer()) && !(await holds(me)) : (await holds(me)) && !(await onPeer()));
+      const giving = away ? [me] : (await Promise.all(peers.map(async (r) => ((await holds(r)) ? [r] : [])))).flat();
+      const takers = away ? peers.filter((_, i) => takerNames.includes(peerNames[i]!)) : [me];
       const cue = cueOf(randomBytes(4).toString('hex'));
       const armed: HostReader[] = [];
       const notes: string[] = [];
@@ -124,7 +128,7 @@ export function handoverStep(p: VipHandoverParams, self: string, summary: string
           return undefined;
         }));
         if (away) {
-          const set = await io.self.run(handoverCommand(p.offset));
+          const set = await me.run(handoverCommand(p.offset));
           if (set.code !== 0) return set;
         } else {
           const failed = (await cued).find((x) => x !== undefined);
@@ -146,6 +150,53 @@ export function handoverStep(p: VipHandoverParams, self: string, summary: string
           if (d.stdout.trim()) notes.push(`${r.host.name}: ${d.stdout.trim()}`);
         }
       }
+    },
+    failMessage: (r) => `${summary}: ${r.stderr}`,
+  };
+}
+
+/** What {@link liveHandoverStep} needs besides the director: the cluster's directors and VRRP timing. */
+export interface LiveHandover {
+  /** Every director (inventory names). */
+  directors: readonly string[];
+  interface: string;
+  advertInterval: number;
+  /** Where each director's keepalived.conf is. */
+  conf: string;
+  /** @default 30000 */
+  boundMs?: number;
+}
+
+/**
+ * A handover of what `self` is MASTER of *now*, read from every
+ * director's keepalived.conf when it runs ({@link masteredBy}): during a
+ * rollout from one set of instances to another the model says where the
+ * VIPs go, the configs where they are. Sets the offset and moves nothing
+ * when `self` is MASTER of no instance.
+ */
+export function liveHandoverStep(l: LiveHandover, self: string, offset: number, summary: string): Change {
+  const what = offset > 0 ? 'hand its VIPs to the next priority' : 'take its VIPs back';
+  return {
+    summary,
+    exec: [
+      `# read every director's ${l.conf} (${l.directors.join(', ')}); where ${self} is MASTER of an instance, ${what} as play ${offset > 0 ? 'handover' : 'handback'} does (new handshakes held back while they move)`,
+      `# else, on ${self}:`,
+      handoverCommand(offset),
+    ].join('\n'),
+    apply: async (io) => {
+      const readers = await Promise.all(l.directors.map((n) => (io.self.host.name === n ? io.self : io.reader(n))));
+      const texts = await Promise.all(readers.map((r) => r.run(sh`cat ${l.conf} 2>/dev/null || true`)));
+      const led = masteredBy(self, Object.fromEntries(l.directors.map((n, i) => [n, parseKeepalived(texts[i]!.stdout)])));
+      if (!led || Object.keys(led.priorities).length < 2) {
+        const me = readers[l.directors.indexOf(self)] ?? (await io.reader(self));
+        const set = await me.run(handoverCommand(offset));
+        return set.code !== 0 ? set : { ...ok, stdout: `${self} is MASTER of no instance: offset ${offset}, nothing moves` };
+      }
+      const p: VipHandoverParams = {
+        offset, vip: led.vips[0]!, ...(led.vips.length > 1 ? { vips: led.vips } : {}), interface: l.interface,
+        priorities: led.priorities, advertInterval: l.advertInterval, virtualRouterId: led.virtualRouterId, ...(l.boundMs ? { boundMs: l.boundMs } : {}),
+      };
+      return handoverStep(p, self, summary).apply!(io);
     },
     failMessage: (r) => `${summary}: ${r.stderr}`,
   };

@@ -1,9 +1,19 @@
-import { primaryService } from '../lvs/cluster.ts';
 import { randomBytes } from 'node:crypto';
 import type { ResultTable } from '../../lib/core/change.ts';
 import type { HostReader } from '../../lib/core/task.ts';
 import type { RunResult } from '../../lib/core/transport.ts';
 import { holdsVip, readIpvs, settle, table, type CheckRow, type Topology } from '../verify/checks.ts';
+
+/** One failover to drill: the MASTER whose keepalived stops, the director that should take its VIP, and where to send requests. */
+export interface DrillMove {
+  master: string;
+  backup: string;
+  /** The VIP watched (the first of the instance's), and the TCP port asked on it. */
+  vip: string;
+  port: number;
+  /** Row label prefix when the drill covers several instances, e.g. 'VI_2: '. */
+  label: string;
+}
 
 export interface DrillOptions {
   /** Longest acceptable failover and failback, ms. */
@@ -23,50 +33,51 @@ const httpLoop = (vip: string, port: number, stopFile: string) =>
   `ok=0; bad=0; while [ ! -e ${stopFile} ]; do if curl -s -o /dev/null -m 1 http://${vip}:${port}/; then ok=$((ok+1)); else bad=$((bad+1)); fi; sleep 0.05; done; rm -f ${stopFile}; echo "$ok $bad"`;
 
 /**
- * Stop keepalived on the MASTER, time until the BACKUP holds the VIP, start
+ * Stop keepalived on a MASTER, time until the BACKUP holds its VIP, start
  * it again, time until the MASTER has it back — with HTTP requests to the
  * VIP meanwhile where IPVS exists. keepalived on the MASTER is started again
  * whatever happens.
  */
-export async function runDrill(t: Topology, backup: string, io: { reader(h: string): Promise<HostReader>; self: HostReader }, o: DrillOptions): Promise<RunResult & { table: ResultTable }> {
-  const c = t.cluster;
-  const m = await io.reader(t.master);
+export async function runDrill(t: Topology, move: DrillMove, io: { reader(h: string): Promise<HostReader>; self: HostReader }, o: DrillOptions): Promise<RunResult & { table: ResultTable }> {
+  const c = { ...t.cluster, vip: move.vip };
+  const { master, backup, label } = move;
+  const m = await io.reader(master);
   const b = await io.reader(backup);
   const rows: CheckRow[] = [];
   const fail = (why: string) => ({ code: 1, stdout: '', stderr: why, table: table(rows) });
 
   const ready = await settle(() => holdsVip(m, c), (v) => v, o.limitMs, 200);
-  rows.push({ check: 'before: VIP on MASTER', host: t.master, expected: 'holds VIP', seen: ready ? 'holds VIP' : 'does not', pass: ready ? 'yes' : 'no' });
-  if (!ready) return fail(`${t.master} does not hold ${c.vip}; not starting the drill`);
+  rows.push({ check: `${label}before: VIP on MASTER`, host: master, expected: `holds ${c.vip}`, seen: ready ? `holds ${c.vip}` : 'does not', pass: ready ? 'yes' : 'no' });
+  if (!ready) return fail(`${master} does not hold ${c.vip}; not starting the drill`);
 
   const ipvs = (await readIpvs(m)).ok;
   const stopFile = `/tmp/play-drill-${randomBytes(6).toString('hex')}.stop`;
-  const http = ipvs ? io.self.run(httpLoop(c.vip, primaryService(c).port, stopFile)) : undefined;
+  const http = ipvs ? io.self.run(httpLoop(c.vip, move.port, stopFile)) : undefined;
   let masterDown = false;
   try {
     const t0 = Date.now();
     const stop = await m.run('systemctl stop keepalived');
-    if (stop.code !== 0) return fail(`could not stop keepalived on ${t.master}: ${stop.stderr.trim()}`);
+    if (stop.code !== 0) return fail(`could not stop keepalived on ${master}: ${stop.stderr.trim()}`);
     masterDown = true;
     const over = await timeUntil(() => holdsVip(b, c), t0, o.limitMs, o.pollMs);
-    rows.push({ check: 'failover: VIP to BACKUP', host: backup, expected: `≤ ${o.limitMs} ms`, seen: over === undefined ? 'never' : `${over} ms`, pass: over === undefined ? 'no' : 'yes' });
+    rows.push({ check: `${label}failover: VIP to BACKUP`, host: backup, expected: `≤ ${o.limitMs} ms`, seen: over === undefined ? 'never' : `${over} ms`, pass: over === undefined ? 'no' : 'yes' });
 
     const t1 = Date.now();
     const start = await m.run('systemctl start keepalived');
-    if (start.code !== 0) return fail(`could not start keepalived on ${t.master}: ${start.stderr.trim()}`);
+    if (start.code !== 0) return fail(`could not start keepalived on ${master}: ${start.stderr.trim()}`);
     masterDown = false;
     const back = await timeUntil(async () => (await holdsVip(m, c)) && !(await holdsVip(b, c)), t1, o.limitMs, o.pollMs);
-    rows.push({ check: 'failback: VIP to MASTER', host: t.master, expected: `≤ ${o.limitMs} ms`, seen: back === undefined ? 'never' : `${back} ms`, pass: back === undefined ? 'no' : 'yes' });
+    rows.push({ check: `${label}failback: VIP to MASTER`, host: master, expected: `≤ ${o.limitMs} ms`, seen: back === undefined ? 'never' : `${back} ms`, pass: back === undefined ? 'no' : 'yes' });
   } finally {
     if (masterDown) await m.run('systemctl start keepalived').catch(() => undefined);
     if (http) {
       await io.self.run(`touch ${stopFile}`);
       const [ok = 0, bad = 0] = (await http).stdout.trim().split(/\s+/).map(Number);
       const share = ok + bad === 0 ? 0 : (100 * ok) / (ok + bad);
-      rows.push({ check: 'HTTP to VIP during drill', host: 'controller', expected: 'served', seen: `${ok}/${ok + bad} ok (${share.toFixed(1)} %)`, pass: ok > 0 ? 'yes' : 'no' });
+      rows.push({ check: `${label}HTTP to ${c.vip}:${move.port} during drill`, host: 'controller', expected: 'served', seen: `${ok}/${ok + bad} ok (${share.toFixed(1)} %)`, pass: ok > 0 ? 'yes' : 'no' });
     }
   }
-  if (!ipvs) rows.push({ check: 'HTTP to VIP during drill', host: 'controller', expected: 'served', seen: 'skipped: no IPVS in the directors\' kernel', pass: 'skipped' });
+  if (!ipvs) rows.push({ check: `${label}HTTP to ${c.vip}:${move.port} during drill`, host: 'controller', expected: 'served', seen: 'skipped: no IPVS in the directors\' kernel', pass: 'skipped' });
   const failed = rows.filter((r) => r.pass === 'no');
   return { code: failed.length ? 1 : 0, stdout: rows.map((r) => `${r.check}: ${r.seen}`).join('\n'), stderr: failed.map((r) => `${r.check}: expected ${r.expected}, saw ${r.seen}`).join('\n'), table: table(rows) };
 }

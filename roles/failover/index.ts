@@ -2,10 +2,10 @@ import { changes } from '../../lib/core/change.ts';
 import { defineTask } from '../../lib/core/define-task.ts';
 import { defineRole, type InventoryRule } from '../../lib/dsl/role.ts';
 import { wholeNumber } from '../../lib/tasks/checks.ts';
-import { clusterRule, type LvsVars } from '../lvs/cluster.ts';
+import { clusterRule, instancesOf, servicesOf, type LvsCluster, type LvsVars } from '../lvs/cluster.ts';
 import { topologyOf } from '../verify/index.ts';
 import type { Topology } from '../verify/checks.ts';
-import { runDrill } from './drill.ts';
+import { runDrill, type DrillMove } from './drill.ts';
 
 /** Parameters of {@link failoverDrill}. */
 export interface FailoverDrillParams {
@@ -34,16 +34,45 @@ export const failoverDrill = defineTask<FailoverDrillParams>({
   name: () => 'failover drill',
   check: (p) => [...wholeNumber('limitMs', p.limitMs, 1, 2 ** 31, { unit: 'ms' }), ...wholeNumber('pollMs', p.pollMs, 1, 60_000, { unit: 'ms' })],
   plan: async (p) => {
-    const t = p.topology;
-    const backup = Object.entries(t.cluster.directors).filter(([n]) => n !== t.master).sort((a, b) => b[1].priority - a[1].priority)[0]?.[0] ?? '';
+    const moves = drillMoves(p.topology.cluster);
+    const o = { limitMs: p.limitMs ?? 15_000, pollMs: p.pollMs ?? 50 };
     return changes([{
-      summary: `stop keepalived on ${t.master} (MASTER), time the VIP to ${backup}, start it again, time the VIP back`,
-      exec: `# failover drill ${t.master} → ${backup} → ${t.master}`,
-      apply: (io) => runDrill(t, backup, io, { limitMs: p.limitMs ?? 15_000, pollMs: p.pollMs ?? 50 }),
+      summary: moves.map((m) => `${m.label}stop keepalived on ${m.master} (MASTER), time the VIP to ${m.backup}, start it again, time the VIP back`).join('; then '),
+      exec: moves.map((m) => `# failover drill ${m.master} → ${m.backup} → ${m.master} (${m.vip})`).join('\n'),
+      // One after the other, one table: a failed move stops the drill, so the next never starts on a cluster that did not recover.
+      apply: async (io) => {
+        const rows: string[][] = [];
+        const outs: string[] = [];
+        let last: Awaited<ReturnType<typeof runDrill>> | undefined;
+        for (const m of moves) {
+          last = await runDrill(p.topology, m, io, o);
+          rows.push(...last.table.rows);
+          outs.push(last.stdout);
+          if (last.code !== 0) break;
+        }
+        return { ...last!, stdout: outs.join('\n'), table: { head: last!.table.head, rows } };
+      },
       failMessage: (r) => `failover drill failed: ${r.stderr}`,
     }]);
   },
 });
+
+/**
+ * The failovers the drill runs: one per director that is MASTER of an
+ * instance (active/active: each), its VIP going to the next priority of
+ * that instance; requests go to the first TCP service on that VIP.
+ */
+export function drillMoves(c: LvsCluster): DrillMove[] {
+  const all = instancesOf(c);
+  const masters = [...new Set(all.map((i) => i.master))];
+  return masters.map((master) => {
+    const i = all.find((x) => x.master === master)!;
+    const backup = Object.entries(i.priorities).filter(([n]) => n !== master).sort((a, b) => b[1] - a[1])[0]?.[0] ?? '';
+    const vip = i.vips[0]!;
+    const svc = servicesOf(c).find((s) => s.vip === vip && s.protocol === 'TCP') ?? servicesOf(c)[0]!;
+    return { master, backup, vip, port: svc.port, label: masters.length > 1 ? `${all.filter((x) => x.master === master).map((x) => x.name).join('+')}: ` : '' };
+  });
+}
 
 /** One director has nowhere to fail over to. Checked once, like the cluster itself. */
 const twoDirectors: InventoryRule<LvsVars> = (_inv, hosts) => {
@@ -61,8 +90,9 @@ const twoDirectors: InventoryRule<LvsVars> = (_inv, hosts) => {
 
 /**
  * The failover drill (never part of a site run): VIP to the BACKUP when the
- * MASTER's keepalived stops, and back when it starts; times and the share
- * of HTTP requests served meanwhile, as a table.
+ * MASTER's keepalived stops, and back when it starts — for each director
+ * that is MASTER of an instance, one after the other (active/active);
+ * times and the share of HTTP requests served meanwhile, as a table.
  *
  * @example
  * ```ts

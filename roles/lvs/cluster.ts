@@ -4,6 +4,9 @@ import type { InventoryProblem, InventoryRule, VarProblem } from '../../lib/dsl/
 import { cidr, inCidr, ipv4 } from '../../lib/core/ipv4.ts';
 import { describe, oneOf, text, wholeNumber } from '../../lib/core/rules.ts';
 import { HANDOVER_FILE } from '../director/keepalived-commands.ts';
+import { instanceProblems, type LvsVrrpInstance, type VrrpSyncGroup } from './vrrp-instances.ts';
+
+export type { LvsVrrpInstance, VrrpSyncGroup } from './vrrp-instances.ts';
 
 /** IPVS schedulers keepalived accepts as `lb_algo`. */
 export type Scheduler = 'rr' | 'wrr' | 'lc' | 'wlc' | 'lblc' | 'lblcr' | 'dh' | 'sh' | 'sed' | 'nq';
@@ -141,6 +144,20 @@ export interface LvsVrrp {
   notify?: VrrpNotify;
   /** Gratuitous ARPs a new MASTER sends for the VIPs (`garp_master_*`). @default keepalived's (see {@link VrrpGarp}) */
   garp?: VrrpGarp;
+  /**
+   * Several VRRP instances, each carrying some of the VIPs with its own
+   * router id and priorities: active/active, each director MASTER of one.
+   * The trackers, notify scripts, GARP, preemption and unicast settings
+   * above apply to every instance; so does the planned handover (a director
+   * handing over gives up every instance it is MASTER of). Directors'
+   * `state` is then refused: each instance's highest priority starts as its
+   * MASTER. See {@link instancesOf}. @default one instance, `VI_1`,
+   * carrying every VIP, with `cluster.virtualRouterId` and the directors'
+   * priorities
+   */
+  instances?: readonly LvsVrrpInstance[];
+  /** Instances that fail over together (`vrrp_sync_group`); their MASTER must be the same director. @default none */
+  syncGroups?: readonly VrrpSyncGroup[];
 }
 
 /**
@@ -351,11 +368,17 @@ export function lvsGroups(c: LvsCluster): Record<'directors' | 'realservers' | '
   return { directors: { hosts: Object.keys(c.directors) }, realservers: { hosts: Object.keys(c.realServers) }, master: { hosts: [masterOf(c)].filter(Boolean) } };
 }
 
-/** The MASTER: the director with the highest priority. */
+/**
+ * The MASTER of the instance carrying `cluster.vip` (with one instance, the
+ * director with the highest priority): the one a rolling change takes last
+ * and `play handover` acts on.
+ */
 export function masterOf(c: LvsCluster): string {
   // Read before validation too (groups, playbook gates): a broken cluster gives '', not a throw.
   const ds = typeof c?.directors === 'object' && c.directors !== null ? c.directors : {};
-  return Object.entries(ds).sort((a, b) => (b[1]?.priority ?? 0) - (a[1]?.priority ?? 0))[0]?.[0] ?? '';
+  const own = Array.isArray(c?.vrrp?.instances) ? c.vrrp.instances.find((i) => Array.isArray(i?.vips) && i.vips.includes(c.vip))?.priorities : undefined;
+  const prio = (name: string) => (typeof own === 'object' && own !== null ? own[name] : undefined) ?? ds[name]?.priority ?? 0;
+  return Object.keys(ds).sort((a, b) => prio(b) - prio(a))[0] ?? '';
 }
 
 const SCHEDULERS: readonly Scheduler[] = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq'];
@@ -429,8 +452,8 @@ export function primaryService(c: LvsCluster): ResolvedService {
 }
 
 /**
- * Every VIP of the cluster, `cluster.vip` first: the VRRP instance carries
- * them all, every real server holds them on `lo`.
+ * Every VIP of the cluster, `cluster.vip` first: the VRRP instances carry
+ * them, every real server holds them on `lo`.
  *
  * @example
  * ```ts
@@ -444,7 +467,8 @@ export function vipsOf(c: LvsCluster): string[] {
 }
 
 /**
- * The state a director starts in: its own `state`, else MASTER for the
+ * The state a director starts in, in an instance (by default the one
+ * carrying `cluster.vip`): its own `state`, else MASTER for the instance's
  * highest priority, BACKUP for the others — and BACKUP for every director
  * when the cluster does not preempt (`vrrp.nopreempt`, `vrrp.preemptDelay`:
  * keepalived honours both only on a BACKUP instance).
@@ -456,11 +480,52 @@ export function vipsOf(c: LvsCluster): string[] {
  * const s = directorState(inventory.vars.cluster, 'LB1'); // 'MASTER'
  * ```
  */
-export function directorState(c: LvsCluster, name: string): 'MASTER' | 'BACKUP' {
+export function directorState(c: LvsCluster, name: string, instance: ResolvedInstance = instancesOf(c)[0]!): 'MASTER' | 'BACKUP' {
   const own = c.directors[name]?.state;
   if (own) return own;
   if (c.vrrp?.nopreempt || c.vrrp?.preemptDelay !== undefined) return 'BACKUP';
-  return name === masterOf(c) ? 'MASTER' : 'BACKUP';
+  return name === instance.master ? 'MASTER' : 'BACKUP';
+}
+
+/** A VRRP instance with every default filled in (see {@link instancesOf}). */
+export interface ResolvedInstance {
+  name: string;
+  virtualRouterId: number;
+  vips: string[];
+  /** Every director's priority in this instance. */
+  priorities: Record<string, number>;
+  /** The director with the highest priority in it. */
+  master: string;
+}
+
+/**
+ * The cluster's VRRP instances, defaults filled in, the one carrying
+ * `cluster.vip` first: `vrrp.instances`, or the one instance `VI_1` that
+ * carries every VIP with `cluster.virtualRouterId` and the directors'
+ * priorities. Read after validation.
+ *
+ * @example
+ * ```ts
+ * import { instancesOf } from './cluster.ts';
+ * import inventory from '../../inventory/inventory.ts';
+ * const [vi1] = instancesOf(inventory.vars.cluster); // VI_1, router id 62, master LB1
+ * ```
+ */
+export function instancesOf(c: LvsCluster): ResolvedInstance[] {
+  const own = Object.fromEntries(Object.entries(c.directors).map(([n, d]) => [n, d.priority]));
+  const list = c.vrrp?.instances ?? [{ name: 'VI_1', virtualRouterId: c.virtualRouterId, vips: vipsOf(c) }];
+  const out = list.map((i): ResolvedInstance => {
+    const priorities = { ...(i.priorities ?? own) };
+    const master = Object.keys(priorities).sort((a, b) => priorities[b]! - priorities[a]!)[0] ?? '';
+    return { name: i.name, virtualRouterId: i.virtualRouterId ?? c.virtualRouterId, vips: [...i.vips], priorities, master };
+  });
+  return [...out.filter((i) => i.vips.includes(c.vip)), ...out.filter((i) => !i.vips.includes(c.vip))];
+}
+
+/** The instance carrying `vip` (the first one for an address no instance carries). */
+export function instanceOf(c: LvsCluster, vip: string): ResolvedInstance {
+  const all = instancesOf(c);
+  return all.find((i) => i.vips.includes(vip)) ?? all[0]!;
 }
 
 /**
@@ -477,6 +542,13 @@ export function directorState(c: LvsCluster, name: string): 'MASTER' | 'BACKUP' 
  */
 export function directorAddress(c: LvsCluster, name: string, inv: Pick<Inventory<LvsVars>, 'hosts'>): string {
   return c.directors[name]?.address ?? inv.hosts.find((h) => h.name === name)?.address ?? name;
+}
+
+/** The VIPs a cluster names, read defensively (validation runs on broken ones too). */
+function vipCandidates(c: LvsCluster): string[] {
+  const services: unknown[] = Array.isArray(c.services) ? c.services : [];
+  const named = services.map((s) => (isRecord(s) && typeof s.vip === 'string' ? s.vip : undefined)).filter((v): v is string => v !== undefined);
+  return [...new Set([...(typeof c.vip === 'string' ? [c.vip] : []), ...named])];
 }
 
 const CHECK_KINDS = ['TCP_CHECK', 'HTTP_GET', 'SSL_GET', 'MISC_CHECK'] as const;
@@ -750,7 +822,7 @@ export function validateCluster(c: LvsCluster | undefined, inv: Inventory<LvsVar
     if (isRecord(d) && d.state !== undefined) bad(`directors.${name}.state`, oneOf(d.state, ['MASTER', 'BACKUP']));
   }
   const vrrp: Record<string, unknown> = isRecord(c.vrrp) ? c.vrrp : {};
-  if (c.vrrp !== undefined && !isRecord(c.vrrp)) bad('vrrp', `must be { mode?, nopreempt?, preemptDelay?, trackScripts?, trackInterfaces?, notify?, garp? }, got ${describe(c.vrrp)}`);
+  if (c.vrrp !== undefined && !isRecord(c.vrrp)) bad('vrrp', `must be { mode?, nopreempt?, preemptDelay?, trackScripts?, trackInterfaces?, notify?, garp?, instances?, syncGroups? }, got ${describe(c.vrrp)}`);
   if (vrrp.mode !== undefined) bad('vrrp.mode', oneOf(vrrp.mode, ['multicast', 'unicast']));
   if (vrrp.mode === 'unicast') {
     if (directors.length < 2) bad('vrrp.mode', `unicast needs at least two directors (each sends its adverts to the others), got ${directors.length}`);
@@ -774,6 +846,20 @@ export function validateCluster(c: LvsCluster | undefined, inv: Inventory<LvsVar
     }
   }
   trackingProblems(vrrp, c, [...byPriority.keys()].sort((a, b) => b - a), out);
+  instanceProblems(vrrp, { vip: c.vip, virtualRouterId: c.virtualRouterId, vips: vipCandidates(c), directors: directors.map(([n]) => n) }, out);
+  if (vrrp.instances !== undefined) {
+    for (const [name, d] of directors) {
+      if (isRecord(d) && d.state !== undefined) bad(`directors.${name}.state`, 'is refused with vrrp.instances: each instance\'s highest priority starts as its MASTER, the others as BACKUP; leave state out');
+    }
+  }
+  if (out.every((p) => p.warning) && Array.isArray(vrrp.syncGroups)) {
+    const all = instancesOf(c);
+    (vrrp.syncGroups as VrrpSyncGroup[]).forEach((g, i) => {
+      const masters = [...new Set(g.instances.map((n) => all.find((x) => x.name === n)?.master))];
+      // Synced instances change state together: with two MASTERs they would pull each other back and forth.
+      if (masters.length > 1) bad(`vrrp.syncGroups[${i}].instances`, `${g.instances.join(', ')} have different MASTERs (${g.instances.map((n) => `${n}: ${all.find((x) => x.name === n)?.master}`).join(', ')}); instances that fail over together need the same highest-priority director`);
+    });
+  }
   if (c.realServers !== undefined && !isRecord(c.realServers)) bad('realServers', `must be an object of host name: { weight }, got ${describe(c.realServers)}`);
   const reals = Object.entries(isRecord(c.realServers) ? c.realServers : {});
   if (reals.length === 0 && (c.realServers === undefined || isRecord(c.realServers))) bad('realServers', 'needs at least one real server');

@@ -24,6 +24,8 @@ export interface DirectorReading {
   holds: string[];
   /** The handover offset in keepalived's track file (0: none). */
   handover: number;
+  /** Its priority, per VIP, in the config's instance carrying that VIP (active/active: one per instance). */
+  priorities: Record<string, number>;
   /** `ipvsadm -Ln` output, or undefined without IPVS in the kernel. */
   ipvs?: string;
   /** Real servers (ADDR:PORT) of each virtual service (`VIP:PORT/PROTO`) in the director's config on disk. */
@@ -119,24 +121,31 @@ export function parseReading(name: string, c: LvsCluster, targets: readonly Heal
     vips: [...new Set(conf.instances.flatMap((i) => i.shared.vips))],
     holds: [...new Set([...vipsOf(c), ...conf.instances.flatMap((i) => i.shared.vips)])].filter((v) => addr.some((l) => l.includes(` ${v}/`))),
     handover: Number.parseInt((parts.get('handover') ?? '').trim() || '0', 10) || 0,
+    priorities: Object.fromEntries(conf.instances.flatMap((i) => (i.priority === undefined ? [] : i.shared.vips.map((v) => [v, i.priority!])))),
     ipvs: ipvs.includes('@@no-ipvs') ? undefined : ipvs,
     configured: Object.fromEntries(conf.virtualServers.map((v) => [serviceKey(v.address, v.port, v.protocol), v.reals.map((r) => `${r.address}:${r.port}`)])),
     up: targets.flatMap((t, i) => (targetUp(t.check, parts.get(`up ${i}`) ?? '') ? [`${t.service} ${t.real}`] : [])),
   };
 }
 
-/** The director that should hold the VIPs: the highest priority after handover offsets, among running ones. */
-export function expectedHolder(c: LvsCluster, readings: readonly DirectorReading[]): string | undefined {
+/**
+ * The director that should hold `vip`: among running ones, the highest
+ * priority after handover offsets in the instance carrying it — each
+ * director's priority as its own config on disk says (mid-rollout the
+ * directors may run different sets of instances), else the cluster's.
+ */
+export function expectedHolder(c: LvsCluster, readings: readonly DirectorReading[], vip: string = c.vip): string | undefined {
   const running = readings.filter((r) => r.active === 'active');
-  const effective = (r: DirectorReading) => Math.max(1, (c.directors[r.name]?.priority ?? 0) - r.handover);
+  const effective = (r: DirectorReading) => Math.max(1, (r.priorities[vip] ?? c.directors[r.name]?.priority ?? 0) - r.handover);
   return running.sort((a, b) => effective(b) - effective(a))[0]?.name;
 }
 
 /**
  * Is the cluster serving as it should? Healthy when no director runs
  * keepalived yet (nothing serves, nothing to protect), or when each VIP the
- * running directors' configs name is on exactly one director — the running one with the highest priority
- * after handover offsets — and each running director's IPVS table lists,
+ * running directors' configs name is on exactly one director — the running
+ * one with the highest priority after handover offsets in that VIP's
+ * instance ({@link expectedHolder}) — and each running director's IPVS table lists,
  * for every virtual service its config names, each real server whose check
  * passes from that director.
  */
@@ -148,12 +157,12 @@ export function judgeHealth(c: LvsCluster, readings: readonly DirectorReading[])
     rows.push({ check: 'keepalived running', host: all, expected: 'some director, or none yet', seen: 'none yet: nothing serves', pass: 'yes' });
     return { healthy: true, rows };
   }
-  const want = expectedHolder(c, readings)!;
   let healthy = true;
   // Mid-rollout the directors may run the config before the change: the VIPs judged are those their configs name.
   const named = [...new Set(running.flatMap((r) => r.vips))];
   for (const vip of named.length ? named : vipsOf(c)) {
     const holders = readings.filter((r) => r.holds.includes(vip)).map((r) => r.name);
+    const want = expectedHolder(c, readings, vip)!;
     const ok = holders.length === 1 && holders[0] === want;
     rows.push({ check: `VIP ${vip} holder`, host: all, expected: `${want} only`, seen: holders.join(',') || 'none', pass: ok ? 'yes' : 'no' });
     healthy &&= ok;

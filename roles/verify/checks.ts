@@ -2,7 +2,7 @@ import { holdsVipCommand } from '../director/keepalived-commands.ts';
 import type { ResultTable } from '../../lib/core/change.ts';
 import { quote, sh } from '../../lib/core/shell.ts';
 import type { HostReader } from '../../lib/core/task.ts';
-import { primaryService, servicesOf, vipsOf, type LvsCluster, type ResolvedService } from '../lvs/cluster.ts';
+import { instanceOf, primaryService, servicesOf, vipsOf, type LvsCluster, type ResolvedService } from '../lvs/cluster.ts';
 import { ARP_SYSCTLS, realServerServices } from '../realserver/index.ts';
 import { connDeltas, judgeDeltas, parseIpvsadm } from './parse.ts';
 
@@ -44,7 +44,7 @@ export async function holdsVip(r: HostReader, c: LvsCluster): Promise<boolean> {
   return (await r.run(holdsVipCommand(c.vip, c.interface))).code === 0;
 }
 
-/** keepalived on every director, and each VIP on exactly one: the MASTER. */
+/** keepalived on every director, and each VIP on exactly one: the MASTER of its instance. */
 export async function directorChecks(t: Topology, reader: (h: string) => Promise<HostReader>, settleMs: number): Promise<CheckRow[]> {
   const rows: CheckRow[] = [];
   const readers = await Promise.all(t.directors.map((d) => reader(d.name)));
@@ -55,12 +55,15 @@ export async function directorChecks(t: Topology, reader: (h: string) => Promise
   });
   // keepalived needs a few adverts before the MASTER takes the VIPs: wait for it, bounded.
   const vips = vipsOf(t.cluster);
+  const masters = vips.map((vip) => instanceOf(t.cluster, vip).master);
   const holding = await settle(
     async () => Promise.all(vips.map(async (vip) => (await Promise.all(readers.map((r) => holdsVip(r, { ...t.cluster, vip })))).flatMap((h, i) => (h ? [t.directors[i]!.name] : [])))),
-    (all) => all.every((h) => h.length === 1 && h[0] === t.master), settleMs);
+    (all) => all.every((h, i) => h.length === 1 && h[0] === masters[i]), settleMs);
+  const several = new Set(masters).size > 1;
   vips.forEach((vip, i) => {
     const holders = holding[i]!;
-    rows.push({ check: `VIP ${vip} holder`, host: t.directors.map((d) => d.name).join(','), expected: `${t.master} only`, seen: holders.join(',') || 'none', pass: holders.length === 1 && holders[0] === t.master ? 'yes' : 'no' });
+    const check = several ? `VIP ${vip} holder (${instanceOf(t.cluster, vip).name})` : `VIP ${vip} holder`;
+    rows.push({ check, host: t.directors.map((d) => d.name).join(','), expected: `${masters[i]} only`, seen: holders.join(',') || 'none', pass: holders.length === 1 && holders[0] === masters[i] ? 'yes' : 'no' });
   });
   return rows;
 }
@@ -104,7 +107,7 @@ export async function readIpvs(r: HostReader): Promise<{ ok: true; out: string }
 }
 
 /**
- * For every virtual service: the IPVS table on the MASTER lists it with
+ * For every virtual service: the IPVS table on the MASTER of its VIP's instance lists it with
  * every real server, and requests from the controller to its VIP:port
  * (HTTP, or HTTPS for an SSL_GET-checked one; a UDP service is not asked)
  * are all answered and spread as its scheduler says. Without IPVS in the
@@ -117,7 +120,9 @@ export async function balancingChecks(t: Topology, reader: (h: string) => Promis
 }
 
 async function serviceChecks(t: Topology, s: ResolvedService, several: boolean, reader: (h: string) => Promise<HostReader>, self: HostReader, requests: number, settleMs: number): Promise<CheckRow[]> {
-  const master = await reader(t.master);
+  // The director that holds this service's VIP: the MASTER of its instance.
+  const holder = instanceOf(t.cluster, s.vip).master;
+  const master = await reader(holder);
   const address = (name: string) => t.realServers.find((r) => r.name === name)?.address ?? name;
   const want = s.realServers.map((rs) => `${address(rs.name)}:${s.port}`).sort();
   const at = several ? ` ${s.vip}:${s.port}/${s.protocol}` : '';
@@ -127,7 +132,7 @@ async function serviceChecks(t: Topology, s: ResolvedService, several: boolean, 
   if (!first.ok) {
     const reason = `skipped: ${first.reason}`;
     return [
-      { check: listCheck, host: t.master, expected: want.join(' '), seen: reason, pass: 'skipped' },
+      { check: listCheck, host: holder, expected: want.join(' '), seen: reason, pass: 'skipped' },
       { check: askCheck, host: 'controller', expected: s.realServers.map((r) => r.name).join('/'), seen: reason, pass: 'skipped' },
     ];
   }
@@ -135,7 +140,7 @@ async function serviceChecks(t: Topology, s: ResolvedService, several: boolean, 
   const listed = (out: string) => (mine(out)?.reals ?? []).map((x) => `${x.address}:${x.port}`).sort();
   // Health checks add real servers a few seconds after keepalived starts.
   const reals = await settle(async () => { const x = await readIpvs(master); return x.ok ? listed(x.out) : []; }, (l) => l.join(' ') === want.join(' '), settleMs);
-  const rows: CheckRow[] = [{ check: listCheck, host: t.master, expected: want.join(' '), seen: reals.join(' ') || 'none', pass: reals.join(' ') === want.join(' ') ? 'yes' : 'no' }];
+  const rows: CheckRow[] = [{ check: listCheck, host: holder, expected: want.join(' '), seen: reals.join(' ') || 'none', pass: reals.join(' ') === want.join(' ') ? 'yes' : 'no' }];
   if (s.protocol === 'UDP') {
     rows.push({ check: askCheck, host: 'controller', expected: 'answers', seen: 'skipped: a UDP service; its health check is the proof', pass: 'skipped' });
     return rows;
@@ -158,6 +163,6 @@ async function serviceChecks(t: Topology, s: ResolvedService, several: boolean, 
   const names = new Map(t.realServers.map((r) => [`${r.address}:${s.port}`, r.label]));
   const pass = answered === requests && judgeDeltas(deltas, weights, s.scheduler);
   const seen = `${answered}/${requests} answered; new connections ${[...weights.keys()].map((k) => `${names.get(k) ?? k} +${deltas.get(k) ?? 0}${weights.get(k) === 0 ? ' (weight 0)' : ''}`).join(', ')}`;
-  rows.push({ check: askCheck, host: t.master, expected: s.scheduler === 'rr' ? 'all answered; IPVS spreads evenly' : 'all answered; every weighted real server used', seen, pass: pass ? 'yes' : 'no' });
+  rows.push({ check: askCheck, host: holder, expected: s.scheduler === 'rr' ? 'all answered; IPVS spreads evenly' : 'all answered; every weighted real server used', seen, pass: pass ? 'yes' : 'no' });
   return rows;
 }

@@ -20,12 +20,13 @@ import { readLabProfile } from '../../lib/lab/index.ts';
 import { probeHttp, type ProbeReport } from '../../lib/probe/http-probe.ts';
 import { parseIpvsadm, parseLabels } from '../../roles/verify/parse.ts';
 import { settle } from '../../roles/verify/checks.ts';
-import { assertRoutedToLab, connectLab, eventsOf, freshLab, labDown, playCli } from '../support/lab.ts';
+import { assertRoutedToLab, connectLab, eventsOf, freshLab, labDown, playCli, recapOf } from '../support/lab.ts';
 import { KEEPALIVED_CONFIG_TEST } from '../../roles/director/keepalived-commands.ts';
 
 const VIP1 = '192.168.56.200';
 const VIP2 = '192.168.56.201';
 const SERVICES = 'spec/fixtures/inventory/lab-services.ts';
+const ACTIVE = 'spec/fixtures/inventory/lab-active.ts';
 const Services = suite('several services, HTTP_GET, unicast VRRP (--ipvs lab)');
 const conns = new Map<string, Transport>();
 const controller = localTransport();
@@ -229,6 +230,44 @@ Services('a planned handover and handback move both VIPs: no request fails on ei
   assert.equal(await holders(VIP2), ['LB2']);
   await live('handback (two VIPs)', ['handback', '-i', SERVICES], [VIP1, VIP2], { movesVip: true });
   assert.equal(await holders(VIP2), ['LB1']);
+});
+
+Services('one instance → two (active/active: VI_2 with LB2 as MASTER) on the live cluster: no request fails on either VIP; each VIP on its own MASTER', async () => {
+  const r = await live('services → active/active', ['site', '-i', ACTIVE], [VIP1, VIP2], { movesVip: true });
+  assert.equal(await holders(VIP1), ['LB1']);
+  assert.equal(await holders(VIP2), ['LB2']);
+  for (const d of ['LB1', 'LB2']) assert.match((await on(d).run('cat /etc/keepalived/keepalived.conf')).stdout, /vrrp_instance VI_2 \{\s+state (MASTER|BACKUP)\s+interface enp0s8\s+virtual_router_id 63/);
+  const verified = eventsOf(r.stdout).find((e) => e.kind === 'verify')!.table.rows as string[][];
+  assert.ok(verified.every((row) => row[4] !== 'no'), JSON.stringify(verified));
+  assert.equal(verified.find((row) => row[0] === `VIP ${VIP2} holder (VI_2)`)?.slice(2), ['LB2 only', 'LB2', 'yes']);
+  assert.equal(await reals(VIP2), ['192.168.56.103', '192.168.56.104']);
+  const again = await playCli(['site', '-i', ACTIVE, '--json'], { timeoutMs: 600_000 });
+  assert.is(again.code, 0, again.stderr + again.stdout.slice(-3000));
+  for (const [h, n] of Object.entries(recapOf(again.stdout))) assert.is(n.changed, 0, `${h}: a re-run changes nothing: ${JSON.stringify(eventsOf(again.stdout).filter((e) => e.host === h && e.status !== 'ok'))}`);
+});
+
+Services('the failover drill moves each instance from its MASTER and back (share and longest gap on each VIP)', async () => {
+  const { result: r, probes } = await underProbes([VIP1, VIP2], () => playCli(['failover', '-i', ACTIVE, '--json'], { timeoutMs: 300_000 }));
+  assert.is(r.code, 0, r.stderr + r.stdout.slice(-3000));
+  const rows: string[][] = eventsOf(r.stdout).find((e) => e.kind === 'failover')!.table.rows;
+  console.log(`      ${rows.map((x) => `${x[0]} ${x[1]}: ${x[3]}`).join('; ')}`);
+  console.log(`      probes during the drill: ${probes.map((p) => `${told(p)} (${((100 * (p.sent - p.failed)) / Math.max(1, p.sent)).toFixed(1)} % served)`).join('; ')}`);
+  for (const want of ['VI_1: failover: VIP to BACKUP', 'VI_1: failback: VIP to MASTER', 'VI_2: failover: VIP to BACKUP', 'VI_2: failback: VIP to MASTER']) {
+    assert.is(rows.find((x) => x[0] === want)?.[4], 'yes', `${want}: ${JSON.stringify(rows)}`);
+  }
+  assert.equal(rows.find((x) => x[0] === 'VI_2: failover: VIP to BACKUP')?.[1], 'LB1');
+  assert.equal(await holders(VIP1), ['LB1']);
+  assert.equal(await holders(VIP2), ['LB2']);
+});
+
+Services('two instances → one on the live cluster: LB2 hands VI_2 over before it leaves; no request fails on either VIP', async () => {
+  await live('active/active → services', ['site', '-i', SERVICES], [VIP1, VIP2], { movesVip: true });
+  assert.equal(await holders(VIP1), ['LB1']);
+  assert.equal(await holders(VIP2), ['LB1']);
+  for (const d of ['LB1', 'LB2']) {
+    assert.not.match((await on(d).run('cat /etc/keepalived/keepalived.conf')).stdout, /VI_2/);
+    assert.is((await on(d).run('cat /etc/keepalived/play-handover 2>/dev/null || echo 0')).stdout.trim(), '0', `${d}: no handover offset left behind`);
+  }
 });
 
 Services('back to the seed (multicast, one service): no request to the seed VIP fails; VIP2 is gone', async () => {

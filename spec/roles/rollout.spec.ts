@@ -62,7 +62,7 @@ const RS1 = '192.168.56.103:80', RS2 = '192.168.56.104:80';
 const VIP = '192.168.56.200', SVC = '192.168.56.200:80/TCP';
 const up = (...reals: string[]) => reals.map((r) => `${SVC} ${r}`);
 const table = (...reals: string[]) => `IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\nTCP  192.168.56.200:80 rr\n${reals.map((r) => `  -> ${r}            Route   1      0          0\n`).join('')}`;
-const d = (name: string, o: Partial<DirectorReading>): DirectorReading => ({ name, active: 'active', vips: [VIP], holds: [], handover: 0, ipvs: table(RS1, RS2), configured: { [SVC]: [RS1, RS2] }, up: up(RS1, RS2), ...o });
+const d = (name: string, o: Partial<DirectorReading>): DirectorReading => ({ name, active: 'active', vips: [VIP], holds: [], handover: 0, priorities: {}, ipvs: table(RS1, RS2), configured: { [SVC]: [RS1, RS2] }, up: up(RS1, RS2), ...o });
 
 // readings of LB1 (MASTER, 200) and LB2 (BACKUP, 100) → healthy?
 const cases: Array<[string, DirectorReading[], boolean]> = [
@@ -93,7 +93,7 @@ Gate('one command per director reads it all; its output parses back', () => {
   assert.match(cmd, /exec 3<>\/dev\/tcp\/192\.168\.56\.103\/80/);
   const out = ['@@play-section active', 'active', '@@play-section addr', '3: enp0s8    inet 192.168.56.200/32 scope global enp0s8', '@@play-section handover', '253',
     '@@play-section ipvs', table(RS1), '@@play-section conf', LB1, '@@play-section up 0', 'open', '@@play-section up 1', ''].join('\n');
-  assert.equal(parseReading('LB1', c, SEED_TARGETS, out), { name: 'LB1', active: 'active', vips: [VIP], holds: [VIP], handover: 253, ipvs: `${table(RS1)}\n`, configured: { [SVC]: [RS1, RS2] }, up: up(RS1) });
+  assert.equal(parseReading('LB1', c, SEED_TARGETS, out), { name: 'LB1', active: 'active', vips: [VIP], holds: [VIP], handover: 253, priorities: { [VIP]: 200 }, ipvs: `${table(RS1)}\n`, configured: { [SVC]: [RS1, RS2] }, up: up(RS1) });
 });
 
 // Several services: every VIP judged, every service's table.
@@ -108,7 +108,7 @@ const multiTable = (web: string[], tls: string[], dns: string[]) => [
 const A = '192.168.56.103', B = '192.168.56.104';
 const allUp = MULTI_TARGETS.map((t) => `${t.service} ${t.real}`);
 const md = (name: string, o: Partial<DirectorReading>): DirectorReading => ({
-  name, active: 'active', vips: ['192.168.56.200', '192.168.56.201'], holds: [], handover: 0, ipvs: multiTable([A, B], [A, B], [B]),
+  name, active: 'active', vips: ['192.168.56.200', '192.168.56.201'], holds: [], handover: 0, priorities: {}, ipvs: multiTable([A, B], [A, B], [B]),
   configured: { [WEB]: [`${A}:80`, `${B}:80`], [TLS]: [`${A}:443`, `${B}:443`], [DNS]: [`${B}:53`] }, up: allUp, ...o,
 });
 const multiCases: Array<[string, DirectorReading[], boolean]> = [

@@ -99,7 +99,7 @@ const broken: Array<[string, LvsCluster, string[]]> = [
     'cluster.vrrp.garp.masterRefresh: must be a whole number of seconds 0–86400, got 86401',
   ]],
   ['a garp key that is not one', V((v) => { v.garp.refreshRepeat = 2; }), ['cluster.vrrp.garp.refreshRepeat: is not a garp setting: give masterDelay, masterRepeat or masterRefresh']],
-  ['vrrp not an object', changed(trackingCluster, (c) => { c.vrrp = true; }), ['cluster.vrrp: must be { mode?, nopreempt?, preemptDelay?, trackScripts?, trackInterfaces?, notify?, garp? }, got the boolean true']],
+  ['vrrp not an object', changed(trackingCluster, (c) => { c.vrrp = true; }), ['cluster.vrrp: must be { mode?, nopreempt?, preemptDelay?, trackScripts?, trackInterfaces?, notify?, garp?, instances?, syncGroups? }, got the boolean true']],
 ];
 
 const Validate = suite('VRRP tracking: validation');
