@@ -56,8 +56,13 @@ export async function directorChecks(t: Topology, reader: (h: string) => Promise
   // keepalived needs a few adverts before the MASTER takes the VIPs: wait for it, bounded.
   const vips = vipsOf(t.cluster);
   const masters = vips.map((vip) => instanceOf(t.cluster, vip).master);
+  // One address listing per director per poll, whatever the number of VIPs.
+  const listing = sh`ip -o -4 addr show dev ${t.cluster.interface} 2>/dev/null || true`;
   const holding = await settle(
-    async () => Promise.all(vips.map(async (vip) => (await Promise.all(readers.map((r) => holdsVip(r, { ...t.cluster, vip })))).flatMap((h, i) => (h ? [t.directors[i]!.name] : [])))),
+    async () => {
+      const addrs = await Promise.all(readers.map(async (r) => (await r.run(listing)).stdout));
+      return vips.map((vip) => t.directors.flatMap((d, i) => (addrs[i]!.includes(` ${vip}/`) ? [d.name] : [])));
+    },
     (all) => all.every((h, i) => h.length === 1 && h[0] === masters[i]), settleMs);
   const several = new Set(masters).size > 1;
   vips.forEach((vip, i) => {
