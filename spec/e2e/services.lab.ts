@@ -261,7 +261,12 @@ Services('the failover drill moves each instance from its MASTER and back (share
 });
 
 Services('two instances → one on the live cluster: LB2 hands VI_2 over before it leaves; no request fails on either VIP', async () => {
+  const since = (await on('LB1').run('date +%s')).stdout.trim();
   await live('active/active → services', ['site', '-i', SERVICES], [VIP1, VIP2], { movesVip: true });
+  // Handed over, not failed over: a MASTER that stops sends priority 0, which LB1 would log; a BACKUP that stops sends nothing.
+  const log = (await on('LB1').run(`journalctl -u keepalived --since @${since} --no-pager -o cat 2>/dev/null`)).stdout;
+  assert.match(log, /\(VI_2\) Entering MASTER STATE/, log);
+  assert.not.match(log, /\(VI_2\)[^\n]*priority 0/, log);
   assert.equal(await holders(VIP1), ['LB1']);
   assert.equal(await holders(VIP2), ['LB1']);
   for (const d of ['LB1', 'LB2']) {
