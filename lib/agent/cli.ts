@@ -5,10 +5,9 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../core/errors.ts';
 import { EXIT } from '../core/exit-codes.ts';
-import { DEFAULT_PERSIST_S } from '../cli/args.ts';
 import { AgentClient } from './client.ts';
 import { agentDir, socketPath } from './location.ts';
-import type { AgentStatus, WireSshOptions } from './protocol.ts';
+import { DEFAULT_PERSIST_S, type AgentStatus, type WireSshOptions } from './protocol.ts';
 import { AgentRunning, serveAgent } from './server.ts';
 
 /**

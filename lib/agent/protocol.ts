@@ -9,6 +9,9 @@ import type { RunResult } from '../core/transport.ts';
 /** Bumped whenever a message changes shape: the socket's name carries it, so old and new agents never meet. */
 export const PROTOCOL = 1;
 
+/** How long an agent keeps connections after the last run, when neither side says (--persist): Ansible's ControlPersist default. */
+export const DEFAULT_PERSIST_S = 60;
+
 /** The SSH options a run sends: everything in SshOptions that is data. */
 export interface WireSshOptions {
   host: string;
