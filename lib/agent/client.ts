@@ -8,7 +8,7 @@ import { createConnection, type Socket } from 'node:net';
 import { packageFile } from '../core/package-root.ts';
 import { ConnectError, TransportError } from '../core/errors.ts';
 import type { RunOptions, RunResult, Transport } from '../core/transport.ts';
-import type { SshJump, SshOptions } from '../transport/ssh.ts';
+import type { SshJump, SshOptions } from '../transport/ssh-options.ts';
 import { AgentUnavailable, ensurePrivateDir, socketPath } from './location.ts';
 import { fromWire, LineSplitter, type AgentStatus, type Reply, type ReplyValues, type Request, type WireJump, type WireSshOptions } from './protocol.ts';
 

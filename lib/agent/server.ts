@@ -15,7 +15,8 @@
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { connectSsh, hostKeyStillTrusted, type SshConnection, type SshOptions } from '../transport/ssh.ts';
+import { connectSsh } from '../transport/ssh.ts';
+import { hostKeyStillTrusted, type SshConnection, type SshOptions } from '../transport/ssh-options.ts';
 import { ensurePrivateDir, socketPath } from './location.ts';
 import { LineSplitter, toWire, type AgentStatus, type Reply, type Request, type WireSshOptions } from './protocol.ts';
 

@@ -5,9 +5,10 @@ import type { Transport } from '../core/transport.ts';
 import type { Connector } from '../engine/connections.ts';
 // The profile alone: the lab module's index loads all of `play lab` (qemu, nspawn, apt repo).
 import { readLabProfile, type LabProfile } from '../lab/state.ts';
-// Types only: ssh2 and ssh2-promise (a third of start-up) load when a run
-// connects by itself, not when the agent connects for it or nothing connects.
-import type { SshJump, SshOptions } from '../transport/ssh.ts';
+// ssh2 and ssh2-promise (a third of start-up) load when a run connects by
+// itself (ssh.ts, imported below when it does), not when the agent connects
+// for it or nothing connects.
+import type { SshJump, SshOptions } from '../transport/ssh-options.ts';
 import { noSshConfig, readSshConfig, type SshConfigLookup } from '../transport/ssh-config.ts';
 import { ConnectError } from '../core/errors.ts';
 import { parseJump } from '../core/jump-spec.ts';

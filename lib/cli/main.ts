@@ -14,7 +14,7 @@ import { loadBoth, loadInventory, resolveFile, resolveRunFiles } from './load.ts
 import { controllerHost } from '../dsl/inventory.ts';
 import type { Connector } from '../engine/connections.ts';
 import type { AgentClient } from '../agent/client.ts';
-import type { SshOptions } from '../transport/ssh.ts';
+import type { SshOptions } from '../transport/ssh-options.ts';
 
 /** Where the CLI writes, and how it connects: real defaults, injected by specs. */
 export interface CliIo {

@@ -13,7 +13,8 @@ import { AgentUnavailable, socketPath } from '../../lib/agent/location.ts';
 import { serveAgent, type AgentServer } from '../../lib/agent/server.ts';
 import type { WireSshOptions } from '../../lib/agent/protocol.ts';
 import { ConnectError, HostKeyError, TransportError } from '../../lib/core/errors.ts';
-import { connectSsh, type SshOptions } from '../../lib/transport/ssh.ts';
+import { connectSsh } from '../../lib/transport/ssh.ts';
+import type { SshOptions } from '../../lib/transport/ssh-options.ts';
 import { closedPort, keyPair, startRelay, startSshServer, tempDir, type TestServer } from '../transport/ssh-server.ts';
 
 const hostKey = keyPair();
