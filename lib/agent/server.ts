@@ -16,7 +16,7 @@ import { rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { connectSsh } from '../transport/ssh.ts';
 import type { SshConnection, SshOptions } from '../transport/ssh-options.ts';
-import { ensurePrivateDir, socketPath } from './location.ts';
+import { AgentRunning, ensurePrivateDir, socketPath } from './location.ts';
 import { ConnectionPool } from './pool.ts';
 import { LineSplitter, toWire, type AgentStatus, type Reply, type Request, type WireSshOptions } from './protocol.ts';
 
@@ -154,13 +154,6 @@ async function listen(server: Server, path: string): Promise<void> {
     if (await answers(path)) throw new AgentRunning(path);
     rmSync(path, { force: true });
     await attempt();
-  }
-}
-
-/** Another agent already serves this socket. */
-export class AgentRunning extends Error {
-  constructor(readonly socket: string) {
-    super(`an agent already listens on ${socket}`);
   }
 }
 
