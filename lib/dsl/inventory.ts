@@ -4,11 +4,13 @@ import type { Inventory, InventoryDef } from './inventory-def.ts';
 import type { Playbook } from './playbook.ts';
 import { parseJump } from '../core/jump-spec.ts';
 import { describe, wholeNumber } from '../core/rules.ts';
-import type { Secret } from '../core/secret.ts';
 
 export type { ConnectionDefaults, GroupDef, HostDef, Inventory, InventoryDef } from './inventory-def.ts';
 
-const SETTINGS = ['port', 'user', 'identityFile', 'knownHostsFile', 'proxyJump', 'become', 'becomePassword'] as const satisfies readonly (keyof ConnectionSettings)[];
+// Every setting, and nothing else: the compiler holds this list to ConnectionSettings both ways.
+const SETTINGS = Object.keys({
+  port: true, user: true, identityFile: true, knownHostsFile: true, proxyJump: true, become: true, becomePassword: true,
+} satisfies Record<keyof ConnectionSettings, true>) as (keyof ConnectionSettings)[];
 
 /** The connection settings `from` sets (a host, group or the defaults), without the rest of it. */
 function given(from: ConnectionSettings): ConnectionSettings {

@@ -5,27 +5,20 @@
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import type { ConnectionSettings } from '../core/host.ts';
 import type { Transport } from '../core/transport.ts';
 import { checkHostKey, readKnownHostsFiles } from './known-hosts.ts';
 
-/** How to reach and log in to one host. */
-export interface SshOptions {
+/**
+ * How to reach and log in to one host: a host's connection settings, its
+ * jump host resolved (`jump` in place of `proxyJump`), and what play itself
+ * decides (timeouts, host-key policy).
+ */
+export interface SshOptions extends Readonly<Omit<ConnectionSettings, 'proxyJump'>> {
   /** Inventory name of the host, for messages. */
   readonly host: string;
   /** Name or IP address to connect to; also the name looked up in known_hosts. */
   readonly address: string;
-  /** @default 22 */
-  readonly port?: number;
-  /** @default 'root' */
-  readonly user?: string;
-  /**
-   * Private key file (unencrypted). When absent: the ssh-agent at
-   * `$SSH_AUTH_SOCK`, then whichever of `~/.ssh/id_ed25519`, `id_ecdsa`,
-   * `id_rsa` exist.
-   */
-  readonly identityFile?: string;
-  /** Files trusted host keys are read from; new keys go to the first. @default '~/.ssh/known_hosts' */
-  readonly knownHostsFile?: string | readonly string[];
   /**
    * Trust a host with no recorded key and record its key (OpenSSH's
    * `StrictHostKeyChecking=accept-new`). A changed key is refused regardless.
@@ -36,13 +29,6 @@ export interface SshOptions {
   readonly connectTimeoutMs?: number;
   /** Per-command timeout when RunOptions.timeoutMs is absent. @default 300_000 */
   readonly commandTimeoutMs?: number;
-  /** Run commands through sudo (not when `user` is root). @default false */
-  readonly become?: boolean;
-  /**
-   * sudo password, written to sudo only when it asks for one (a sudo that
-   * needs none never sees it, and neither does the command); never logged.
-   */
-  readonly becomePassword?: string;
   /**
    * Commands running at once on the connection; more wait their turn.
    * OpenSSH's sshd refuses an 11th session by default (`MaxSessions 10`).
