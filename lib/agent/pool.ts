@@ -13,6 +13,7 @@ import type { ConnectionStatus } from './protocol.ts';
 /** How long a kept connection may take to answer the keepalive before it is given up. */
 const ALIVE_MS = 1_000;
 
+/** How the pool opens connections and judges kept ones: real defaults, fakes in its spec. */
 export interface PoolOptions {
   /** How a connection is opened. */
   connect: (o: SshOptions) => Promise<SshConnection>;
