@@ -5,15 +5,16 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../core/errors.ts';
 import { EXIT } from '../core/exit-codes.ts';
-import { DEFAULT_PERSIST_S } from '../cli/args.ts';
 import { AgentClient } from './client.ts';
 import { agentDir, socketPath } from './location.ts';
-import type { AgentStatus, WireSshOptions } from './protocol.ts';
-import { AgentRunning, serveAgent } from './server.ts';
+import { DEFAULT_PERSIST_S, type AgentStatus, type WireSshOptions } from './protocol.ts';
+import { serveAgent } from './server.ts';
 
 /**
  * Run one `play agent` command; returns the exit code (EXIT.ok; a usage
- * mistake throws UsageError, which the CLI turns into EXIT.usage).
+ * mistake throws UsageError, which the CLI turns into EXIT.usage; `serve`
+ * with an agent already serving throws AgentRunning, which it turns into
+ * EXIT.ok).
  *
  * @example
  * ```ts
@@ -35,18 +36,13 @@ export async function runAgentCli(argv: readonly string[], out: (s: string) => v
     case 'serve': {
       const persist = Number(v.values.persist ?? DEFAULT_PERSIST_S);
       if (!Number.isFinite(persist) || persist <= 0) throw new UsageError(`--persist must be a number > 0, got "${v.values.persist}"`);
-      try {
-        const agent = await serveAgent({ dir, persistMs: persist * 1000 });
-        process.once('SIGTERM', () => void agent.stop());
-        process.once('SIGINT', () => void agent.stop());
-        // The run that started us hands over the hosts it connected to, one JSON line each.
-        if (v.values['keep-stdin']) void readAll(process.stdin).then((text) => agent.keep(text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as WireSshOptions)), () => undefined);
-        await agent.done;
-      } catch (e) {
-        // A concurrent run started one first: that one serves.
-        if (e instanceof AgentRunning) return EXIT.ok;
-        throw e;
-      }
+      // An agent already serving throws AgentRunning, which the CLI's error boundary takes for success.
+      const agent = await serveAgent({ dir, persistMs: persist * 1000 });
+      process.once('SIGTERM', () => void agent.stop());
+      process.once('SIGINT', () => void agent.stop());
+      // The run that started us hands over the hosts it connected to, one JSON line each.
+      if (v.values['keep-stdin']) void readAll(process.stdin).then((text) => agent.keep(text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as WireSshOptions)), () => undefined);
+      await agent.done;
       return EXIT.ok;
     }
     case 'status':

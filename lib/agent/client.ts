@@ -1,31 +1,19 @@
 /**
- * A run's side of the connection agent: finds the agent (starting it when
- * none answers) and hands out {@link Transport}s whose commands the agent runs
- * on its kept connections.
+ * A run's side of the connection agent: finds the agent (or starts one, as
+ * a run ends, for the next run) and hands out {@link Transport}s whose
+ * commands the agent runs on its kept connections.
  */
 import { spawn } from 'node:child_process';
 import { createConnection, type Socket } from 'node:net';
 import { packageFile } from '../core/package-root.ts';
 import { ConnectError, TransportError } from '../core/errors.ts';
 import type { RunOptions, RunResult, Transport } from '../core/transport.ts';
-import type { SshJump, SshOptions } from '../transport/ssh.ts';
+import type { SshJump, SshOptions } from '../transport/ssh-options.ts';
 import { AgentUnavailable, ensurePrivateDir, socketPath } from './location.ts';
 import { fromWire, LineSplitter, type AgentStatus, type Reply, type ReplyValues, type Request, type WireJump, type WireSshOptions } from './protocol.ts';
 
-export interface AgentClientOptions {
-  /** The agent's private directory (see agentDir()). */
-  dir: string;
-  /** How long a started agent keeps connections after the last run. */
-  persistMs: number;
-}
-
-/** How long a started agent may take to listen. */
-const START_TIMEOUT_MS = 5_000;
-
-/** A just-started agent, watched only until it listens. */
+/** A just-started agent. */
 export interface StartedAgent {
-  /** Resolves with a reason if the agent ends before it listens. */
-  readonly ended: Promise<string>;
   /**
    * Give the agent connections to open and keep, through its standard input
    * (read once it is up: the run does not wait for it), and close that input.
@@ -66,52 +54,11 @@ export class AgentClient {
     sock.unref();
   }
 
-  /**
-   * Reach the agent in `o.dir`, starting it if none answers. Rejects with
-   * {@link AgentUnavailable} (the run then connects by itself) when the
-   * directory is not private or the agent cannot be started.
-   *
-   * @example
-   * ```ts
-   * import { AgentClient } from './client.ts';
-   * const agent = await AgentClient.open({ dir: '/run/user/1000/play', persistMs: 60_000 });
-   * const lb1 = await agent.transport({ host: 'LB1', address: '10.0.0.11' });
-   * await lb1.run('uptime');
-   * agent.close();
-   * ```
-   */
-  static async open(o: AgentClientOptions): Promise<AgentClient> {
-    return (await AgentClient.find(o.dir)) ?? AgentClient.start(o);
-  }
-
   /** The agent in `dir` if one answers now; undefined if none runs. Never starts one. */
   static async find(dir: string): Promise<AgentClient | undefined> {
     ensurePrivateDir(dir);
     const sock = await dial(socketPath(dir));
     return sock && new AgentClient(sock);
-  }
-
-  /**
-   * Start an agent in `o.dir` and reach it once it listens. Rejects with
-   * {@link AgentUnavailable} if it cannot start or ends first.
-   */
-  static async start(o: AgentClientOptions): Promise<AgentClient> {
-    ensurePrivateDir(o.dir);
-    const path = socketPath(o.dir);
-    const started = startAgentProcess(o.dir, o.persistMs);
-    started.handOver([]);
-    let ended: string | undefined;
-    void started.ended.then((why) => { ended = why; });
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    while (Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 10));
-      const sock = await dial(path);
-      if (sock) return new AgentClient(sock);
-      // Checked after a last dial: an agent that gave way to one started by
-      // a concurrent run has ended, and the other one is the answer.
-      if (ended !== undefined) break;
-    }
-    throw new AgentUnavailable(ended ?? `the agent did not start within ${START_TIMEOUT_MS / 1000} s`);
   }
 
   /** A transport to one host over a connection the agent keeps (opened now if it has none). */
@@ -232,15 +179,13 @@ export function startAgentProcess(dir: string, persistMs: number): StartedAgent 
     detached: true, stdio: ['pipe', 'ignore', 'ignore'], cwd: '/', env: { ...process.env, PLAY_AGENT_DIR: dir },
   });
   child.unref();
+  // An agent that cannot start leaves the next run to connect by itself, as now: nothing to report.
+  child.on('error', () => undefined);
   child.stdin!.on('error', () => undefined);
   return {
     handOver: (options) => {
       const text = options.map((o) => `${JSON.stringify(toWireOptions(o))}\n`).join('');
       child.stdin!.end(Buffer.byteLength(text) <= HAND_OVER_MAX_BYTES ? text : '');
     },
-    ended: new Promise((resolve) => {
-      child.once('error', (e) => resolve(`cannot start the agent: ${e.message}`));
-      child.once('exit', (code, signal) => resolve(`the agent exited before listening (${signal ?? `exit ${code}`})`));
-    }),
   };
 }

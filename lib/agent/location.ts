@@ -16,6 +16,17 @@ export class AgentUnavailable extends PlayError {
 }
 
 /**
+ * Another agent already serves this socket: the one starting gives way to
+ * it (a concurrent run started it first), which is no failure.
+ */
+export class AgentRunning extends PlayError {
+  override name = 'AgentRunning';
+  constructor(readonly socket: string) {
+    super(`an agent already listens on ${socket}`);
+  }
+}
+
+/**
  * The agent's directory: `$PLAY_AGENT_DIR`, else `$XDG_RUNTIME_DIR/play`
  * (a per-user tmpfs on systemd machines), else `~/.cache/play`.
  *

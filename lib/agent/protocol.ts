@@ -5,32 +5,35 @@
  */
 import { ConnectError, HostKeyError, PlayError, TransportError } from '../core/errors.ts';
 import type { RunResult } from '../core/transport.ts';
+import type { SshJump, SshOptions } from '../transport/ssh-options.ts';
 
 /** Bumped whenever a message changes shape: the socket's name carries it, so old and new agents never meet. */
 export const PROTOCOL = 1;
 
-/** The SSH options a run sends: everything in SshOptions that is data. */
-export interface WireSshOptions {
-  host: string;
-  address: string;
-  port?: number;
-  user?: string;
-  identityFile?: string;
-  knownHostsFile?: string | string[];
-  acceptNewHostKeys?: boolean;
-  connectTimeoutMs?: number;
-  commandTimeoutMs?: number;
-  become?: boolean;
-  becomePassword?: string;
-  maxChannels?: number;
-  /** The jump host (SshOptions.jump), plain data like the rest. */
-  jump?: WireJump;
-  /** HOME and SSH_AUTH_SOCK of the run: where keys, known_hosts and ssh-agent are found. */
-  env: { HOME?: string; SSH_AUTH_SOCK?: string };
-}
+/** How long an agent keeps connections after the last run, when neither side says (--persist): Ansible's ControlPersist default. */
+export const DEFAULT_PERSIST_S = 60;
 
-/** A jump host as sent: the connection fields of WireSshOptions, and its own jump host. */
-export type WireJump = Pick<WireSshOptions, 'address' | 'port' | 'user' | 'identityFile' | 'knownHostsFile'> & { jump?: WireJump };
+/**
+ * `T` as JSON carries it: arrays as arrays, nothing readonly. A field JSON
+ * cannot carry (a function) becomes `never`, so SshOptions growing one fails
+ * to compile where options are put on the wire, instead of silently
+ * vanishing from what the agent receives.
+ */
+export type Wire<T> = T extends string | number | boolean | null ? T
+  : T extends readonly (infer E)[] ? Wire<E>[]
+  : T extends (...args: never[]) => unknown ? never
+  : T extends object ? { -readonly [K in keyof T]: Wire<T[K]> }
+  : never;
+
+/**
+ * The SSH options a run sends: SshOptions field for field, but of `env`
+ * only HOME and SSH_AUTH_SOCK (where keys, known_hosts and ssh-agent are
+ * found).
+ */
+export type WireSshOptions = Wire<Omit<SshOptions, 'env'>> & { env: { HOME?: string; SSH_AUTH_SOCK?: string } };
+
+/** A jump host as sent (SshOptions.jump). */
+export type WireJump = Wire<SshJump>;
 
 export type Request =
   | { id: number; op: 'connect'; options: WireSshOptions }

@@ -12,11 +12,12 @@
  * keepalive within a second. Otherwise it is closed and a new one opened, so
  * a rebuilt host or a removed known_hosts entry behaves as without the agent.
  */
-import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { connectSsh, hostKeyStillTrusted, type SshConnection, type SshOptions } from '../transport/ssh.ts';
-import { ensurePrivateDir, socketPath } from './location.ts';
+import { connectSsh } from '../transport/ssh.ts';
+import type { SshConnection, SshOptions } from '../transport/ssh-options.ts';
+import { AgentRunning, ensurePrivateDir, socketPath } from './location.ts';
+import { ConnectionPool } from './pool.ts';
 import { LineSplitter, toWire, type AgentStatus, type Reply, type Request, type WireSshOptions } from './protocol.ts';
 
 export interface AgentServerOptions {
@@ -39,18 +40,6 @@ export interface AgentServer {
   stop(): Promise<void>;
 }
 
-/** How long a kept connection may take to answer the keepalive before it is given up. */
-const ALIVE_MS = 1_000;
-
-interface Kept {
-  readonly id: number;
-  readonly key: string;
-  readonly options: SshOptions;
-  readonly conn: Promise<SshConnection>;
-  runs: number;
-  lastUsed: number;
-}
-
 /**
  * Start the agent in this process: listen on the socket in `dir` and serve
  * until no run has used it for `persistMs`.
@@ -65,90 +54,23 @@ interface Kept {
 export async function serveAgent(o: AgentServerOptions): Promise<AgentServer> {
   ensurePrivateDir(o.dir);
   const socket = socketPath(o.dir);
-  const connect = o.connect ?? connectSsh;
-  const byKey = new Map<string, Kept>();
-  const byId = new Map<number, Kept>();
+  const pool = new ConnectionPool({ connect: o.connect ?? connectSsh });
   const clients = new Set<Socket>();
-  let nextId = 1;
   let idle: NodeJS.Timeout | undefined;
   let finished!: () => void;
   const done = new Promise<void>((resolve) => { finished = resolve; });
   let stopping: Promise<void> | undefined;
 
-  const drop = (k: Kept) => {
-    if (byKey.get(k.key) === k) byKey.delete(k.key);
-    byId.delete(k.id);
-    void k.conn.then((c) => c.close(), () => undefined);
-  };
-
-  /** A kept connection that is still good for this run, or undefined. */
-  const reusable = async (k: Kept, wanted: SshOptions): Promise<SshConnection | undefined> => {
-    try {
-      const c = await k.conn;
-      if (c.isOpen && hostKeyStillTrusted(wanted, c.hostKey, c.via) && await c.alive(ALIVE_MS)) return c;
-    } catch {
-      // the earlier attempt failed; it is tried afresh below
-    }
-    return undefined;
-  };
-
-  const openFor = async (w: WireSshOptions): Promise<{ conn: number }> => {
-    const options = fromWireOptions(w);
-    const key = keyOf(options);
-    const kept = byKey.get(key);
-    if (kept) {
-      if (await reusable(kept, options)) {
-        kept.runs++;
-        kept.lastUsed = Date.now();
-        return { conn: kept.id };
-      }
-      // Another run may have replaced it meanwhile; only drop our own stale one.
-      if (byKey.get(key) === kept) drop(kept);
-      const again = byKey.get(key);
-      if (again) return openFor(w);
-    }
-    const k: Kept = { id: nextId++, key, options, conn: connect(options), runs: 1, lastUsed: Date.now() };
-    byKey.set(key, k);
-    byId.set(k.id, k);
-    try {
-      await k.conn;
-    } catch (e) {
-      drop(k);
-      throw e;
-    }
-    return { conn: k.id };
-  };
-
-  const status = async (): Promise<AgentStatus> => ({
-    pid: process.pid,
-    persistMs: o.persistMs,
-    clients: clients.size,
-    connections: await Promise.all([...byId.values()].map(async (k) => {
-      const c = await k.conn.catch(() => undefined);
-      return {
-        host: k.options.host, address: k.options.address, port: k.options.port ?? 22, user: k.options.user ?? 'root',
-        open: !!c?.isOpen, runs: k.runs, commands: c?.commandCount ?? 0, idleMs: Date.now() - k.lastUsed,
-      };
-    })),
-  });
+  const openFor = async (w: WireSshOptions): Promise<{ conn: number }> => ({ conn: await pool.open(fromWireOptions(w)) });
 
   const handle = async (req: Request): Promise<unknown> => {
     switch (req.op) {
       case 'connect':
         return openFor(req.options);
-      case 'run': {
-        const k = byId.get(req.conn);
-        if (!k) throw new Error(`no connection ${req.conn} (it was closed)`);
-        k.lastUsed = Date.now();
-        const c = await k.conn;
-        try {
-          return await c.run(req.cmd, { stdin: req.stdin && Buffer.from(req.stdin.base64, 'base64'), timeoutMs: req.timeoutMs });
-        } finally {
-          k.lastUsed = Date.now();
-        }
-      }
+      case 'run':
+        return pool.run(req.conn, req.cmd, { stdin: req.stdin && Buffer.from(req.stdin.base64, 'base64'), timeoutMs: req.timeoutMs });
       case 'status':
-        return status();
+        return { pid: process.pid, persistMs: o.persistMs, clients: clients.size, connections: await pool.status() } satisfies AgentStatus;
       case 'stop':
         setImmediate(() => void stop());
         return null;
@@ -158,7 +80,7 @@ export async function serveAgent(o: AgentServerOptions): Promise<AgentServer> {
   const armIdle = () => {
     clearTimeout(idle);
     if (clients.size > 0 || stopping) return;
-    idle = setTimeout(() => void stop(), byId.size > 0 ? o.persistMs : (o.unusedMs ?? 5_000));
+    idle = setTimeout(() => void stop(), pool.size > 0 ? o.persistMs : (o.unusedMs ?? 5_000));
   };
 
   const server: Server = createServer((sock) => {
@@ -193,11 +115,7 @@ export async function serveAgent(o: AgentServerOptions): Promise<AgentServer> {
       clearTimeout(idle);
       server.close();
       for (const c of clients) c.end();
-      await Promise.all([...byId.values()].map(async (k) => {
-        byId.delete(k.id);
-        await k.conn.then((c) => c.close(), () => undefined);
-      }));
-      byKey.clear();
+      await pool.closeAll();
       rmSync(socket, { force: true });
       finished();
     })();
@@ -239,13 +157,6 @@ async function listen(server: Server, path: string): Promise<void> {
   }
 }
 
-/** Another agent already serves this socket. */
-export class AgentRunning extends Error {
-  constructor(readonly socket: string) {
-    super(`an agent already listens on ${socket}`);
-  }
-}
-
 function answers(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createConnection(path);
@@ -257,14 +168,4 @@ function answers(path: string): Promise<boolean> {
 function fromWireOptions(w: WireSshOptions): SshOptions {
   const { env, ...rest } = w;
   return { ...rest, env: { HOME: env.HOME, SSH_AUTH_SOCK: env.SSH_AUTH_SOCK } };
-}
-
-/** Options that open the same connection give the same key; the become password is only hashed into it. */
-function keyOf(o: SshOptions): string {
-  const { becomePassword, env, ...rest } = o;
-  const sorted = Object.fromEntries(Object.entries(rest).sort(([a], [b]) => a.localeCompare(b)));
-  return JSON.stringify([
-    sorted, env?.HOME, env?.SSH_AUTH_SOCK,
-    becomePassword === undefined ? null : createHash('sha256').update(becomePassword).digest('hex'),
-  ]);
 }

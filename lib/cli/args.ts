@@ -3,6 +3,7 @@ import { joinNegativeNumbers, parseNumber, type NumberRule } from './number-opti
 import { UsageError } from '../core/errors.ts';
 import { exitCodesText } from '../core/exit-codes.ts';
 import { splitList } from '../engine/select-hosts.ts';
+import { DEFAULT_PERSIST_S } from '../agent/protocol.ts';
 
 /** Options of `play <playbook> -i <inventory>`. */
 export interface RunArgs {
@@ -32,9 +33,6 @@ export interface RunArgs {
 
 export type Parsed =
   | { kind: 'help' } | { kind: 'version' } | { kind: 'lab'; argv: string[] } | { kind: 'agent'; argv: string[] } | { kind: 'probe'; argv: string[] } | { kind: 'init'; argv: string[] } | { kind: 'run'; args: RunArgs };
-
-/** Default for --persist: Ansible's ControlPersist default. */
-export const DEFAULT_PERSIST_S = 60;
 
 /** Default forks: high enough that the seed's 4 hosts and a 50-host inventory run at once. */
 export const DEFAULT_FORKS = 64;

@@ -5,19 +5,20 @@ import type { Transport } from '../core/transport.ts';
 import type { Connector } from '../engine/connections.ts';
 // The profile alone: the lab module's index loads all of `play lab` (qemu, nspawn, apt repo).
 import { readLabProfile, type LabProfile } from '../lab/state.ts';
-// Types only: ssh2 and ssh2-promise (a third of start-up) load when a run
-// connects by itself, not when the agent connects for it or nothing connects.
-import type { SshJump, SshOptions } from '../transport/ssh.ts';
+// ssh2 and ssh2-promise (a third of start-up) load when a run connects by
+// itself (ssh.ts, imported below when it does), not when the agent connects
+// for it or nothing connects.
+import type { SshJump, SshOptions } from '../transport/ssh-options.ts';
 import { noSshConfig, readSshConfig, type SshConfigLookup } from '../transport/ssh-config.ts';
 import { ConnectError } from '../core/errors.ts';
 import { parseJump } from '../core/jump-spec.ts';
 import type { AgentClient } from '../agent/client.ts';
 import { localTransport } from '../transport/local.ts';
 
-export interface ConnectSettings {
-  acceptNewHostKeys: boolean;
-  connectTimeoutMs: number;
-  commandTimeoutMs: number;
+/** What play decides for every host's connection (from the command line), as SshOptions names it. */
+export type PlaySettings = Required<Pick<SshOptions, 'acceptNewHostKeys' | 'connectTimeoutMs' | 'commandTimeoutMs'>>;
+
+export interface ConnectSettings extends PlaySettings {
   /** Connect through the connection agent (kept connections); absent: connect directly. */
   agent?: AgentClient;
   /** Told of every host connected to directly (not through the agent), once logged in. */
@@ -40,14 +41,9 @@ export function makeConnector(
     const inLab = lab?.hosts.some((h) => h.address === host.address);
     // A lab host: the lab's key and known_hosts fill in what the inventory leaves out (its own proxyJump, key or known_hosts win); ~/.ssh/config is not read for it.
     const given = Object.fromEntries(Object.entries(host.settings ?? {}).filter(([, v]) => v !== undefined));
-    const where = inLab
-      ? sshOptionsOf({ ...host, settings: { port: host.port, user: host.user, identityFile: lab!.identityFile, knownHostsFile: lab!.knownHostsFile, ...given } }, noSshConfig, s.acceptNewHostKeys)
-      : sshOptionsOf(host, sshConfig, s.acceptNewHostKeys);
-    const options: SshOptions = {
-      host: host.name, ...where,
-      connectTimeoutMs: s.connectTimeoutMs, commandTimeoutMs: s.commandTimeoutMs,
-      become: host.become, becomePassword: host.becomePassword,
-    };
+    const options = inLab
+      ? sshOptionsOf({ ...host, settings: { port: host.port, user: host.user, identityFile: lab!.identityFile, knownHostsFile: lab!.knownHostsFile, ...given } }, noSshConfig, s)
+      : sshOptionsOf(host, sshConfig, s);
     if (s.agent) return s.agent.transport(options);
     const t = await (await import('../transport/ssh.ts')).connectSsh(options);
     s.connected?.(options);
@@ -59,22 +55,25 @@ export function makeConnector(
 const MAX_JUMPS = 8;
 
 /**
- * A host's connection settings: what the inventory gives (the host's own,
- * else its groups', else its defaults), then ~/.ssh/config for the host's address (as `ssh
- * ADDRESS` would look it up: HostName, User, Port, IdentityFile, ProxyJump,
- * UserKnownHostsFile, StrictHostKeyChecking accept-new), then play's
- * defaults. Jump hosts are looked up in ~/.ssh/config too, and checked
- * against the host's known_hosts when the inventory names one.
+ * The one place a host's SSH options are made: what the inventory gives
+ * (the host's own, else its groups', else its defaults), then ~/.ssh/config
+ * for the host's address (as `ssh ADDRESS` would look it up: HostName,
+ * User, Port, IdentityFile, ProxyJump, UserKnownHostsFile,
+ * StrictHostKeyChecking accept-new), then play's defaults, with what play
+ * decides for every host (`play`: timeouts, --accept-new-host-keys). Jump
+ * hosts are looked up in ~/.ssh/config too, and checked against the host's
+ * known_hosts when the inventory names one.
  *
  * @example
  * ```ts
  * import { sshOptionsOf } from './connector.ts';
  * import { sshConfigLookup } from '../transport/ssh-config.ts';
  * const config = sshConfigLookup('Host web1\n  HostName 10.0.0.21\n  ProxyJump deploy@bastion\n');
- * sshOptionsOf({ name: 'web1', address: 'web1', port: 22, user: 'root', become: false, groups: [], vars: {} }, config, false);
+ * sshOptionsOf({ name: 'web1', address: 'web1', port: 22, user: 'root', become: false, groups: [], vars: {} }, config,
+ *   { acceptNewHostKeys: false, connectTimeoutMs: 10_000, commandTimeoutMs: 300_000 });
  * ```
  */
-export function sshOptionsOf(host: HostView, sshConfig: SshConfigLookup, acceptNewHostKeys: boolean): Omit<SshOptions, 'host'> {
+export function sshOptionsOf(host: HostView, sshConfig: SshConfigLookup, play: PlaySettings): SshOptions {
   const given = host.settings ?? host;
   const c = sshConfig(host.address);
   const knownHostsFile = absolute(given.knownHostsFile ?? c.knownHostsFile);
@@ -100,13 +99,18 @@ export function sshOptionsOf(host: HostView, sshConfig: SshConfigLookup, acceptN
   const via = jump(given.proxyJump ?? c.proxyJump, 0);
   const identityFile = absolute(given.identityFile ?? c.identityFile);
   return {
+    host: host.name,
     address: c.hostName ?? host.address,
     port: given.port ?? c.port ?? 22,
     user: given.user ?? c.user ?? 'root',
     ...(identityFile === undefined ? {} : { identityFile }),
     ...(knownHostsFile === undefined ? {} : { knownHostsFile }),
-    acceptNewHostKeys: acceptNewHostKeys || !!c.acceptNewHostKeys,
+    acceptNewHostKeys: play.acceptNewHostKeys || !!c.acceptNewHostKeys,
     ...(via ? { jump: via } : {}),
+    connectTimeoutMs: play.connectTimeoutMs,
+    commandTimeoutMs: play.commandTimeoutMs,
+    become: host.become,
+    ...(host.becomePassword === undefined ? {} : { becomePassword: host.becomePassword }),
   };
 }
 

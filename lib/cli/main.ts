@@ -14,7 +14,10 @@ import { loadBoth, loadInventory, resolveFile, resolveRunFiles } from './load.ts
 import { controllerHost } from '../dsl/inventory.ts';
 import type { Connector } from '../engine/connections.ts';
 import type { AgentClient } from '../agent/client.ts';
-import type { SshOptions } from '../transport/ssh.ts';
+import { AgentRunning } from '../agent/location.ts';
+// The error classes alone: the lab module's index loads all of `play lab`.
+import { LabError, LabPrerequisiteError, NoLabError } from '../lab/errors.ts';
+import type { SshOptions } from '../transport/ssh-options.ts';
 
 /** Where the CLI writes, and how it connects: real defaults, injected by specs. */
 export interface CliIo {
@@ -78,6 +81,11 @@ function problemsOf(e: unknown, internal: string): Problem[] {
   return [{ message: internal }];
 }
 
+/** The lab speaks in lines. */
+function labLines(io: CliIo): (line: string) => void {
+  return (line) => io.out(line.endsWith('\n') ? line : `${line}\n`);
+}
+
 /**
  * The CLI, and the single place where play's errors are caught and turned
  * into an exit code and a message.
@@ -97,8 +105,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
       const { labHostsFromInventory } = await import('./lab-hosts.ts');
       return await runLabCli(parsed.argv, {
         resolveHosts: async (path) => labHostsFromInventory(await loadInventory(resolveFile(path, 'inventory'))),
-        // The lab speaks in lines.
-        out: (line) => io.out(line.endsWith('\n') ? line : `${line}\n`),
+        out: labLines(io),
       });
     }
     if (parsed.kind === 'probe') {
@@ -116,6 +123,13 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
     if (parsed.args.json) json = new JsonReporter(io.out, parsed.args.verbose);
     return done(await run(parsed.args, io, json));
   } catch (e) {
+    // A concurrent run started an agent first (`play agent serve`): that one serves.
+    if (e instanceof AgentRunning) return EXIT.ok;
+    if (e instanceof LabError) {
+      // Where the lab's progress went, so its last line says what stopped it.
+      labLines(io)(`play lab ${argv[1]}: ${e.message}`);
+      return e instanceof NoLabError ? EXIT.noLab : e instanceof LabPrerequisiteError ? EXIT.labPrerequisite : EXIT.labFailed;
+    }
     const internal = `internal error: ${redact((e as Error)?.stack ?? String(e))}`;
     // stderr says it for people; with --json, stdout says it for scripts.
     io.err(`play: ${e instanceof PlayError ? e.message : internal}\n`);

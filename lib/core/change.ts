@@ -1,5 +1,4 @@
-import type { HostReader } from './task.ts';
-import type { RunResult } from './transport.ts';
+import type { HostReader, RunResult } from './transport.ts';
 
 /** Before and after of one file or value. Only the reporter renders it. */
 export interface Diff {

@@ -2,16 +2,22 @@ import type { Secret } from './secret.ts';
 
 /**
  * How to reach a host: set per host in an inventory, per group, or in its
- * `defaults` for every host that does not set its own. The one shape both take, so a
- * new setting is added once (HostView and the transport's options carry the
- * same names).
+ * `defaults` for every host that does not set its own. The one shape every
+ * other is derived from: a host's view (HostView, with play's defaults
+ * filled in), the SSH transport's options (SshOptions, with the jump host
+ * resolved) and what the connection agent is sent of them
+ * (WireSshOptions), so a new setting is added here, once.
  */
 export interface ConnectionSettings {
   /** @default 22 */
   port?: number;
   /** @default 'root' */
   user?: string;
-  /** Private key; @default ssh-agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa */
+  /**
+   * Private key file (unencrypted). When absent: the ssh-agent at
+   * `$SSH_AUTH_SOCK`, then whichever of `~/.ssh/id_ed25519`, `id_ecdsa`,
+   * `id_rsa` exist.
+   */
   identityFile?: string;
   /**
    * known_hosts file(s) host keys are checked against; a key accepted with
@@ -26,28 +32,25 @@ export interface ConnectionSettings {
    * is checked against this host's known_hosts. @default none, or ~/.ssh/config's
    */
   proxyJump?: string;
-  /** Run commands through sudo. @default false */
+  /** Run commands through sudo (`sudo -n`, or `sudo -S` with the password; not when `user` is root). @default false */
   become?: boolean;
-  /** sudo password, sent once per command on stdin, never printed. Mark it with `secret()`. */
+  /**
+   * sudo password, written to sudo only when it asks for one (a sudo that
+   * needs none never sees it, and neither does the command); never printed.
+   * Mark it with `secret()`.
+   */
   becomePassword?: Secret;
 }
 
+/** The settings a host ends up with: play's defaults in place of the port, user and become nobody gave. */
+export type ResolvedConnectionSettings = Readonly<Required<Pick<ConnectionSettings, 'port' | 'user' | 'become'>> & Omit<ConnectionSettings, 'port' | 'user' | 'become'>>;
+
 /** A host as the engine sees it: where to reach it, and its merged variables. */
-export interface HostView<V = Record<string, unknown>> {
+export interface HostView<V = Record<string, unknown>> extends ResolvedConnectionSettings {
   /** Inventory name, e.g. "LB1". */
   readonly name: string;
+  /** IPv4/IPv6 address or DNS name. */
   readonly address: string;
-  readonly port: number;
-  readonly user: string;
-  /** Private key file; when absent the agent and default identities are tried. */
-  readonly identityFile?: string;
-  /** known_hosts file(s); when absent ~/.ssh/known_hosts. */
-  readonly knownHostsFile?: string | readonly string[];
-  /** Run commands through `sudo -n` (or `sudo -S` with the password). */
-  readonly become: boolean;
-  readonly becomePassword?: Secret;
-  /** Through which host (`[user@]host[:port]`, OpenSSH's ProxyJump). */
-  readonly proxyJump?: string;
   /**
    * The connection settings as the inventory gave them (host, else its
    * defaults), before play's own defaults: ~/.ssh/config fills in only what

@@ -3,7 +3,10 @@ import type { Problem } from './errors.ts';
 import type { Fact, FactRecord, FactValues } from './fact.ts';
 import type { HostView } from './host.ts';
 import type { TaskResult } from './result.ts';
-import type { RunOptions, RunResult } from './transport.ts';
+import type { HostReader } from './transport.ts';
+
+// Planners that look across hosts name it from here, with the rest of what a planner sees.
+export type { HostReader };
 
 /**
  * What `when` sees: the host's variables, the results registered so far,
@@ -102,12 +105,6 @@ export interface ResolvedOptions<V = any> {
   until?: (result: TaskResult) => boolean;
   runOnce?: boolean;
   delegateTo?: string;
-}
-
-/** Read-only access to a host, for planners that look across hosts (verify). */
-export interface HostReader {
-  readonly host: HostView;
-  run(cmd: string, o?: RunOptions): Promise<RunResult>;
 }
 
 /** What a planner may use: facts (cached, batched), the host, earlier results. */

@@ -1,4 +1,5 @@
 /** The only door to a host. SSH, local and the test fake all implement it. */
+import type { HostView } from './host.ts';
 
 export interface RunResult {
   code: number;
@@ -26,4 +27,10 @@ export interface Transport {
   close(): Promise<void>;
   /** Commands run so far: the round-trip count reported by -v and the benchmark. */
   readonly commandCount: number;
+}
+
+/** Read-only access to a host, for planners that look across hosts (verify). */
+export interface HostReader {
+  readonly host: HostView;
+  run(cmd: string, o?: RunOptions): Promise<RunResult>;
 }

@@ -89,3 +89,6 @@ export interface Playbook<V> {
 export function definePlaybook<V>(p: Playbook<V>): Playbook<V> {
   return p;
 }
+
+/** The variables a role (or a playbook's roles) need: `VarsOf<typeof director>`, `VarsOf<typeof site>`. */
+export type VarsOf<R> = R extends Role<infer V> ? V : R extends Playbook<infer V> ? V : never;

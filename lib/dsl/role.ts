@@ -1,7 +1,6 @@
 import type { HostView } from '../core/host.ts';
 import type { Task } from '../core/task.ts';
-import type { Inventory } from './inventory.ts';
-import type { Playbook } from './playbook.ts';
+import type { Inventory } from './inventory-def.ts';
 
 /** What a role sees when it builds its tasks for one host. */
 export interface RoleContext<V> {
@@ -56,9 +55,6 @@ export interface Role<V> {
   /** Tasks run at the end of the play, once, if a task notified them by name. */
   handlers?(ctx: RoleContext<V>): Task<unknown, V>[];
 }
-
-/** The variables a role (or a playbook's roles) need: `VarsOf<typeof director>`, `VarsOf<typeof site>`. */
-export type VarsOf<R> = R extends Role<infer V> ? V : R extends Playbook<infer V> ? V : never;
 
 /**
  * Declare a role.

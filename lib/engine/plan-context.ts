@@ -2,7 +2,8 @@ import type { Change } from '../core/change.ts';
 import type { Fact } from '../core/fact.ts';
 import type { HostView } from '../core/host.ts';
 import type { TaskResult } from '../core/result.ts';
-import type { HostReader, PlanContext } from '../core/task.ts';
+import type { PlanContext } from '../core/task.ts';
+import type { HostReader } from '../core/transport.ts';
 import { FactCache } from './fact-cache.ts';
 
 /** Everything one host's planners share during a play. */

@@ -1,11 +1,11 @@
 /**
- * `play lab <up|down|status|ssh> …`. The lab's single error boundary: a
- * LabError becomes a message and its exit code from play's one table
- * (lib/core/exit-codes.ts); anything else is a bug and travels on.
+ * `play lab <up|down|status|ssh> …`. A LabError travels to the CLI's one
+ * error boundary (lib/cli/main.ts), which prints it and picks its exit code
+ * from play's one table (lib/core/exit-codes.ts).
  */
 import { spawn } from 'node:child_process';
 import { EXIT } from '../core/exit-codes.ts';
-import { LabError, LabPrerequisiteError, NoLabError } from './errors.ts';
+import { LabError, NoLabError } from './errors.ts';
 import { labDown, labStatus, labUp } from './lab.ts';
 import { checkRoutesToBridge } from './network.ts';
 import { requireRoot } from './prereqs.ts';
@@ -23,51 +23,45 @@ exit codes (play's one table, play --help): ${EXIT.ok} ok, ${EXIT.usage} usage, 
 
 /**
  * Run `play lab …` with `argv` (the words after "lab"). Returns the exit code
- * (see {@link EXIT}): ok; usage for bad usage; labFailed, labPrerequisite or
- * noLab for a LabError (message printed); for `status`, noLab if no lab is
- * up; for `ssh`, the remote command's (or ssh's) exit code.
+ * (see {@link EXIT}): ok; usage for bad usage; for `status`, noLab if no lab
+ * is up; for `ssh`, the remote command's (or ssh's) exit code. A step that
+ * fails throws a LabError (see lib/cli/main.ts for its exit code).
  */
 export async function runLabCli(
   argv: string[],
   o: { resolveHosts: (inventoryPath: string) => Promise<LabHostSpec[]>; out: (s: string) => void },
 ): Promise<number> {
   const [cmd, ...rest] = argv;
-  try {
-    switch (cmd) {
-      case 'up': {
-        const args = parseUpArgs(rest);
-        if (typeof args === 'string') return usage(o.out, args);
-        const hosts = args.inventory ? await o.resolveHosts(args.inventory) : DEFAULT_LAB_HOSTS;
-        const profile = await labUp({ hosts, ipvs: args.ipvs, log: o.out });
-        o.out(`profile: /run/play-lab/profile.json (key ${profile.identityFile}, known_hosts ${profile.knownHostsFile})`);
-        return EXIT.ok;
-      }
-      case 'down':
-        if (rest.length) return usage(o.out, `unexpected argument "${rest[0]}"`);
-        await labDown({ log: o.out });
-        return EXIT.ok;
-      case 'status':
-        if (rest.length) return usage(o.out, `unexpected argument "${rest[0]}"`);
-        o.out(await labStatus());
-        return readLabProfile() ? EXIT.ok : EXIT.noLab;
-      case 'ssh': {
-        const [host, ...command] = rest;
-        if (!host) return usage(o.out, 'ssh needs a HOST');
-        return await labSsh(host, command);
-      }
-      case undefined:
-      case '-h':
-      case '--help':
-      case 'help':
-        o.out(USAGE);
-        return cmd === undefined ? EXIT.usage : EXIT.ok;
-      default:
-        return usage(o.out, `unknown lab command "${cmd}"`);
+  switch (cmd) {
+    case 'up': {
+      const args = parseUpArgs(rest);
+      if (typeof args === 'string') return usage(o.out, args);
+      const hosts = args.inventory ? await o.resolveHosts(args.inventory) : DEFAULT_LAB_HOSTS;
+      const profile = await labUp({ hosts, ipvs: args.ipvs, log: o.out });
+      o.out(`profile: /run/play-lab/profile.json (key ${profile.identityFile}, known_hosts ${profile.knownHostsFile})`);
+      return EXIT.ok;
     }
-  } catch (e) {
-    if (!(e instanceof LabError)) throw e;
-    o.out(`play lab ${cmd}: ${e.message}`);
-    return e instanceof NoLabError ? EXIT.noLab : e instanceof LabPrerequisiteError ? EXIT.labPrerequisite : EXIT.labFailed;
+    case 'down':
+      if (rest.length) return usage(o.out, `unexpected argument "${rest[0]}"`);
+      await labDown({ log: o.out });
+      return EXIT.ok;
+    case 'status':
+      if (rest.length) return usage(o.out, `unexpected argument "${rest[0]}"`);
+      o.out(await labStatus());
+      return readLabProfile() ? EXIT.ok : EXIT.noLab;
+    case 'ssh': {
+      const [host, ...command] = rest;
+      if (!host) return usage(o.out, 'ssh needs a HOST');
+      return await labSsh(host, command);
+    }
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      o.out(USAGE);
+      return cmd === undefined ? EXIT.usage : EXIT.ok;
+    default:
+      return usage(o.out, `unknown lab command "${cmd}"`);
   }
 }
 

@@ -1,11 +1,13 @@
 /**
- * The lab's one error class. Everything in lib/lab throws it (never a bare
- * Error) with a message that says what failed and why; only the CLI
- * ({@link runLabCli}) catches it and turns it into an exit code.
+ * The lab's one error class, a branch of play's error tree
+ * (lib/core/errors.ts). Everything in lib/lab throws it (never a bare
+ * Error) with a message that says what failed and why; only the CLI's error
+ * boundary (lib/cli/main.ts) catches it and turns it into an exit code.
  */
+import { PlayError } from '../core/errors.ts';
 
 /** A lab step failed. `detail` carries the failing command's stderr, if any. */
-export class LabError extends Error {
+export class LabError extends PlayError {
   override name = 'LabError';
   constructor(message: string, readonly detail?: string) {
     super(detail ? `${message}\n${indent(detail)}` : message);

@@ -29,15 +29,4 @@ export function setSysctlLine(text: string, name: string, value: string): string
   return seen && !edited ? text : `${out.join('\n')}\n`;
 }
 
-/** The value a sysctl.d text sets for `name` (the last line wins), if any. */
-export function persistedValue(text: string, name: string): string | undefined {
-  const re = new RegExp(`^\\s*-?\\s*${escape(name)}\\s*=(.*)$`);
-  let found: string | undefined;
-  for (const line of text.split('\n')) {
-    const m = re.exec(line);
-    if (m) found = m[1]!.trim();
-  }
-  return found;
-}
-
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');

@@ -8,12 +8,13 @@ import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AgentClient } from '../../lib/agent/client.ts';
+import { AgentClient, startAgentProcess } from '../../lib/agent/client.ts';
 import { AgentUnavailable, socketPath } from '../../lib/agent/location.ts';
 import { serveAgent, type AgentServer } from '../../lib/agent/server.ts';
 import type { WireSshOptions } from '../../lib/agent/protocol.ts';
 import { ConnectError, HostKeyError, TransportError } from '../../lib/core/errors.ts';
-import { connectSsh, type SshOptions } from '../../lib/transport/ssh.ts';
+import { connectSsh } from '../../lib/transport/ssh.ts';
+import type { SshOptions } from '../../lib/transport/ssh-options.ts';
 import { closedPort, keyPair, startRelay, startSshServer, tempDir, type TestServer } from '../transport/ssh-server.ts';
 
 const hostKey = keyPair();
@@ -319,7 +320,9 @@ Life('a run with no agent starts one (`play agent serve`, detached); `play agent
     const identityFile = join(dir.path, 'id_test');
     writeFileSync(identityFile, clientKey.private, { mode: 0o600 });
     writeFileSync(join(dir.path, 'known_hosts'), khLine(server.port, hostKey));
-    const client = await AgentClient.open({ dir: env.PLAY_AGENT_DIR, persistMs: 30_000 });
+    // As a run that found no agent does, then the next run finding it.
+    startAgentProcess(env.PLAY_AGENT_DIR, 30_000).handOver([]);
+    const client = await started(env.PLAY_AGENT_DIR);
     pid = (await client.status()).pid;
     assert.is.not(pid, process.pid);
     const t = await client.transport({ host: 'web1', address: '127.0.0.1', port: server.port, identityFile, knownHostsFile: join(dir.path, 'known_hosts') });
@@ -342,6 +345,16 @@ Life('a run with no agent starts one (`play agent serve`, detached); `play agent
 
 function cli(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve, reject) => execFile(process.execPath, [`${repo}bin/play.js`, ...args], { env }, (e, out, err) => e ? reject(new Error(`${e.message}\n${err}`)) : resolve(out)));
+}
+
+/** The agent a spec started, once it listens. */
+async function started(dir: string): Promise<AgentClient> {
+  for (let i = 0; i < 100; i++) {
+    const client = await AgentClient.find(dir);
+    if (client) return client;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no agent listens in ${dir} after 5 s`);
 }
 
 async function waitGone(pid: number): Promise<void> {

@@ -66,12 +66,15 @@ const cases: Array<{ host: string; config?: string; want: object }> = [
   },
 ];
 
+const timeouts = { connectTimeoutMs: 10_000, commandTimeoutMs: 300_000 };
+
 for (const c of cases) {
   Settings(`${c.host}${c.config ? ' with ~/.ssh/config' : ''}`, () => {
     const inv = defineInventory(base);
     assert.equal(inv.problems, []);
     const view = inv.hosts.find((h) => h.name === c.host)!;
-    assert.equal(sshOptionsOf(view, c.config ? sshConfigLookup(c.config) : noSshConfig, false), c.want);
+    // What play decides for every host is added as given; the rest is the host's own.
+    assert.equal(sshOptionsOf(view, c.config ? sshConfigLookup(c.config) : noSshConfig, { acceptNewHostKeys: false, ...timeouts }), { host: c.host, ...timeouts, become: false, ...c.want });
   });
 }
 

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { connectSsh, withDeadline } from '../../lib/transport/ssh.ts';
+import { connectSsh } from '../../lib/transport/ssh.ts';
+import { withDeadline } from '../../lib/transport/ssh-commands.ts';
 import { keyPair, tempDir } from '../transport/ssh-server.ts';
 
 const Exit = suite('exit status of a command that ends at once');

@@ -9,7 +9,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { EXIT } from '../../lib/core/exit-codes.ts';
-import { DEFAULT_LAB_HOSTS, LabError, labDown, labStatus, labUp, readLabProfile, runLabCli, type LabProfile } from '../../lib/lab/index.ts';
+import { main } from '../../lib/cli/main.ts';
+import { DEFAULT_LAB_HOSTS, LabError, labDown, labStatus, labUp, readLabProfile, type LabProfile } from '../../lib/lab/index.ts';
 import type { ProcRecord } from '../../lib/lab/procs.ts';
 import { assertNothingLeft, downOnSignal, eventually, recordedProcs, requireRootForLab, ssh, sshOk } from './support.ts';
 
@@ -149,7 +150,8 @@ Lab('status reports hosts up and IPVS absent', async () => {
 
 Lab('`play lab ssh HOST cmd` returns the command\'s exit code', async () => {
   const out: string[] = [];
-  const cli = (argv: string[]) => runLabCli(argv, { resolveHosts: async () => DEFAULT_LAB_HOSTS, out: (s) => out.push(s) });
+  // Through the CLI's error boundary, which turns a LabError into its exit code.
+  const cli = (argv: string[]) => main(['lab', ...argv], { out: (s) => out.push(s), err: (s) => out.push(s), color: false });
   assert.is(await cli(['ssh', 'RS2', 'exit 7']), 7);
   assert.is(await cli(['ssh', 'rs2', 'true']), 0);
   assert.is(await cli(['ssh', 'NOPE', 'true']), EXIT.labFailed);

@@ -89,7 +89,7 @@ Units('CLI: usage errors exit 1 (as in play) without touching anything', async (
 
 Units('a non-root user gets a clear error saying why root is needed', () => {
   if (process.getuid?.() !== 0 || !existsSync('/usr/bin/setpriv')) return; // needs root to drop to nobody
-  const script = "import('./lib/lab/index.ts').then(async (m) => process.exit(await m.runLabCli(['up'], { resolveHosts: async () => [], out: (s) => console.log(s) })))";
+  const script = "import('./lib/cli/main.ts').then(async (m) => process.exit(await m.main(['lab', 'up'])))";
   const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--import', 'tsx', '-e', script], {
     cwd: new URL('../..', import.meta.url).pathname, encoding: 'utf8', env: { ...process.env, HOME: '/tmp' },
   });

@@ -6,7 +6,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConnectError, HostKeyError, TransportError } from '../../lib/core/errors.ts';
 import type { Transport } from '../../lib/core/transport.ts';
-import { becomeCommand, connectSsh, withDeadline, type SshOptions } from '../../lib/transport/ssh.ts';
+import { connectSsh } from '../../lib/transport/ssh.ts';
+import { becomeCommand, withDeadline } from '../../lib/transport/ssh-commands.ts';
+import type { SshOptions } from '../../lib/transport/ssh-options.ts';
 import {
   closedPort, keyPair, startRelay, startSilentServer, startSshServer, tempDir, type KeyPair, type TestServer,
 } from './ssh-server.ts';
