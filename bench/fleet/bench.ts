@@ -46,6 +46,8 @@ export interface FleetOptions {
   samples: number;
   /** Hosts one simulator process serves at most. @default 500 */
   hostsPerServer?: number;
+  /** Write V8 CPU profiles (`node --cpu-prof`) of every play CLI run and of the agent here. */
+  profileDir?: string;
   log(s: string): void;
 }
 
@@ -66,8 +68,9 @@ export async function fleetBench(sizes: readonly number[], o: FleetOptions): Pro
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
+  const prof = o.profileDir ? ['--cpu-prof', '--cpu-prof-dir', o.profileDir] : [];
   const play = (args: readonly string[], extra: NodeJS.ProcessEnv = {}): Promise<Timed> =>
-    timed(process.execPath, [join(o.repo, 'bin/play.js'), ...args], { cwd: o.repo, env: { ...env, ...extra }, sampleMs: 25, rssAlso: agentCmdline });
+    timed(process.execPath, [...(args[0] === 'agent' ? [] : prof), join(o.repo, 'bin/play.js'), ...args], { cwd: o.repo, env: { ...env, ...extra }, sampleMs: 25, rssAlso: agentCmdline });
   const agentStatus = async (): Promise<{ running: boolean; pid?: number; connections?: Array<{ open: boolean }> }> =>
     JSON.parse((await play(['agent', 'status', '--json'])).stdout) as { running: boolean };
   const stopAgent = async () => {
@@ -143,7 +146,7 @@ export async function fleetBench(sizes: readonly number[], o: FleetOptions): Pro
         }
       }
       await stopAgent();
-      await startAgent(o.repo, agentDir, env);
+      await startAgent(o.repo, agentDir, env, prof);
       await measured('warm-up through a new agent (not counted)', undefined, undefined);
       const s = await agentStatus();
       const open = (s.connections ?? []).filter((c) => c.open).length;
@@ -191,8 +194,8 @@ function serverStats(s: ChildProcess): Promise<ServerStats> {
  * Start `play agent serve` as a run would (detached, in /), with nothing
  * handed over, and wait until it listens: the next run fills it.
  */
-async function startAgent(repo: string, dir: string, env: NodeJS.ProcessEnv): Promise<void> {
-  const child = spawn(process.execPath, [join(repo, 'bin/play.js'), 'agent', 'serve', '--persist', '900'], { detached: true, stdio: 'ignore', cwd: '/', env: { ...env, PLAY_AGENT_DIR: dir } });
+async function startAgent(repo: string, dir: string, env: NodeJS.ProcessEnv, nodeArgs: readonly string[]): Promise<void> {
+  const child = spawn(process.execPath, [...nodeArgs, join(repo, 'bin/play.js'), 'agent', 'serve', '--persist', '900'], { detached: true, stdio: 'ignore', cwd: '/', env: { ...env, PLAY_AGENT_DIR: dir } });
   child.unref();
   for (let i = 0; i < 250; i++) {
     if (readdirSafe(dir).some((f) => f.endsWith('.sock'))) return;
