@@ -84,8 +84,11 @@ export function markdown(r: Results): string {
   out.push(row('idempotent re-run, cold (no agent; no masters)', r.series['idempotent-cold'], '≥ 20×'));
   out.push(row('idempotent re-run, play `--persist 0` (no agent at all); Ansible cold', r.series['idempotent-direct'], ''));
   out.push(row('`--check`, converged, warm', r.series.check, '≥ 20×'));
-  out.push(row('config rollout (delayLoop, a weight), one host at a time, health wait after each; serial: 1 in Ansible', r.series.rollout, 'play no slower'));
-  out.push(row('…and back to the seed\'s config', r.series['rollout-back'], ''));
+  // A results file from a run without the rollout (bench/results/latest.json has its own rollout.json) shows no empty rows for it.
+  if (r.series.rollout) {
+    out.push(row('config rollout (delayLoop, a weight), one host at a time, health wait after each; serial: 1 in Ansible', r.series.rollout, 'play no slower'));
+    out.push(row('…and back to the seed\'s config', r.series['rollout-back'], ''));
+  }
   if (f) {
     out.push(`| floor: ${f.hosts} parallel cold \`ssh HOST true\` (OpenSSH) | ${s(floorMs)} | | | |`);
     out.push(`| play ÷ floor: idempotent, check | ${x(idem / floorMs)}, ${x(check / floorMs)} | | | ≤ 3× |`);
