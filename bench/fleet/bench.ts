@@ -119,7 +119,7 @@ export async function fleetBench(sizes: readonly number[], o: FleetOptions): Pro
         }
         if (refused) problem = `the simulator refused ${refused} command(s): ${stats.flatMap((s) => s.refusedSamples).join('; ')}`;
         if (!problem && t.code !== 0) problem = `exit ${t.code}`;
-        if (problem) throw new Error(`fleet ${n} ${label}: ${problem}\n${`${t.stdout}\n${t.stderr}`.trim().split('\n').slice(-8).join('\n')}`);
+        if (problem) throw new Error(`fleet ${n} ${label}: ${problem}\n${[...failures(t.stdout), ...t.stderr.trim().split('\n').slice(-5)].join('\n')}`);
         const cpuMs = (cli + agent) * TICK_MS;
         const cmds = Object.values(summary!.commands);
         o.log(`  ${label}: ${(t.ms / 1000).toFixed(2)} s wall (run ${(summary!.runMs / 1000).toFixed(2)} s), CPU ${(cpuMs / 1000).toFixed(2)} s (CLI ${(cli * TICK_MS / 1000).toFixed(2)}, agent ${(agent * TICK_MS / 1000).toFixed(2)}), peak RSS ${t.peakRssMiB} MiB; ${Math.min(...cmds)}–${Math.max(...cmds)} command(s) per host`);
@@ -180,6 +180,12 @@ export async function fleetBench(sizes: readonly number[], o: FleetOptions): Pro
       child.once('message', (m: { listening?: number }) => (m.listening === cfg.count ? resolve(child) : reject(new Error(`fleet simulator: unexpected ${JSON.stringify(m)}`))));
     });
   }
+}
+
+/** The first few hosts' errors, from the run's JSON events. */
+function failures(stdout: string): string[] {
+  const bad = stdout.split('\n').filter((l) => /"status":"(failed|unreachable)"/.test(l)).map((l) => JSON.parse(l) as { host: string; task: string; error?: string });
+  return [...bad.slice(0, 5).map((f) => `${f.host} ${f.task}: ${f.error}`), ...(bad.length > 5 ? [`(and ${bad.length - 5} more)`] : [])];
 }
 
 function serverStats(s: ChildProcess): Promise<ServerStats> {
