@@ -183,8 +183,20 @@ function fleetDetails(r: Results): string[] {
   const out = [`- Fleet (${r.fleetDate?.slice(0, 16).replace('T', ' ') ?? '?'} UTC): a simulation, for play's controller cost only — SSH servers on ports of 127.0.0.1 (bench/fleet/server.ts) answer the play's fact commands as converged Debian hosts would, from a table built with play's own fact builders; nothing runs on them, and no host-side figure comes from it. The simulator's processes share the controller's ${r.machine.cpus} cores, so wall times include their handshakes and answers; CPU is the play CLI's and its agent's alone (the agent counted while the CLI runs). Warm: the agent holds every connection; cold: no agent, the run connects by itself (and starts an agent as it ends).`];
   for (const n of sizes) {
     const f = r.fleet[String(n)]!;
-    const hand = f.handedOver === undefined ? '' : `; after a cold run the new agent held ${f.handedOver} of ${n} connections`;
+    const hand = [
+      f.handedOver === undefined ? '' : `; after a cold run the new agent held ${f.handedOver} of ${n} connections`,
+      f.load ? `; load average ${f.load[0]} → ${f.load[1]}` : '',
+      f.simulatorCpuMs ? `; simulator CPU warm ${JSON.stringify(f.simulatorCpuMs.warm)}, cold ${JSON.stringify(f.simulatorCpuMs.cold)} ms` : '',
+    ].join('');
     out.push(`- \`fleet-${n}\` samples (${f.servers} simulator process(es)${hand}): warm wall ${JSON.stringify(f.wallMs)} ms (run ${JSON.stringify(f.runMs)}), CPU ${JSON.stringify(f.cpuMs)} ms, RSS ${JSON.stringify(f.rssMiB)} MiB; cold wall ${JSON.stringify(f.cold.wallMs)} ms (run ${JSON.stringify(f.coldRunMs)}), CPU ${JSON.stringify(f.cold.cpuMs)} ms, RSS ${JSON.stringify(f.cold.rssMiB)} MiB`);
   }
+  const steps = sizes.slice(1).map((b, i) => {
+    const a = sizes[i]!;
+    const fa = r.fleet![String(a)]!;
+    const fb = r.fleet![String(b)]!;
+    const ms = (k: (f: FleetResult) => number[]) => `${((median(k(fb)) - median(k(fa))) / (b - a)).toFixed(1)} ms`;
+    return `${a} → ${b}: warm ${ms((f) => f.wallMs)} wall, ${ms((f) => f.cpuMs)} CPU; cold ${ms((f) => f.cold.wallMs)} wall, ${ms((f) => f.cold.cpuMs)} CPU`;
+  });
+  if (steps.length) out.push(`- Fleet, what each further host costs (difference of medians ÷ difference of sizes): ${steps.join(' · ')}.`);
   return out;
 }

@@ -14,6 +14,7 @@
  */
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { playRecap, recapProblem, timed, type Timed } from '../measure.ts';
 import { fleetHosts, FLEET_BASE_PORT } from './fleet.ts';
@@ -39,6 +40,10 @@ export interface FleetResult extends FleetSeries {
   servers: number;
   /** Connections the agent held after the cold run that started it: whether a cold run leaves a warm agent behind. */
   handedOver?: number;
+  /** The simulator's CPU in each warm and cold run, ms (the hosts' side, on the same cores). */
+  simulatorCpuMs?: { warm: number[]; cold: number[] };
+  /** The machine's 1-minute load average as this size started and ended (the cores are shared). */
+  load?: [number, number];
 }
 
 export interface FleetOptions {
@@ -52,6 +57,7 @@ export interface FleetOptions {
 }
 
 const TICK_MS = 10;
+const round2 = (x: number) => Math.round(x * 100) / 100;
 
 /** Measure each fleet size; throws (after cleaning up) when any run is not a clean converged run. */
 export async function fleetBench(sizes: readonly number[], o: FleetOptions): Promise<Record<string, FleetResult>> {
@@ -97,10 +103,11 @@ export async function fleetBench(sizes: readonly number[], o: FleetOptions): Pro
       mine.forEach((s) => servers.add(s));
       const args = ['bench/fleet/playbook.ts', '-i', 'bench/fleet/inventory.ts', '--json'];
       const runEnv = { PLAY_FLEET_HOSTS: String(n) };
-      const r: FleetResult = { wallMs: [], cpuMs: [], rssMiB: [], cold: { wallMs: [], cpuMs: [], rssMiB: [] }, runMs: [], coldRunMs: [], servers: count };
+      const r: FleetResult = { wallMs: [], cpuMs: [], rssMiB: [], cold: { wallMs: [], cpuMs: [], rssMiB: [] }, runMs: [], coldRunMs: [], servers: count, simulatorCpuMs: { warm: [], cold: [] } };
+      const loadStart = loadavg()[0]!;
 
       /** One run, checked: every host converged, nothing refused; then its figures. */
-      const measured = async (label: string, into?: FleetSeries, runMs?: number[]) => {
+      const measured = async (label: string, into?: FleetSeries, runMs?: number[], simCpu?: number[]) => {
         const agentsBefore = new Map(agentPids(agentCmdline).map((p) => [p, cpuTicks(p)]));
         const selfBefore = childTicks();
         const t = await play(args, runEnv);
@@ -121,13 +128,15 @@ export async function fleetBench(sizes: readonly number[], o: FleetOptions): Pro
         if (!problem && t.code !== 0) problem = `exit ${t.code}`;
         if (problem) throw new Error(`fleet ${n} ${label}: ${problem}\n${[...failures(t.stdout), ...t.stderr.trim().split('\n').slice(-5)].join('\n')}`);
         const cpuMs = (cli + agent) * TICK_MS;
+        const sim = stats.reduce((a, s) => a + s.cpuMs, 0);
         const cmds = Object.values(summary!.commands);
-        o.log(`  ${label}: ${(t.ms / 1000).toFixed(2)} s wall (run ${(summary!.runMs / 1000).toFixed(2)} s), CPU ${(cpuMs / 1000).toFixed(2)} s (CLI ${(cli * TICK_MS / 1000).toFixed(2)}, agent ${(agent * TICK_MS / 1000).toFixed(2)}), peak RSS ${t.peakRssMiB} MiB; ${Math.min(...cmds)}–${Math.max(...cmds)} command(s) per host`);
+        o.log(`  ${label}: ${(t.ms / 1000).toFixed(2)} s wall (run ${(summary!.runMs / 1000).toFixed(2)} s), CPU ${(cpuMs / 1000).toFixed(2)} s (CLI ${(cli * TICK_MS / 1000).toFixed(2)}, agent ${(agent * TICK_MS / 1000).toFixed(2)}; simulator ${(sim / 1000).toFixed(2)}), peak RSS ${t.peakRssMiB} MiB; ${Math.min(...cmds)}–${Math.max(...cmds)} command(s) per host`);
         if (into) {
           into.wallMs.push(Math.round(t.ms));
           into.cpuMs.push(cpuMs);
           into.rssMiB.push(t.peakRssMiB!);
           runMs!.push(summary!.runMs);
+          simCpu!.push(sim);
         }
       };
 
@@ -136,7 +145,7 @@ export async function fleetBench(sizes: readonly number[], o: FleetOptions): Pro
       await measured('first run (not counted)', undefined, undefined);
       for (let i = 0; i < o.samples; i++) {
         await stopAgent();
-        await measured(`cold ${i + 1}`, r.cold, r.coldRunMs);
+        await measured(`cold ${i + 1}`, r.cold, r.coldRunMs, r.simulatorCpuMs!.cold);
         if (i === 0) {
           // A run that found no agent starts one as it ends and hands it the hosts it connected to.
           await sleep(3_000);
@@ -151,7 +160,8 @@ export async function fleetBench(sizes: readonly number[], o: FleetOptions): Pro
       const s = await agentStatus();
       const open = (s.connections ?? []).filter((c) => c.open).length;
       if (open !== n) throw new Error(`fleet ${n}: the agent holds ${open} open connections, not ${n}`);
-      for (let i = 0; i < o.samples; i++) await measured(`warm ${i + 1}`, r, r.runMs);
+      for (let i = 0; i < o.samples; i++) await measured(`warm ${i + 1}`, r, r.runMs, r.simulatorCpuMs!.warm);
+      r.load = [round2(loadStart), round2(loadavg()[0]!)];
       await stopAgent();
       for (const srv of mine) {
         srv.kill('SIGTERM');

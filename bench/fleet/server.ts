@@ -22,6 +22,8 @@ export interface ServerStats {
   /** Commands refused (first few kept): any one voids the run. */
   refused: number;
   refusedSamples: string[];
+  /** CPU this simulator process used since the last ask, ms: what the hosts' side took of the shared cores. */
+  cpuMs: number;
 }
 
 export interface ServerConfig {
@@ -41,7 +43,8 @@ process.on('disconnect', () => process.exit(0));
 const hostKey = readFileSync(join(cfg.dir, 'host_ed25519'));
 const allowed = parsed(readFileSync(join(cfg.dir, 'id_ed25519.pub'), 'utf8'));
 const allowedBlob = allowed.getPublicSSH();
-const stats: ServerStats = { connections: 0, commands: 0, refused: 0, refusedSamples: [] };
+const stats: ServerStats = { connections: 0, commands: 0, refused: 0, refusedSamples: [], cpuMs: 0 };
+let cpuSince = process.cpuUsage();
 
 function parsed(key: string): ParsedKey {
   const k = ssh2.utils.parseKey(key);
@@ -99,7 +102,9 @@ try {
 }
 process.on('message', (m) => {
   if (m === 'stats') {
-    process.send!({ stats: { ...stats } });
+    const used = process.cpuUsage(cpuSince);
+    cpuSince = process.cpuUsage();
+    process.send!({ stats: { ...stats, cpuMs: Math.round((used.user + used.system) / 1000) } });
     stats.connections = 0;
     stats.commands = 0;
     stats.refused = 0;
