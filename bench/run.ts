@@ -30,7 +30,8 @@
  * Options: --pairs N (default 5), --scale 4,20,50 (or none), --skip-first,
  * --skip-seed (scale only), --fleet SIZES (default none; 100,300,1000 with
  * --only fleet), --fleet-samples N (default 3), --fleet-profile DIR (`node
- * --cpu-prof` of every fleet run and its agent, into DIR), --only fleet, --no-readme,
+ * --cpu-prof` of every fleet run and its agent, into DIR), --fleet-forks N,
+ * --only fleet, --no-readme,
  * --out NAME (default latest). Results: bench/results/NAME.{json,md}, merged
  * into what the file held (a fleet-only run keeps the lab's series, a lab run
  * the fleet's); the table of a full run (`latest`) also goes into README.md
@@ -68,6 +69,7 @@ const { values: opt } = parseArgs({
     fleet: { type: 'string' },
     'fleet-samples': { type: 'string', default: '3' },
     'fleet-profile': { type: 'string' },
+    'fleet-forks': { type: 'string' },
     only: { type: 'string' },
     out: { type: 'string', default: 'latest' },
   },
@@ -437,7 +439,7 @@ try {
   }
   for (const n of SCALE) await scale(n);
   if (FLEET.length) {
-    results.fleet = await fleetBench(FLEET, { repo, samples: Number(opt['fleet-samples']), profileDir: opt['fleet-profile'], log });
+    results.fleet = await fleetBench(FLEET, { repo, samples: Number(opt['fleet-samples']), profileDir: opt['fleet-profile'], forks: opt['fleet-forks'] ? Number(opt['fleet-forks']) : undefined, log });
     results.fleetDate = new Date().toISOString();
   }
 } catch (e) {

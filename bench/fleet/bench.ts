@@ -51,6 +51,8 @@ export interface FleetOptions {
   samples: number;
   /** Hosts one simulator process serves at most. @default 500 */
   hostsPerServer?: number;
+  /** play's --forks for the runs. @default play's own default */
+  forks?: number;
   /** Write V8 CPU profiles (`node --cpu-prof`) of every play CLI run and of the agent here. */
   profileDir?: string;
   log(s: string): void;
@@ -101,7 +103,7 @@ export async function fleetBench(sizes: readonly number[], o: FleetOptions): Pro
       o.log(`fleet: ${n} simulated hosts on 127.0.0.1:${hosts[0]!.port}–${hosts.at(-1)!.port}, ${count} simulator process(es)`);
       const mine = await Promise.all(Array.from({ length: count }, (_, i) => startServer({ dir, basePort: FLEET_BASE_PORT, first: i * per, count: Math.min(per, n - i * per), total: n })));
       mine.forEach((s) => servers.add(s));
-      const args = ['bench/fleet/playbook.ts', '-i', 'bench/fleet/inventory.ts', '--json'];
+      const args = ['bench/fleet/playbook.ts', '-i', 'bench/fleet/inventory.ts', '--json', ...(o.forks ? ['--forks', String(o.forks)] : [])];
       const runEnv = { PLAY_FLEET_HOSTS: String(n) };
       const r: FleetResult = { wallMs: [], cpuMs: [], rssMiB: [], cold: { wallMs: [], cpuMs: [], rssMiB: [] }, runMs: [], coldRunMs: [], servers: count, simulatorCpuMs: { warm: [], cold: [] } };
       const loadStart = loadavg()[0]!;
