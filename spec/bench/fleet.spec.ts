@@ -4,23 +4,29 @@
  * with nothing changed, one round trip each; each answer parses to the
  * converged value; anything else is refused loudly.
  */
+import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Transport } from '../../lib/core/transport.ts';
 import { defineInventory } from '../../lib/dsl/inventory.ts';
 import { compile } from '../../lib/engine/compile.ts';
-import { batchScript } from '../../lib/engine/fact-batch.ts';
+import { batchScript, splitBatchOutput } from '../../lib/engine/fact-batch.ts';
 import { runPlays } from '../../lib/engine/runner.ts';
 import { dpkgStatus } from '../../lib/tasks/dpkg-facts.ts';
 import { fileState, fileText, tempPrefix } from '../../lib/tasks/file-facts.ts';
 import { sha256 } from '../../lib/tasks/file-plan.ts';
 import { serviceState } from '../../lib/tasks/service-facts.ts';
 import { sysctlValue } from '../../lib/tasks/sysctl-facts.ts';
-import { withDeadline } from '../../lib/transport/ssh.ts';
+import { connectSsh, withDeadline } from '../../lib/transport/ssh.ts';
 import { convergedHost, responder, unwrapDeadline, type SimHost } from '../../bench/fleet/converged.ts';
 import { FLEET_SERVICE, FLEET_SYSCTL, FLEET_TEMPLATE, FLEET_VARS, fleetHosts, type FleetVars } from '../../bench/fleet/fleet.ts';
 import playbook from '../../bench/fleet/playbook.ts';
 import { RecordingReporter } from '../support/recording-reporter.ts';
+import { keyPair } from '../transport/ssh-server.ts';
 
 function simTransport(name: string, host: SimHost): Transport & { commands: string[] } {
   const answer = responder(host);
@@ -100,6 +106,54 @@ test('unwrapDeadline recovers the command from what the SSH transport sends, and
   assert.is(unwrapDeadline('true'), undefined);
   assert.is(unwrapDeadline("exec timeout -k 2 300 sh -c 'unterminated"), undefined);
   assert.is(unwrapDeadline('exec timeout -k 2 300 sh -c $(reboot)'), undefined);
+});
+
+
+test('the simulator process serves its hosts over SSH on loopback: the batched facts answered, anything else refused and counted', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'play-fleet-spec-'));
+  // Ports of its own per spec run, below the ephemeral range.
+  const base = 21_000 + (process.pid % 5_000);
+  const host = keyPair();
+  const client = keyPair();
+  writeFileSync(join(dir, 'host_ed25519'), host.private);
+  writeFileSync(join(dir, 'id_ed25519'), client.private, { mode: 0o600 });
+  writeFileSync(join(dir, 'id_ed25519.pub'), client.public);
+  writeFileSync(join(dir, 'known_hosts'), `[127.0.0.1]:${base + 1} ssh-ed25519 ${host.blob.toString('base64')}\n`);
+  // The second host of a fleet of two: names and ports are the fleet's, not the process's.
+  const server = fork(fileURLToPath(new URL('../../bench/fleet/server.ts', import.meta.url)), [JSON.stringify({ dir, basePort: base, first: 1, count: 1, total: 2 })], {
+    execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+  });
+  const ask = <T>(m?: string) => new Promise<T>((resolve, reject) => {
+    server.once('message', (x) => resolve(x as T));
+    server.once('exit', (c) => reject(new Error(`the simulator exited (${c})`)));
+    if (m) server.send(m);
+  });
+  try {
+    assert.equal(await ask<{ listening: number }>(), { listening: 1 });
+    const t = await connectSsh({ host: 'f0002', address: '127.0.0.1', port: base + 1, identityFile: join(dir, 'id_ed25519'), knownHostsFile: join(dir, 'known_hosts') });
+    try {
+      const facts = [fileState(FLEET_TEMPLATE.dest), sysctlValue(FLEET_SYSCTL.name)];
+      const r = await t.run(batchScript(facts.map((f) => f.command), 'feed01'));
+      assert.is(r.code, 0);
+      const [conf, arp] = splitBatchOutput(r.stdout, 2)!.map((o, i) => facts[i]!.parse(o)) as [{ sha256?: string }, { value?: string }];
+      assert.is(conf.sha256, sha256(convergedHost('f0002').files[FLEET_TEMPLATE.dest]!.content));
+      assert.equal(arp, { value: '2' });
+      const bad = await t.run('rm -rf /');
+      assert.is(bad.code, 127);
+      assert.match(bad.stderr, /"rm -rf \/"/);
+    } finally {
+      await t.close();
+    }
+    const { stats } = await ask<{ stats: { connections: number; commands: number; refused: number } }>('stats');
+    assert.equal({ connections: stats.connections, commands: stats.commands, refused: stats.refused }, { connections: 1, commands: 2, refused: 1 });
+  } finally {
+    const gone = new Promise((r) => (server.exitCode !== null || server.signalCode !== null ? r(undefined) : server.once('close', r)));
+    server.kill('SIGKILL');
+    await gone;
+    // Node lets go of the process handle a turn after 'close'.
+    await new Promise((r) => setTimeout(r, 10));
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();
