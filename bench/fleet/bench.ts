@@ -70,7 +70,7 @@ export async function fleetBench(sizes: readonly number[], o: FleetOptions): Pro
   const env = { ...process.env, NO_COLOR: '1', PLAY_LAB: '0', PLAY_PERSIST: '900', PLAY_AGENT_DIR: agentDir, PLAY_FLEET_DIR: dir, PLAY_FLEET_PORT: String(FLEET_BASE_PORT) };
   const killAll = () => {
     for (const s of servers) s.kill('SIGKILL');
-    for (const pid of agentPids(agentCmdline)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    for (const pid of agentPids(agentCmdline, agentDir)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
   };
   const onSignal = (sig: NodeJS.Signals) => { killAll(); rmSync(dir, { recursive: true, force: true }); process.exit(sig === 'SIGINT' ? 130 : 143); };
   process.once('SIGINT', onSignal);
@@ -82,7 +82,7 @@ export async function fleetBench(sizes: readonly number[], o: FleetOptions): Pro
   const agentStatus = async (): Promise<{ running: boolean; pid?: number; connections?: Array<{ open: boolean }> }> =>
     JSON.parse((await play(['agent', 'status', '--json'])).stdout) as { running: boolean };
   const stopAgent = async () => {
-    const pids = agentPids(agentCmdline);
+    const pids = agentPids(agentCmdline, agentDir);
     await play(['agent', 'stop']);
     for (let i = 0; i < 250 && pids.some(alive); i++) await sleep(20);
     for (const pid of pids.filter(alive)) process.kill(pid, 'SIGKILL');
@@ -110,12 +110,12 @@ export async function fleetBench(sizes: readonly number[], o: FleetOptions): Pro
 
       /** One run, checked: every host converged, nothing refused; then its figures. */
       const measured = async (label: string, into?: FleetSeries, runMs?: number[], simCpu?: number[]) => {
-        const agentsBefore = new Map(agentPids(agentCmdline).map((p) => [p, cpuTicks(p)]));
+        const agentsBefore = new Map(agentPids(agentCmdline, agentDir).map((p) => [p, cpuTicks(p)]));
         const selfBefore = childTicks();
         const t = await play(args, runEnv);
         const cli = childTicks() - selfBefore;
         let agent = 0;
-        for (const p of agentPids(agentCmdline)) agent += cpuTicks(p) - (agentsBefore.get(p) ?? 0);
+        for (const p of agentPids(agentCmdline, agentDir)) agent += cpuTicks(p) - (agentsBefore.get(p) ?? 0);
         const stats = await Promise.all(mine.map(serverStats));
         const refused = stats.reduce((a, s) => a + s.refused, 0);
         let problem: string | undefined;
@@ -230,10 +230,15 @@ function ssh(args: string[]): void {
   execFileSync('ssh-keygen', args, { stdio: 'ignore' });
 }
 
-/** PIDs of this checkout's connection agents (the benchmark's own directory: no one else's agent runs this checkout's bin/play.js). */
-function agentPids(cmdline: string): number[] {
+/** PIDs of the benchmark's own connection agents: this checkout's `play agent serve`, serving the benchmark's agent directory. */
+function agentPids(cmdline: string, dir: string): number[] {
   return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
-    try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(cmdline); } catch { return false; }
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(cmdline)
+        && readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`PLAY_AGENT_DIR=${dir}`);
+    } catch {
+      return false;
+    }
   });
 }
 
