@@ -3,6 +3,7 @@
  * markdown tables of bench/results/latest.md and README.md.
  */
 import { median } from './measure.ts';
+import type { FleetResult } from './fleet/bench.ts';
 
 /** Wall times in ms by pair index (null: that run was void). */
 export interface Series {
@@ -42,6 +43,12 @@ export interface Results {
   notes: string[];
   durationS?: number;
   error?: string;
+  /** Simulated fleets by size (bench/fleet/): play's controller alone, warm and cold. */
+  fleet?: Record<string, FleetResult>;
+  /** When the fleet was last measured (a fleet-only run leaves the lab's series as they were). */
+  fleetDate?: string;
+  /** Why the last fleet-only run failed (its sizes kept their earlier figures). */
+  fleetError?: string;
 }
 
 const ok = (xs: ReadonlyArray<number | null | undefined>): number[] => xs.filter((x): x is number => typeof x === 'number');
@@ -77,8 +84,11 @@ export function markdown(r: Results): string {
   out.push(row('idempotent re-run, cold (no agent; no masters)', r.series['idempotent-cold'], '≥ 20×'));
   out.push(row('idempotent re-run, play `--persist 0` (no agent at all); Ansible cold', r.series['idempotent-direct'], ''));
   out.push(row('`--check`, converged, warm', r.series.check, '≥ 20×'));
-  out.push(row('config rollout (delayLoop, a weight), one host at a time, health wait after each; serial: 1 in Ansible', r.series.rollout, 'play no slower'));
-  out.push(row('…and back to the seed\'s config', r.series['rollout-back'], ''));
+  // A results file from a run without the rollout (bench/results/latest.json has its own rollout.json) shows no empty rows for it.
+  if (r.series.rollout) {
+    out.push(row('config rollout (delayLoop, a weight), one host at a time, health wait after each; serial: 1 in Ansible', r.series.rollout, 'play no slower'));
+    out.push(row('…and back to the seed\'s config', r.series['rollout-back'], ''));
+  }
   if (f) {
     out.push(`| floor: ${f.hosts} parallel cold \`ssh HOST true\` (OpenSSH) | ${s(floorMs)} | | | |`);
     out.push(`| play ÷ floor: idempotent, check | ${x(idem / floorMs)}, ${x(check / floorMs)} | | | ≤ 3× |`);
@@ -98,6 +108,7 @@ export function markdown(r: Results): string {
     const c50 = median(ok(r.series['scale-50-cold']?.play ?? []));
     out.push(`| play at 50 hosts ÷ play at 4 hosts: warm, cold | ${x(p50 / p4)}, ${x(c50 / c4)} | | | ≤ 2× |`);
   }
+  out.push(...fleetRows(r));
   out.push('');
 
   out.push('## Details', '');
@@ -126,13 +137,66 @@ export function markdown(r: Results): string {
   for (const [name, se] of Object.entries(r.series)) {
     out.push(`- \`${name}\` samples (ms): play ${JSON.stringify(se.play)}, Ansible ${JSON.stringify(se.ansible)}`);
   }
+  out.push(...fleetDetails(r));
   if (r.voids.length) out.push(`- Void runs (recap not as expected, left out): ${r.voids.map((v) => `${v.series} ${v.tool}: ${v.problem}`).join('; ')}`);
   for (const n of r.notes) out.push(`- ${n}`);
   if (r.error) out.push('', '**The run failed:**', '', '```', r.error, '```');
+  if (r.fleetError) out.push('', '**The last fleet run failed** (the fleet figures above are older):', '', '```', r.fleetError, '```');
   out.push('');
   return out.join('\n');
 }
 
 function scaleSizes(r: Results): number[] {
   return Object.keys(r.series).flatMap((k) => /^scale-(\d+)$/.exec(k)?.[1] ?? []).map(Number).sort((a, b) => a - b);
+}
+
+const FLEET_TARGET_WALL_MS = 5_000;
+const FLEET_TARGET_RSS_MIB = 300;
+const mib = (xs: readonly number[]) => (xs.length ? `${Math.max(...xs)} MiB` : '–');
+const fleetSizes = (r: Results) => Object.keys(r.fleet ?? {}).map(Number).sort((a, b) => a - b);
+
+/** The fleet's rows of the main table: medians per size, then cost per host at the largest size against the smallest. */
+function fleetRows(r: Results): string[] {
+  const sizes = fleetSizes(r);
+  if (!r.fleet || sizes.length === 0) return [];
+  const out = sizes.map((n) => {
+    const f = r.fleet![String(n)]!;
+    const cell = (se: { wallMs: number[]; cpuMs: number[]; rssMiB: number[] }) => `${s(median(se.wallMs))} (CPU ${s(median(se.cpuMs))}, ${mib(se.rssMiB)})`;
+    const target = n === 1000 ? `warm ≤ ${s(FLEET_TARGET_WALL_MS)}, ≤ ${FLEET_TARGET_RSS_MIB} MiB` : '';
+    return `| fleet, ${n} simulated hosts (loopback SSH simulator, controller only): play warm; cold — wall (controller CPU, peak RSS) | ${cell(f)}; ${cell(f.cold)} | | | ${target} |`;
+  });
+  const lo = sizes[0]!;
+  const hi = sizes.at(-1)!;
+  if (hi > lo) {
+    const a = r.fleet[String(lo)]!;
+    const b = r.fleet[String(hi)]!;
+    const per = (se: { wallMs: number[]; cpuMs: number[] }, n: number, k: 'wallMs' | 'cpuMs') => median(se[k]) / n;
+    const ratio = (k: 'wallMs' | 'cpuMs', cold: boolean) => x(per(cold ? b.cold : b, hi, k) / per(cold ? a.cold : a, lo, k));
+    out.push(`| fleet, cost per host at ${hi} ÷ at ${lo} hosts: wall, CPU — warm; cold | ${ratio('wallMs', false)}, ${ratio('cpuMs', false)}; ${ratio('wallMs', true)}, ${ratio('cpuMs', true)} | | | flat (1×) |`);
+  }
+  return out;
+}
+
+function fleetDetails(r: Results): string[] {
+  const sizes = fleetSizes(r);
+  if (!r.fleet || sizes.length === 0) return [];
+  const out = [`- Fleet (${r.fleetDate?.slice(0, 16).replace('T', ' ') ?? '?'} UTC): a simulation, for play's controller cost only — SSH servers on ports of 127.0.0.1 (bench/fleet/server.ts) answer the play's fact commands as converged Debian hosts would, from a table built with play's own fact builders; nothing runs on them, and no host-side figure comes from it. The simulator's processes share the controller's ${r.machine.cpus} cores, so wall times include their handshakes and answers; CPU is the play CLI's and its agent's alone (the agent counted while the CLI runs). Warm: the agent holds every connection; cold: no agent, the run connects by itself (and starts an agent as it ends).`];
+  for (const n of sizes) {
+    const f = r.fleet[String(n)]!;
+    const hand = [
+      f.handedOver === undefined ? '' : `; after a cold run the new agent held ${f.handedOver} of ${n} connections`,
+      f.load ? `; load average ${f.load[0]} → ${f.load[1]}` : '',
+      f.simulatorCpuMs ? `; simulator CPU warm ${JSON.stringify(f.simulatorCpuMs.warm)}, cold ${JSON.stringify(f.simulatorCpuMs.cold)} ms` : '',
+    ].join('');
+    out.push(`- \`fleet-${n}\` samples (${f.servers} simulator process(es)${hand}): warm wall ${JSON.stringify(f.wallMs)} ms (run ${JSON.stringify(f.runMs)}), CPU ${JSON.stringify(f.cpuMs)} ms, RSS ${JSON.stringify(f.rssMiB)} MiB; cold wall ${JSON.stringify(f.cold.wallMs)} ms (run ${JSON.stringify(f.coldRunMs)}), CPU ${JSON.stringify(f.cold.cpuMs)} ms, RSS ${JSON.stringify(f.cold.rssMiB)} MiB`);
+  }
+  const steps = sizes.slice(1).map((b, i) => {
+    const a = sizes[i]!;
+    const fa = r.fleet![String(a)]!;
+    const fb = r.fleet![String(b)]!;
+    const ms = (k: (f: FleetResult) => number[]) => `${((median(k(fb)) - median(k(fa))) / (b - a)).toFixed(1)} ms`;
+    return `${a} → ${b}: warm ${ms((f) => f.wallMs)} wall, ${ms((f) => f.cpuMs)} CPU; cold ${ms((f) => f.cold.wallMs)} wall, ${ms((f) => f.cold.cpuMs)} CPU`;
+  });
+  if (steps.length) out.push(`- Fleet, what each further host costs (difference of medians ÷ difference of sizes): ${steps.join(' · ')}.`);
+  return out;
 }

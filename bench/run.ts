@@ -22,10 +22,20 @@
  * play runs `site.ts --role director --role realserver`: Ansible's playbook
  * has no counterpart of the verify role, so the ratios compare like with like.
  *
+ * 7. Fleet (`--fleet 100,300,1000`): play alone on simulated hosts (an SSH
+ *    simulator on loopback, bench/fleet/), its controller's wall time, CPU
+ *    and peak RSS, warm and cold. `--only fleet` runs nothing else and needs
+ *    no lab (nor the lab lock, nor Ansible).
+ *
  * Options: --pairs N (default 5), --scale 4,20,50 (or none), --skip-first,
- * --skip-seed (scale only), --no-readme, --out NAME (default latest). Results:
- * bench/results/NAME.{json,md}; the table of a full run (`latest`) also goes
- * into README.md between the bench markers.
+ * --skip-seed (scale only), --fleet SIZES (default none; 100,300,1000 with
+ * --only fleet), --fleet-samples N (default 3), --fleet-profile DIR (`node
+ * --cpu-prof` of every fleet run and its agent, into DIR), --fleet-forks N,
+ * --only fleet, --no-readme,
+ * --out NAME (default latest). Results: bench/results/NAME.{json,md}, merged
+ * into what the file held (a fleet-only run keeps the lab's series, a lab run
+ * the fleet's); the table of a full run (`latest`) also goes into README.md
+ * between the bench markers.
  */
 import { holdLabLock } from '../spec/support/lab-lock.ts';
 import { execFileSync } from 'node:child_process';
@@ -45,8 +55,7 @@ import {
   type AnsibleSetup, type Recap, type Timed,
 } from './measure.ts';
 import { markdown, type Results, type Series } from './report.ts';
-
-holdLabLock();
+import { fleetBench } from './fleet/bench.ts';
 
 const repo = fileURLToPath(new URL('../', import.meta.url));
 const ansibleDir = join(repo, 'bench/ansible');
@@ -57,11 +66,21 @@ const { values: opt } = parseArgs({
     'skip-first': { type: 'boolean', default: false },
     'no-readme': { type: 'boolean', default: false },
     'skip-seed': { type: 'boolean', default: false },
+    fleet: { type: 'string' },
+    'fleet-samples': { type: 'string', default: '3' },
+    'fleet-profile': { type: 'string' },
+    'fleet-forks': { type: 'string' },
+    only: { type: 'string' },
     out: { type: 'string', default: 'latest' },
   },
 });
+if (opt.only !== undefined && opt.only !== 'fleet') throw new Error(`--only: only "fleet" can run alone, got "${opt.only}"`);
+/** The fleet alone touches no lab: no lock, no Ansible, no lab down at the end (another run may own the lab). */
+const FLEET_ONLY = opt.only === 'fleet';
+if (!FLEET_ONLY) holdLabLock();
 const PAIRS = Number(opt.pairs);
-const SCALE = opt.scale === 'none' ? [] : opt.scale!.split(',').map(Number);
+const SCALE = FLEET_ONLY || opt.scale === 'none' ? [] : opt.scale!.split(',').map(Number);
+const FLEET = (opt.fleet ?? (FLEET_ONLY ? '100,300,1000' : 'none')) === 'none' ? [] : (opt.fleet ?? '100,300,1000').split(',').map(Number);
 const SEED_HOSTS = seed.hosts.map((h) => ({ name: h.name, address: h.address, groups: h.groups }));
 const NAMES = SEED_HOSTS.map((h) => h.name);
 const PLAY_SITE = ['site', '-i', 'inventory', '--role', 'director', '--role', 'realserver', '--json'];
@@ -73,7 +92,7 @@ const results: Results = {
   date: new Date().toISOString(),
   machine: {
     cpus: cpus().length, memGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version,
-    ansible: execFileSync('ansible-playbook', ['--version'], { encoding: 'utf8' }).split('\n')[0]!.trim(),
+    ansible: FLEET_ONLY ? '(not run)' : execFileSync('ansible-playbook', ['--version'], { encoding: 'utf8' }).split('\n')[0]!.trim(),
   },
   pairs: PAIRS,
   series: {},
@@ -411,31 +430,57 @@ async function scale(n: number): Promise<void> {
 
 const t0 = Date.now();
 try {
-  log(`bench: ${results.machine.ansible}, node ${process.version}, ${results.machine.cpus} cores; pairs ${PAIRS}, scale ${SCALE.join(', ') || 'none'}`);
-  if (!opt['skip-seed']) {
+  log(`bench: ${results.machine.ansible}, node ${process.version}, ${results.machine.cpus} cores; pairs ${PAIRS}, scale ${SCALE.join(', ') || 'none'}, fleet ${FLEET.join(', ') || 'none'}`);
+  if (!opt['skip-seed'] && !FLEET_ONLY) {
     const lab = opt['skip-first'] ? await settled(await freshLab()) : await firstRuns();
     await convergedRuns(lab);
     await rolloutRuns(lab);
     await floor(lab);
   }
   for (const n of SCALE) await scale(n);
+  if (FLEET.length) {
+    results.fleet = await fleetBench(FLEET, { repo, samples: Number(opt['fleet-samples']), profileDir: opt['fleet-profile'], forks: opt['fleet-forks'] ? Number(opt['fleet-forks']) : undefined, log });
+    results.fleetDate = new Date().toISOString();
+  }
 } catch (e) {
   results.error = (e as Error).stack ?? String(e);
   log(`bench failed: ${results.error}`);
   process.exitCode = 1;
 } finally {
-  await stopAgent().catch((e: Error) => log(`agent stop failed: ${e.message}`));
-  await labDown().catch((e: Error) => log(`lab down failed: ${e.message}`));
+  if (!FLEET_ONLY) {
+    await stopAgent().catch((e: Error) => log(`agent stop failed: ${e.message}`));
+    await labDown().catch((e: Error) => log(`lab down failed: ${e.message}`));
+  }
   rmSync(tmp, { recursive: true, force: true });
   results.durationS = Math.round((Date.now() - t0) / 1000);
   const dir = join(repo, 'bench/results');
   mkdirSync(dir, { recursive: true });
-  const md = markdown(results);
-  writeFileSync(join(dir, `${opt.out}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  const merged = mergeResults(join(dir, `${opt.out}.json`), results);
+  const md = markdown(merged);
+  writeFileSync(join(dir, `${opt.out}.json`), `${JSON.stringify(merged, null, 2)}\n`);
   writeFileSync(join(dir, `${opt.out}.md`), md);
   if (!opt['no-readme'] && !results.error && opt.out === 'latest') updateReadme(md);
   log(`results in bench/results/${opt.out}.{json,md} after ${results.durationS} s`);
   process.stdout.write(`\n${md}`);
+}
+
+/**
+ * This run's results over what `file` held: a fleet-only run replaces the
+ * fleet sizes it measured and keeps every other series; a lab run replaces
+ * the lab's series and keeps the fleet sizes it did not measure.
+ */
+function mergeResults(file: string, now: Results): Results {
+  let before: Results | undefined;
+  try {
+    before = JSON.parse(readFileSync(file, 'utf8')) as Results;
+  } catch {
+    // no earlier results
+  }
+  const fleet = { ...before?.fleet, ...now.fleet };
+  const fleetDate = now.fleet ? now.fleetDate : before?.fleetDate;
+  if (!FLEET_ONLY || !before) return { ...now, ...(Object.keys(fleet).length ? { fleet, fleetDate } : {}) };
+  const { error, fleetError: _stale, ...kept } = before;
+  return { ...kept, ...(error ? { error } : {}), fleet, fleetDate, ...(now.error ? { fleetError: now.error } : {}) };
 }
 
 /** Replace the table between the bench markers of README.md. */

@@ -6,19 +6,31 @@ import type { RunOptions, RunResult, Transport } from '../core/transport.ts';
 export type Connector = (host: HostView) => Promise<Transport>;
 
 /**
+ * Connections being opened at once, at most; the others wait their turn.
+ * The runner asks for every host's connection as the run starts, and a
+ * handshake's CPU (key exchange, signatures) is the controller's: a thousand
+ * at once each took as long as all of them together, past the connect
+ * timeout (bench/fleet, 1,000 simulated hosts on 2 cores), where a hundred
+ * at a time each finish in a fraction of it and keep the cores busy.
+ */
+export const CONNECTS_AT_ONCE = 100;
+
+/**
  * One connection per host for the whole run, opened on first use and
  * shared by every task and every play. A host that failed to connect stays
  * failed: we do not hammer an unreachable host once per play.
  */
 export class Connections {
   private open = new Map<string, Promise<HostLink>>();
+  private connecting = 0;
+  private readonly waiting: Array<() => void> = [];
 
-  constructor(private readonly connector: Connector) {}
+  constructor(private readonly connector: Connector, private readonly atOnce = CONNECTS_AT_ONCE) {}
 
   get(host: HostView): Promise<HostLink> {
     let t = this.open.get(host.name);
     if (!t) {
-      t = this.connector(host).then((inner) => new HostLink(inner), (e: unknown) => {
+      t = this.limited(() => this.connector(host)).then((inner) => new HostLink(inner), (e: unknown) => {
         throw e instanceof ConnectError ? e : new ConnectError(host.name, e instanceof Error ? e.message : String(e));
       });
       // Avoid an unhandled rejection when nobody awaits a failed connect yet.
@@ -26,6 +38,19 @@ export class Connections {
       this.open.set(host.name, t);
     }
     return t;
+  }
+
+  /** Run `connect` when fewer than `atOnce` are under way; a finished one hands its turn to the next in line. */
+  private async limited<T>(connect: () => Promise<T>): Promise<T> {
+    if (this.connecting < this.atOnce) this.connecting++;
+    else await new Promise<void>((turn) => this.waiting.push(turn));
+    try {
+      return await connect();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.connecting--;
+    }
   }
 
   /** Replace a host's connection by a new one from the connector (see {@link HostLink}). */

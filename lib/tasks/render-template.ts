@@ -3,7 +3,7 @@
  * escaped; an undefined value is an error that names the template, the line
  * and the variable, never an empty string in a config file.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import nunjucks from 'nunjucks';
@@ -67,12 +67,41 @@ export function renderTemplate(src: string | URL, vars: Readonly<Record<string, 
   // nunjucks' compat layer is global, so it is on for this one synchronous render only.
   const uninstall = jinja ? (nunjucks as unknown as { installJinjaCompat(): () => void }).installJinjaCompat() : undefined;
   try {
-    return { ok: true, text: environment(dirname(path), jinja).render(basename(path), { ...vars }) };
+    const env = environment(dirname(path), jinja);
+    const tpl = compiled(path, env);
+    return { ok: true, text: tpl ? tpl.render({ ...vars }) : env.render(basename(path), { ...vars }) };
   } catch (e) {
     return { ok: false, message: explain(path, (e as Error).message, vars) };
   } finally {
     uninstall?.();
   }
+}
+
+/** A template compiled once per version of its file (nunjucks' own cache is off so an edited template is read again). */
+const templates = new Map<string, { stamp: string; env: nunjucks.Environment; tpl: nunjucks.Template }>();
+
+/**
+ * `path` as a template of `env`, compiled on its first render and kept while
+ * the file's size and times stay the same: one compile for a thousand hosts,
+ * not one per host (a tenth of a warm run's CPU on 300 simulated hosts,
+ * bench/fleet). Undefined when the file cannot be read: nunjucks' own lookup
+ * then says why, as before.
+ */
+function compiled(path: string, env: nunjucks.Environment): nunjucks.Template | undefined {
+  let stamp: string;
+  let src: string;
+  try {
+    const st = statSync(path, { bigint: true });
+    stamp = `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+    const kept = templates.get(path);
+    if (kept && kept.stamp === stamp && kept.env === env) return kept.tpl;
+    src = readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const tpl = new nunjucks.Template(src, env, path);
+  templates.set(path, { stamp, env, tpl });
+  return tpl;
 }
 
 /**

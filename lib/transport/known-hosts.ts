@@ -126,11 +126,41 @@ export function matchesHost(hosts: string, address: string, port = 22): boolean 
 export function lookupKnownHost(entries: readonly KnownHostEntry[], address: string, port = 22): { trusted: KnownKey[]; revoked: KnownKey[] } {
   const trusted: KnownKey[] = [];
   const revoked: KnownKey[] = [];
-  for (const e of entries) {
+  for (const e of candidates(entries, hostLookupName(address, port).toLowerCase())) {
     if (!matchesHost(e.hosts, address, port)) continue;
     (e.marker === 'revoked' ? revoked : trusted).push({ type: e.type, key: e.key, source: e.source });
   }
   return { trusted, revoked };
+}
+
+/** Entries whose host field is plain names (no hash, wildcard or negation), by each lowercased name; the others in `rest`. */
+interface HostIndex {
+  byName: Map<string, number[]>;
+  rest: number[];
+}
+
+/** Built once per entry list: readKnownHostsFiles hands out the same list while the files stay the same. */
+const indexes = new WeakMap<readonly KnownHostEntry[], HostIndex>();
+
+/**
+ * The entries that may cover `name`, in file order: the plain lines naming it
+ * and every line matchesHost must judge (hashed, wildcard, negated). A
+ * fleet's known_hosts has a line per host, and each connection looks its host
+ * up twice: scanning every line made that quadratic in the fleet's size
+ * (~2 s of a 1,000-host run's CPU, bench/fleet).
+ */
+function candidates(entries: readonly KnownHostEntry[], name: string): KnownHostEntry[] {
+  let index = indexes.get(entries);
+  if (!index) {
+    index = { byName: new Map(), rest: [] };
+    entries.forEach((e, i) => {
+      if (/^\||[*?!]/.test(e.hosts)) index!.rest.push(i);
+      else for (const h of new Set(e.hosts.toLowerCase().split(','))) index!.byName.set(h, [...(index!.byName.get(h) ?? []), i]);
+    });
+    indexes.set(entries, index);
+  }
+  const at = [...(index.byName.get(name) ?? []), ...index.rest].sort((a, b) => a - b);
+  return at.map((i) => entries[i]!);
 }
 
 /**
@@ -235,8 +265,13 @@ export function hashHostName(name: string, salt: Buffer = randomBytes(20)): stri
  * const entries = readKnownHostsFiles(['/home/me/.ssh/known_hosts']);
  * ```
  */
-export function readKnownHostsFiles(files: readonly string[]): KnownHostEntry[] {
-  return files.flatMap((file) => {
+export function readKnownHostsFiles(files: readonly string[]): readonly KnownHostEntry[] {
+  const stamps = files.map(stampOf);
+  const key = files.join('\0');
+  const kept = parsedFiles.get(key);
+  if (kept && stamps.every((s, i) => s !== undefined && s === kept.stamps[i])) return kept.entries;
+  const entries = files.flatMap((file, i) => {
+    if (stamps[i] === MISSING) return [];
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
@@ -246,6 +281,27 @@ export function readKnownHostsFiles(files: readonly string[]): KnownHostEntry[] 
     }
     return parseKnownHosts(text, file);
   });
+  if (stamps.every((s) => s !== undefined)) parsedFiles.set(key, { stamps, entries });
+  return entries;
+}
+
+/**
+ * Parsed files by their list, kept while each file's inode, size and times
+ * stay the same (an edit or an append changes them, and the next read parses
+ * again). Each connection reads known_hosts twice: a fleet's file of a line
+ * per host was parsed twice per host.
+ */
+const parsedFiles = new Map<string, { stamps: Array<string | undefined>; entries: readonly KnownHostEntry[] }>();
+const MISSING = 'missing';
+
+/** What identifies a version of the file; undefined when it cannot be stat'ed (not cached: the read says why). */
+function stampOf(file: string): string | undefined {
+  try {
+    const st = statSync(file, { bigint: true });
+    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? MISSING : undefined;
+  }
 }
 
 /**

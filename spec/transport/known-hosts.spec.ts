@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  appendKnownHost, checkHostKey, fingerprint, hashHostName, keyTypeOf, knownHostsLine, matchesHost, parseKnownHosts,
+  appendKnownHost, checkHostKey, fingerprint, hashHostName, keyTypeOf, knownHostsLine, lookupKnownHost, matchesHost, parseKnownHosts,
   readKnownHostsFiles, type HostKeyStatus,
 } from '../../lib/transport/known-hosts.ts';
 
@@ -188,4 +188,40 @@ Files('append creates the parent directory and file, and never glues onto a last
   assert.equal(readKnownHostsFiles([edited]).map((e) => e.hosts), ['web1', '[web2]:2222']);
 });
 
+Files('a file read again unchanged is the same list; an edit, an append or a removal is read afresh', ({ dir }) => {
+  const f = join(dir, 'kept');
+  writeFileSync(f, `web1 ssh-ed25519 ${ED}\n`);
+  const first = readKnownHostsFiles([f]);
+  assert.ok(readKnownHostsFiles([f]) === first);
+  appendKnownHost(f, knownHostsLine('web2', 22, blob(EC)));
+  assert.equal(readKnownHostsFiles([f]).map((e) => e.hosts), ['web1', 'web2']);
+  // Same size, other content: the times tell.
+  writeFileSync(f, `web3 ssh-ed25519 ${ED}\nweb4 ecdsa-sha2-nistp256 ${EC}\n`.replace('web3', 'web9'));
+  assert.equal(readKnownHostsFiles([f]).map((e) => e.hosts), ['web9', 'web4']);
+  rmSync(f);
+  assert.equal(readKnownHostsFiles([f]), []);
+});
+
 Files.run();
+
+const Lookup = suite('known_hosts: lookup in a large file');
+
+Lookup('plain, wildcard, negated and hashed lines all count, in file order, whatever the case of the name', () => {
+  const lines = [
+    ...Array.from({ length: 500 }, (_, i) => `[10.0.1.${i % 250}]:${2000 + i} ssh-ed25519 ${ED}`),
+    `Web1.Example.com,web2 ecdsa-sha2-nistp256 ${EC}`,
+    `*.example.com ssh-ed25519 ${ED}`,
+    `${HASHED_WEB1} ssh-ed25519 ${ED}`,
+    `!web1.example.com,* ecdsa-sha2-nistp256 ${EC}`,
+    `@revoked web1.example.com ssh-ed25519 ${ED}`,
+  ];
+  const entries = parseKnownHosts(`${lines.join('\n')}\n`, 'kh');
+  const web1 = lookupKnownHost(entries, 'WEB1.example.com', 22);
+  assert.equal(web1.trusted.map((k) => k.source), ['kh:501', 'kh:502', 'kh:503']);
+  assert.equal(web1.revoked.map((k) => k.source), ['kh:505']);
+  assert.equal(lookupKnownHost(entries, 'web2', 22).trusted.map((k) => k.source), ['kh:501', 'kh:504']);
+  assert.equal(lookupKnownHost(entries, '10.0.1.7', 2257).trusted.map((k) => k.source), ['kh:258', 'kh:504']);
+  assert.equal(lookupKnownHost(entries, '10.0.1.7', 22).trusted.map((k) => k.source), ['kh:504']);
+});
+
+Lookup.run();
