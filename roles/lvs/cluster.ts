@@ -71,6 +71,9 @@ export interface MiscCheck {
 /** How keepalived decides a real server is up. */
 export type HealthCheck = TcpCheck | HttpGetCheck | SslGetCheck | MiscCheck;
 
+/** A health check with its defaults filled in (an HTTP check's `status`: 200), as {@link servicesOf} gives it. */
+export type ResolvedCheck = TcpCheck | MiscCheck | (HttpGetCheck & { status: number }) | (SslGetCheck & { status: number });
+
 /**
  * One virtual service: a VIP:port that IPVS balances over real servers.
  * Every field but `port`, `protocol`, `scheduler` and `check` defaults from
@@ -393,7 +396,7 @@ export interface ResolvedService {
   /** 0 = none. */
   persistenceTimeout: number;
   delayLoop: number;
-  check: HealthCheck;
+  check: ResolvedCheck;
   /** In declaration order. */
   realServers: Array<{ name: string; weight: number }>;
   inhibitOnFailure: boolean;
@@ -426,7 +429,8 @@ export function servicesOf(c: LvsCluster): ResolvedService[] {
     scheduler: s.scheduler,
     persistenceTimeout: s.persistenceTimeout ?? 0,
     delayLoop: s.delayLoop ?? c.delayLoop,
-    check: s.check,
+    // The one home of the HTTP checks' default status: the template writes it, the health gate expects it.
+    check: s.check.kind === 'HTTP_GET' || s.check.kind === 'SSL_GET' ? { ...s.check, status: s.check.status ?? 200 } : s.check,
     realServers: s.realServers ? Object.entries(s.realServers).map(([name, r]) => ({ name, weight: r.weight })) : all,
     inhibitOnFailure: s.inhibitOnFailure ?? false,
     ...(s.sorryServer ? { sorryServer: { address: s.sorryServer.address, port: s.sorryServer.port ?? s.port } } : {}),

@@ -2,7 +2,7 @@ import type { CheckRow } from '../verify/checks.ts';
 import { parseIpvsadm } from '../verify/parse.ts';
 import { parseKeepalived } from '../director/keepalived-parse.ts';
 import { quote, sh } from '../../lib/core/shell.ts';
-import { servicesOf, vipsOf, type HealthCheck, type LvsCluster } from './cluster.ts';
+import { servicesOf, vipsOf, type LvsCluster, type ResolvedCheck } from './cluster.ts';
 
 /** One real server of one virtual service, probed from a director the way its keepalived check probes it. */
 export interface HealthTarget {
@@ -10,7 +10,7 @@ export interface HealthTarget {
   service: string;
   /** The real server, `ADDR:PORT`. */
   real: string;
-  check: HealthCheck;
+  check: ResolvedCheck;
 }
 
 /** What one director says about itself, in one command. */
@@ -77,13 +77,13 @@ function probeCommand(t: HealthTarget): string {
 }
 
 /** Does a target's gathered output mean its check passes? */
-export function targetUp(check: HealthCheck, out: string): boolean {
+export function targetUp(check: ResolvedCheck, out: string): boolean {
   const lines = out.split('\n').map((l) => l.trim());
   if (check.kind === 'TCP_CHECK') return lines.includes('open');
   if (check.kind === 'MISC_CHECK') return lines.includes('exit 0');
   if (check.kind === 'SSL_GET' && lines.includes('open')) return true;
   const status = /^status HTTP\/\d(?:\.\d)? (\d{3})\b/.exec(lines[0] ?? '')?.[1];
-  if (Number(status) !== (check.status ?? 200)) return false;
+  if (Number(status) !== check.status) return false;
   return !check.digest || (lines[1] ?? '').split(/\s+/)[0] === check.digest;
 }
 

@@ -10,7 +10,7 @@ import { parseKeepalived, removedReals, rolloutOf } from '../../roles/director/k
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { healthTargets, judgeHealth, parseReading, readingCommand, targetUp, type DirectorReading, type HealthTarget } from '../../roles/lvs/health.ts';
-import type { HealthCheck } from '../../roles/lvs/cluster.ts';
+import type { ResolvedCheck } from '../../roles/lvs/cluster.ts';
 import { HEALTH_PAGE_DIGEST } from '../../roles/realserver/index.ts';
 import { localTransport } from '../../lib/transport/local.ts';
 import multiService from '../fixtures/inventory/multi-service.ts';
@@ -136,8 +136,8 @@ Gate('several services: one row per VIP and per service and director', () => {
 });
 
 // check → what the director gathered → up?
-const http = { kind: 'HTTP_GET', path: '/health', connectTimeout: 3, retry: 1, delayBeforeRetry: 1 } as const;
-const probeCases: Array<[string, HealthCheck, string, boolean]> = [
+const http = { kind: 'HTTP_GET', path: '/health', connectTimeout: 3, retry: 1, delayBeforeRetry: 1, status: 200 } as const;
+const probeCases: Array<[string, ResolvedCheck, string, boolean]> = [
   ['TCP open', { kind: 'TCP_CHECK', connectTimeout: 3, retry: 1, delayBeforeRetry: 1 }, 'open\n', true],
   ['TCP refused', { kind: 'TCP_CHECK', connectTimeout: 3, retry: 1, delayBeforeRetry: 1 }, '', false],
   ['HTTP 200', http, 'status HTTP/1.1 200 OK\nd41d8cd98f00b204e9800998ecf8427e  -\n', true],
