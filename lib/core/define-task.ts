@@ -1,5 +1,5 @@
 import type { Plan } from './change.ts';
-import { TaskError, type Problem } from './errors.ts';
+import { TaskError, type FieldProblem, type Problem } from './errors.ts';
 import type { Fact, FactRecord } from './fact.ts';
 import type { HostView } from './host.ts';
 import { bool, describe as describeValue, func, stringList, text, wholeNumber } from './rules.ts';
@@ -15,7 +15,7 @@ export interface TaskSpec<P> {
   /** Default display name, e.g. `apt nginx`. */
   name(p: P): string;
   /** Checks of the parameters alone, as `field: message` pairs. */
-  check?(p: P, host: HostView): Array<{ field: string; message: string }>;
+  check?(p: P, host: HostView): FieldProblem[];
   facts?(p: P, host: HostView): Fact<unknown>[];
   /** Facts worth reading only with --diff (old file content). */
   diffFacts?(p: P, host: HostView): Fact<unknown>[];
@@ -95,8 +95,8 @@ export function defineTask<P>(spec: TaskSpec<P>): <V = any, const F extends Fact
  * that no reader (the runner, --tags, --list-tasks) trips on it before
  * validation has stopped the run.
  */
-export function resolveOptions(raw: Record<string, unknown>): { resolved: ResolvedOptions; title?: string; wrong: Array<{ field: string; message: string }> } {
-  const wrong: Array<{ field: string; message: string }> = [];
+export function resolveOptions(raw: Record<string, unknown>): { resolved: ResolvedOptions; title?: string; wrong: FieldProblem[] } {
+  const wrong: FieldProblem[] = [];
   const resolved: Record<string, unknown> = {};
   const keep = (field: string, message: string | undefined) => {
     if (raw[field] === undefined) return;

@@ -18,6 +18,13 @@ export interface Problem {
   field?: string;
 }
 
+/**
+ * A problem in one field of a value under check (a task's parameters, a
+ * role's variables), before the checker adds where the value came from
+ * (file, host, task).
+ */
+export type FieldProblem = Required<Pick<Problem, 'field' | 'message'>>;
+
 /** Render a problem as `file: host LB1: task "x": field y: message` (`hosts RS1, RS2` for several). */
 export function formatProblem(p: Problem): string {
   const where = [

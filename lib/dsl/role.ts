@@ -1,6 +1,7 @@
 import type { HostView } from '../core/host.ts';
 import type { Task } from '../core/task.ts';
 import type { Inventory } from './inventory-def.ts';
+import type { FieldProblem, Problem } from '../core/errors.ts';
 
 /** What a role sees when it builds its tasks for one host. */
 export interface RoleContext<V> {
@@ -11,17 +12,13 @@ export interface RoleContext<V> {
 }
 
 /** A problem a role finds in its variables: which field, what is wrong. */
-export interface VarProblem {
-  field: string;
-  message: string;
+export interface VarProblem extends FieldProblem {
   /** A warning is printed but does not stop the run. */
   warning?: boolean;
 }
 
 /** A problem of an inventory-wide rule; `host` only when the value at fault is that host's own. */
-export interface InventoryProblem extends VarProblem {
-  host?: string;
-}
+export interface InventoryProblem extends VarProblem, Pick<Problem, 'host'> {}
 
 /**
  * A rule about the inventory as a whole (a cluster model every host shares),

@@ -21,7 +21,7 @@
  */
 import type { Plan } from '../core/change.ts';
 import { factRecordProblem, resolveOptions } from '../core/define-task.ts';
-import { TaskError, type Problem } from '../core/errors.ts';
+import { TaskError, type FieldProblem, type Problem } from '../core/errors.ts';
 import type { Fact, FactRecord, FactValues } from '../core/fact.ts';
 import type { HostView } from '../core/host.ts';
 import { describe } from '../core/rules.ts';
@@ -120,7 +120,7 @@ export function withFacts<V = any, const F extends FactRecord = FactRecord>(inpu
       }
     },
     validate(host): Problem[] {
-      const out: Array<{ field: string; message: string }> = [...wrong];
+      const out: FieldProblem[] = [...wrong];
       if (input.title === undefined) out.push({ field: 'title', message: 'is required (the task it builds is not known before the facts are read)' });
       if (input.facts === undefined) out.push({ field: 'facts', message: 'is required: the facts build reads, e.g. { os: hostFacts.osRelease }' });
       else if (!factRecordProblem(input.facts) && names.length === 0) out.push({ field: 'facts', message: 'names no fact: a task that needs none is an ordinary task' });

@@ -1,3 +1,4 @@
+import type { FieldProblem } from '../core/errors.ts';
 import { changes, noop, type Verdict } from '../core/change.ts';
 import { defineTask } from '../core/define-task.ts';
 import { describe } from '../core/rules.ts';
@@ -62,7 +63,7 @@ export const command = defineTask<CommandParams>({
   required: ['cmd'],
   name: (p) => clip(`command ${show(typeof p.cmd === 'string' ? p.cmd : p.cmd.join(' '))}`, 80, ''),
   check: (p) => {
-    const out: Array<{ field: string; message: string }> = [];
+    const out: FieldProblem[] = [];
     if (typeof p.cmd === 'string' ? p.cmd.trim() === '' : !Array.isArray(p.cmd) || p.cmd.length === 0) {
       out.push({ field: 'cmd', message: `must be a non-empty string or argv array, got ${describe(p.cmd)}` });
     } else if (typeof p.cmd === 'string') {

@@ -1,3 +1,4 @@
+import type { FieldProblem } from '../../lib/core/errors.ts';
 import { randomBytes } from 'node:crypto';
 import { changes, noop, type Change } from '../../lib/core/change.ts';
 import { defineTask } from '../../lib/core/define-task.ts';
@@ -224,7 +225,7 @@ export const vipHandover = defineTask<VipHandoverParams>({
   required: ['offset', 'vip', 'interface', 'priorities', 'advertInterval', 'virtualRouterId'],
   name: (p) => (p.offset > 0 ? 'hand the VIP over' : 'take the VIP back'),
   check: (p, host) => {
-    const out: Array<{ field: string; message: string }> = [];
+    const out: FieldProblem[] = [];
     out.push(...wholeNumber('offset', p.offset, 0, 253), ...at('advertInterval', positiveNumber(p.advertInterval, 'seconds')));
     out.push(...wholeNumber('boundMs', p.boundMs, 1, 2 ** 31, { unit: 'ms' }), ...wholeNumber('virtualRouterId', p.virtualRouterId, 1, 255));
     out.push(...at('vip', ipv4(p.vip) === undefined ? `must be an IPv4 address, got ${describe(p.vip)}` : undefined));
