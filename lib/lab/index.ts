@@ -16,7 +16,7 @@
  * ```
  */
 export { LabError, LabPrerequisiteError, NoLabError } from './errors.ts';
-export { DEFAULT_LAB_HOSTS, type LabHostSpec } from './spec.ts';
+export { DEFAULT_LAB_HOSTS, type LabHostSpec, type LabHostVars } from './spec.ts';
 export { readLabProfile, type LabProfile } from './state.ts';
 export { labUp, labDown, labStatus } from './lab.ts';
 export { runLabCli } from './cli.ts';

@@ -16,6 +16,26 @@ export interface LabHostSpec {
   director: boolean;
 }
 
+/**
+ * What an inventory tells `play lab up -i` about a host, as its `lab` var
+ * (a host's own, or its group's): the interface name inside it, and
+ * whether it is a director. A role's model can set it for the hosts it
+ * declares, so nothing is written twice (`lvsGroups` does, from
+ * `cluster.interface` and `cluster.directors`).
+ *
+ * @example
+ * ```ts
+ * import type { LabHostVars } from './spec.ts';
+ * const lab: LabHostVars = { iface: 'eth1', director: true };
+ * ```
+ */
+export interface LabHostVars {
+  /** @default the host var `iface`, else `enp0s8` */
+  iface?: string;
+  /** @default membership of a group named `directors` */
+  director?: boolean;
+}
+
 /** The seed's topology: LB1/LB2 directors, RS1/RS2 real servers, `enp0s8` everywhere (VIP .200 is not a host). */
 export const DEFAULT_LAB_HOSTS: LabHostSpec[] = [
   { name: 'LB1', address: '192.168.56.101', iface: 'enp0s8', director: true },

@@ -1,5 +1,6 @@
 import type { Secret } from '../../lib/core/secret.ts';
 import type { Inventory } from '../../lib/dsl/inventory.ts';
+import type { LabHostVars } from '../../lib/lab/spec.ts';
 import type { InventoryProblem, InventoryRule, VarProblem } from '../../lib/dsl/role.ts';
 import { cidr, inCidr, ipv4 } from '../../lib/core/ipv4.ts';
 import { describe, oneOf, text, wholeNumber } from '../../lib/core/rules.ts';
@@ -360,15 +361,31 @@ export interface LvsCluster {
 /** The variables the LVS roles need. */
 export interface LvsVars {
   cluster: LvsCluster;
+  /** What `play lab up -i` builds for a host; {@link lvsGroups} sets it for the directors. */
+  lab?: LabHostVars;
 }
 
 /**
  * Groups derived from the cluster, so membership is declared once:
- * `directors`, `realservers`, and `master` (the highest-priority director,
- * which `play handover` and `play handback` act on).
+ * `directors`, `realservers`, and `master` (the MASTER of the instance
+ * carrying `cluster.vip`, which `play handover` and `play handback` act
+ * on). The directors' group also tells `play lab up -i` their interface
+ * (`cluster.interface`).
+ *
+ * @example
+ * ```ts
+ * import { defineInventory } from 'playbook-ts';
+ * import { lvsGroups, type LvsCluster, type LvsVars } from './cluster.ts';
+ * declare const cluster: LvsCluster;
+ * export default defineInventory<LvsVars>({ vars: { cluster }, hosts: {}, groups: lvsGroups(cluster) });
+ * ```
  */
-export function lvsGroups(c: LvsCluster): Record<'directors' | 'realservers' | 'master', { hosts: string[] }> {
-  return { directors: { hosts: Object.keys(c.directors) }, realservers: { hosts: Object.keys(c.realServers) }, master: { hosts: [masterOf(c)].filter(Boolean) } };
+export function lvsGroups(c: LvsCluster): { directors: { hosts: string[]; vars: Partial<LvsVars> }; realservers: { hosts: string[] }; master: { hosts: string[] } } {
+  return {
+    directors: { hosts: Object.keys(c.directors), vars: { lab: { iface: c.interface, director: true } } },
+    realservers: { hosts: Object.keys(c.realServers) },
+    master: { hosts: [masterOf(c)].filter(Boolean) },
+  };
 }
 
 /**

@@ -142,7 +142,7 @@ Ipvs('the advert-interval change: BACKUP leaves, MASTER reloads, BACKUP rejoins;
 Ipvs('a setting a reload cannot change (disable_local_igmp): restarts, the MASTER after handing the VIP over; no request fails', async () => {
   const { r } = await live('restart-only setting', ['site', '-i', 'spec/fixtures/inventory/igmp.ts'], { movesVip: true });
   const lb1 = eventsOf(r.stdout).find((e) => e.host === 'LB1' && e.kind === 'keepalived')!;
-  assert.equal(lb1.changes.map((c: any) => c.summary).slice(1), ['hand the VIP to LB2 before the restart', 'restart keepalived: disable_local_igmp changes, and keepalived cannot change it on a reload', 'take the VIP back']);
+  assert.equal(lb1.changes.map((c: any) => c.summary).filter((s: string) => !s.startsWith('write ')), ['hand the VIPs this director is MASTER of to LB2 before the restart', 'restart keepalived: disable_local_igmp changes, and keepalived cannot change it on a reload', 'take the VIPs back']);
   assert.equal(await holders(), ['LB1']);
   await live('restart-only setting back', ['site', '-i', 'inventory'], { movesVip: true });
 });
