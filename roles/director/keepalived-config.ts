@@ -153,7 +153,7 @@ export const keepalivedConfig = defineTask<KeepalivedConfigParams>({
     const forwarding = after.virtualServers[0]?.forwarding ?? 'DR';
     const how = rolloutOf(before, after);
     // MASTER of an instance, in the model or in the config it runs (a rollout between two sets of instances).
-    const leads = (p.leads ?? isMaster) || isMaster || before.instances.some((i) => i.state === 'MASTER');
+    const leads = isMaster || p.leads === true || before.instances.some((i) => i.state === 'MASTER');
     const free = p.peers.length > 0 && (await ctx.fact(handoverOffset)) === 0;
     // Read from the configs before this one is written: what this director is MASTER of now.
     const away = how.kind === 'restart' || (how.kind === 'shared' && !isMaster) ? leads && free : false;
@@ -183,6 +183,6 @@ export const keepalivedConfig = defineTask<KeepalivedConfigParams>({
         for (const peer of p.peers) out.push(...rejoinSteps(live, peer, 'if it left VRRP for these settings'));
       }
     }
-        return changes(out, file.notes);
+    return changes(out, file.notes);
   },
 });
