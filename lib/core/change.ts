@@ -1,4 +1,4 @@
-import type { HostReader, RunResult } from './transport.ts';
+import type { HostAccess, RunResult } from './transport.ts';
 
 /** Before and after of one file or value. Only the reporter renders it. */
 export interface Diff {
@@ -53,8 +53,10 @@ export interface Change {
 
 /** What a change that applies itself may use. */
 export interface ApplyIO {
-  reader(hostName: string): Promise<HostReader>;
-  self: HostReader;
+  /** An inventory host (this one too), over the run's connection to it: to read it or to act on it. */
+  host(hostName: string): Promise<HostAccess>;
+  /** This host. */
+  self: HostAccess;
   /**
    * Drop this host's connection and open a new one, checked as the first was
    * (reboot). Rejects while the host does not answer; tasks' later commands

@@ -3,10 +3,10 @@ import type { Problem } from './errors.ts';
 import type { Fact, FactRecord, FactValues } from './fact.ts';
 import type { HostView } from './host.ts';
 import type { TaskResult } from './result.ts';
-import type { HostReader } from './transport.ts';
+import type { HostAccess } from './transport.ts';
 
 // Planners that look across hosts name it from here, with the rest of what a planner sees.
-export type { HostReader };
+export type { HostAccess };
 
 /**
  * What `when` sees: the host's variables, the results registered so far,
@@ -125,8 +125,12 @@ export interface PlanContext {
   readonly results: Readonly<Record<string, TaskResult>>;
   /** true when the user asked for diffs: planners fetch old content only then. */
   readonly wantDiff: boolean;
-  /** Read-only access to another inventory host (for cross-host checks). */
-  reader(hostName: string): Promise<HostReader>;
+  /**
+   * Another inventory host, for cross-host checks. A planner only reads
+   * through it; a change it plans may keep it to act there when applied
+   * (a drain sets weights on the directors it read).
+   */
+  reader(hostName: string): Promise<HostAccess>;
 }
 
 /**

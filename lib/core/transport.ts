@@ -29,8 +29,26 @@ export interface Transport {
   readonly commandCount: number;
 }
 
-/** Read-only access to a host, for planners that look across hosts (verify). */
-export interface HostReader {
+/**
+ * An inventory host, and any shell command on it over the run's connection
+ * to it: to read it or to change it. Not a reader: planners read other hosts
+ * through it (verify, the health gate), and changes that span hosts act
+ * through it — the failover drill stops and starts keepalived on a MASTER, a
+ * handover sets the track file on the director giving the VIP up, a drain
+ * sets IPVS weights on every director. Not a {@link Transport} either: it
+ * is borrowed, so it has no `close()` (the runner closes the connection
+ * once the run ends).
+ *
+ * @example
+ * ```ts
+ * import type { HostAccess } from './transport.ts';
+ * async function stopKeepalived(h: HostAccess): Promise<void> {
+ *   const r = await h.run('systemctl stop keepalived');
+ *   if (r.code !== 0) throw new Error(`${h.host.name}: ${r.stderr.trim()}`);
+ * }
+ * ```
+ */
+export interface HostAccess {
   readonly host: HostView;
   run(cmd: string, o?: RunOptions): Promise<RunResult>;
 }

@@ -3,7 +3,7 @@ import type { Fact } from '../core/fact.ts';
 import type { HostView } from '../core/host.ts';
 import type { TaskResult } from '../core/result.ts';
 import type { PlanContext } from '../core/task.ts';
-import type { HostReader } from '../core/transport.ts';
+import type { HostAccess } from '../core/transport.ts';
 import { FactCache } from './fact-cache.ts';
 
 /** Everything one host's planners share during a play. */
@@ -16,7 +16,7 @@ export interface HostState {
   run: { pending: number };
   results: Record<string, TaskResult>;
   wantDiff: boolean;
-  reader(hostName: string): Promise<HostReader>;
+  reader(hostName: string): Promise<HostAccess>;
   /** Replace this host's connection (reboot); absent where no connector is at hand (specs). */
   reconnect?(): Promise<void>;
 }

@@ -154,7 +154,7 @@ async function attempt(placed: PlacedTask, state: HostState, transport: Transpor
       }
       last = c.apply
         ? await c.apply({
-          reader: state.reader,
+          host: state.reader,
           self: { host: state.host, run: (cmd, ro) => transport.run(cmd, ro) },
           reconnect: state.reconnect,
         })

@@ -1,6 +1,6 @@
 import type { HostView } from '../core/host.ts';
 import { emptyRecap, type HostRecap, type TaskResult } from '../core/result.ts';
-import type { HostReader } from '../core/task.ts';
+import type { HostAccess } from '../core/task.ts';
 import type { Reporter, RunRecap } from '../report/reporter.ts';
 import { stopsAfter, type CompiledPlay } from './compile.ts';
 import { Connections, type Connector } from './connections.ts';
@@ -49,7 +49,7 @@ export async function runPlays(plays: readonly CompiledPlay[], o: RunnerOptions)
     o.reporter.taskResult(r);
   };
 
-  const reader = async (name: string): Promise<HostReader> => {
+  const reader = async (name: string): Promise<HostAccess> => {
     const host = o.allHosts.find((h) => h.name === name);
     if (!host) throw new Error(`no host named "${name}" in the inventory`);
     const t = await connections.get(host);

@@ -61,7 +61,7 @@ function rejoinSteps(live: LiveHandover, who: string, why: string): Change[] {
     summary: `start keepalived on ${who} (${why}), its priority lowered until it takes the VIPs it is MASTER of back`,
     exec: [`# on ${who}:`, rejoinPrepareCommand(), rejoinCommand(), '# then, unless the offset is the operator\'s:', back.exec].join('\n'),
     apply: async (io) => {
-      const r = io.self.host.name === who ? io.self : await io.reader(who);
+      const r = io.self.host.name === who ? io.self : await io.host(who);
       const prep = await r.run(rejoinPrepareCommand());
       if (prep.code !== 0) return prep;
       const word = prep.stdout.trim();

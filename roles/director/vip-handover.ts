@@ -5,7 +5,7 @@ import { defineTask } from '../../lib/core/define-task.ts';
 import { ipv4 } from '../../lib/core/ipv4.ts';
 import { describe, positiveNumber, text } from '../../lib/core/rules.ts';
 import { at, wholeNumber } from '../../lib/tasks/checks.ts';
-import type { HostReader } from '../../lib/core/task.ts';
+import type { HostAccess } from '../../lib/core/task.ts';
 import { sh } from '../../lib/core/shell.ts';
 import { settle } from '../verify/checks.ts';
 import { masteredBy, parseKeepalived } from './keepalived-parse.ts';
@@ -97,18 +97,18 @@ export function handoverStep(p: VipHandoverParams, self: string, summary: string
       quiesceDisarmCommand(),
     ].join('\n'),
     apply: async (io) => {
-      const holds = async (r: HostReader) => (await r.run(holdsVipCommand(p.vip, p.interface))).code === 0;
+      const holds = async (r: HostAccess) => (await r.run(holdsVipCommand(p.vip, p.interface))).code === 0;
       // A rollout on the MASTER also hands back for a peer that rejoins: `self` need not be this host.
-      const me = io.self.host.name === self ? io.self : await io.reader(self);
-      const peers = await Promise.all(peerNames.map((n) => (io.self.host.name === n ? io.self : io.reader(n))));
+      const me = io.self.host.name === self ? io.self : await io.host(self);
+      const peers = await Promise.all(peerNames.map((n) => (io.self.host.name === n ? io.self : io.host(n))));
       const onPeer = async () => (await Promise.all(peers.map(holds))).some(Boolean);
       const moved = async () => (away ? (await onPeer()) && !(await holds(me)) : (await holds(me)) && !(await onPeer()));
       const giving = away ? [me] : (await Promise.all(peers.map(async (r) => ((await holds(r)) ? [r] : [])))).flat();
       const takers = away ? peers.filter((_, i) => takerNames.includes(peerNames[i]!)) : [me];
       const cue = cueOf(randomBytes(4).toString('hex'));
-      const armed: HostReader[] = [];
+      const armed: HostAccess[] = [];
       const notes: string[] = [];
-      const triggers: Array<{ r: HostReader; anchor: number; seen: number; sent: number }> = [];
+      const triggers: Array<{ r: HostAccess; anchor: number; seen: number; sent: number }> = [];
       try {
         for (const r of giving) {
           armed.push(r);
@@ -185,11 +185,11 @@ export function liveHandoverStep(l: LiveHandover, self: string, offset: number, 
       handoverCommand(offset),
     ].join('\n'),
     apply: async (io) => {
-      const readers = await Promise.all(l.directors.map((n) => (io.self.host.name === n ? io.self : io.reader(n))));
-      const texts = await Promise.all(readers.map((r) => r.run(sh`cat ${l.conf} 2>/dev/null || true`)));
+      const hosts = await Promise.all(l.directors.map((n) => (io.self.host.name === n ? io.self : io.host(n))));
+      const texts = await Promise.all(hosts.map((r) => r.run(sh`cat ${l.conf} 2>/dev/null || true`)));
       const led = masteredBy(self, Object.fromEntries(l.directors.map((n, i) => [n, parseKeepalived(texts[i]!.stdout)])));
       if (!led || Object.keys(led.priorities).length < 2) {
-        const me = readers[l.directors.indexOf(self)] ?? (await io.reader(self));
+        const me = hosts[l.directors.indexOf(self)] ?? (await io.host(self));
         const set = await me.run(handoverCommand(offset));
         return set.code !== 0 ? set : { ...ok, stdout: `${self} is MASTER of no instance: offset ${offset}, nothing moves` };
       }

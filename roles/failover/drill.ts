@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { ResultTable } from '../../lib/core/change.ts';
-import type { HostReader } from '../../lib/core/task.ts';
+import type { ApplyIO, ResultTable } from '../../lib/core/change.ts';
 import type { RunResult } from '../../lib/core/transport.ts';
 import { holdsVip, readIpvs, settle, table, type CheckRow, type Topology } from '../verify/checks.ts';
 
@@ -38,11 +37,11 @@ const httpLoop = (vip: string, port: number, stopFile: string) =>
  * VIP meanwhile where IPVS exists. keepalived on the MASTER is started again
  * whatever happens.
  */
-export async function runDrill(t: Topology, move: DrillMove, io: { reader(h: string): Promise<HostReader>; self: HostReader }, o: DrillOptions): Promise<RunResult & { table: ResultTable }> {
+export async function runDrill(t: Topology, move: DrillMove, io: Pick<ApplyIO, 'host' | 'self'>, o: DrillOptions): Promise<RunResult & { table: ResultTable }> {
   const c = { ...t.cluster, vip: move.vip };
   const { master, backup, label } = move;
-  const m = await io.reader(master);
-  const b = await io.reader(backup);
+  const m = await io.host(master);
+  const b = await io.host(backup);
   const rows: CheckRow[] = [];
   const fail = (why: string) => ({ code: 1, stdout: '', stderr: why, table: table(rows) });
 

@@ -1,7 +1,7 @@
 import { holdsVipCommand } from '../director/keepalived-commands.ts';
 import type { ResultTable } from '../../lib/core/change.ts';
 import { quote, sh } from '../../lib/core/shell.ts';
-import type { HostReader } from '../../lib/core/task.ts';
+import type { HostAccess } from '../../lib/core/task.ts';
 import { instanceOf, primaryService, servicesOf, vipsOf, type LvsCluster, type ResolvedService } from '../lvs/cluster.ts';
 import { ARP_SYSCTLS, realServerServices } from '../realserver/index.ts';
 import { connDeltas, judgeDeltas, parseIpvsadm } from './parse.ts';
@@ -40,12 +40,12 @@ export async function settle<T>(probe: () => Promise<T>, done: (v: T) => boolean
 }
 
 /** Does this director hold the VIP on the cluster's interface? */
-export async function holdsVip(r: HostReader, c: LvsCluster): Promise<boolean> {
+export async function holdsVip(r: HostAccess, c: LvsCluster): Promise<boolean> {
   return (await r.run(holdsVipCommand(c.vip, c.interface))).code === 0;
 }
 
 /** keepalived on every director, and each VIP on exactly one: the MASTER of its instance. */
-export async function directorChecks(t: Topology, reader: (h: string) => Promise<HostReader>, settleMs: number): Promise<CheckRow[]> {
+export async function directorChecks(t: Topology, reader: (h: string) => Promise<HostAccess>, settleMs: number): Promise<CheckRow[]> {
   const rows: CheckRow[] = [];
   const readers = await Promise.all(t.directors.map((d) => reader(d.name)));
   const active = await Promise.all(readers.map((r) => r.run('systemctl is-active keepalived 2>/dev/null || true')));
@@ -74,7 +74,7 @@ export async function directorChecks(t: Topology, reader: (h: string) => Promise
 }
 
 /** VIP on lo, ARP sysctls and its own page, on each real server. */
-export async function realServerChecks(t: Topology, reader: (h: string) => Promise<HostReader>): Promise<CheckRow[]> {
+export async function realServerChecks(t: Topology, reader: (h: string) => Promise<HostAccess>): Promise<CheckRow[]> {
   const perHost = await Promise.all(t.realServers.map(async (rs) => {
     const r = await reader(rs.name);
     const own = realServerServices(t.cluster, rs.name);
@@ -104,7 +104,7 @@ export async function realServerChecks(t: Topology, reader: (h: string) => Promi
 }
 
 /** What the MASTER's IPVS table says, or why it cannot be read. */
-export async function readIpvs(r: HostReader): Promise<{ ok: true; out: string } | { ok: false; reason: string }> {
+export async function readIpvs(r: HostAccess): Promise<{ ok: true; out: string } | { ok: false; reason: string }> {
   const res = await r.run('ipvsadm -Ln 2>&1');
   // ipvsadm's first line says why ("Can't initialize ipvs: Protocol not available").
   if (res.code !== 0) return { ok: false, reason: `no IPVS on ${r.host.name} (ipvsadm -Ln: ${res.stdout.trim().split('\n')[0] || `exit ${res.code}`})` };
@@ -118,13 +118,13 @@ export async function readIpvs(r: HostReader): Promise<{ ok: true; out: string }
  * are all answered and spread as its scheduler says. Without IPVS in the
  * directors' kernel, all are skipped with that reason.
  */
-export async function balancingChecks(t: Topology, reader: (h: string) => Promise<HostReader>, self: HostReader, requests: number, settleMs: number): Promise<CheckRow[]> {
+export async function balancingChecks(t: Topology, reader: (h: string) => Promise<HostAccess>, self: HostAccess, requests: number, settleMs: number): Promise<CheckRow[]> {
   const services = servicesOf(t.cluster);
   const rows = await Promise.all(services.map((s) => serviceChecks(t, s, services.length > 1, reader, self, requests, settleMs)));
   return rows.flat();
 }
 
-async function serviceChecks(t: Topology, s: ResolvedService, several: boolean, reader: (h: string) => Promise<HostReader>, self: HostReader, requests: number, settleMs: number): Promise<CheckRow[]> {
+async function serviceChecks(t: Topology, s: ResolvedService, several: boolean, reader: (h: string) => Promise<HostAccess>, self: HostAccess, requests: number, settleMs: number): Promise<CheckRow[]> {
   // The director that holds this service's VIP: the MASTER of its instance.
   const holder = instanceOf(t.cluster, s.vip).master;
   const master = await reader(holder);

@@ -5,7 +5,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { HostReader } from '../../lib/core/task.ts';
+import type { HostAccess } from '../../lib/core/task.ts';
 import { FactCache } from '../../lib/engine/fact-cache.ts';
 import { planContext } from '../../lib/engine/plan-context.ts';
 import { drainRealServer, realServerInService } from '../../roles/lvs/real-server-ops.ts';
@@ -33,7 +33,7 @@ UDP  192.168.56.201:53 rr
   -> 192.168.56.104:53 Route ${rs2} 0 0`;
 
 async function plan(task: ReturnType<typeof drainRealServer>, host: string, table: string) {
-  const reader = async (name: string): Promise<HostReader> => ({ host: testHost({ name }), run: async () => ({ code: 0, stdout: `active\n${table}`, stderr: '' }) });
+  const reader = async (name: string): Promise<HostAccess> => ({ host: testHost({ name }), run: async () => ({ code: 0, stdout: `active\n${table}`, stderr: '' }) });
   return task.plan(planContext({
     host: testHost({ name: host }), cache: new FactCache(new FakeTransport(host, [])), pending: [], run: { pending: 0 }, results: {}, wantDiff: false, reader,
   }));

@@ -9,7 +9,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { HostReader } from '../../lib/core/task.ts';
+import type { HostAccess } from '../../lib/core/task.ts';
 import { handoverOffset, HANDOVER_OFFSET, quiesceArmCommand, quiesceDisarmCommand, QUIESCE_FOR_MS } from '../../roles/director/keepalived-commands.ts';
 import { handoverStep, QUIESCE_LEAD_MS, takeoverAfterAnchorMs, vipHandover } from '../../roles/director/vip-handover.ts';
 import { testHost } from '../support/plan-harness.ts';
@@ -88,7 +88,7 @@ function cluster(o: { holder: Name; neverMoves?: boolean; armFails?: boolean; no
   let want: Name = holder;
   let cued = false;
   const offset = (cmd: string) => /(\d+) > \/etc\/keepalived\/play-handover/.exec(cmd)?.[1];
-  const reader = (name: Name): HostReader => ({
+  const reader = (name: Name): HostAccess => ({
     host: testHost({ name }),
     run: async (cmd) => {
       const done = (stdout = '') => ({ code: 0, stdout, stderr: '' });
@@ -123,7 +123,7 @@ function cluster(o: { holder: Name; neverMoves?: boolean; armFails?: boolean; no
       throw new Error(`unexpected command on ${name}: ${cmd}`);
     },
   });
-  const io = { self: reader('h1'), reader: async (n: string) => reader(n as Name) };
+  const io = { self: reader('h1'), host: async (n: string) => reader(n as Name) };
   return { io, log, holder: () => holder };
 }
 const fast = { ...base, advertInterval: 0.01 };

@@ -30,7 +30,7 @@ function host(o: { early?: number; down?: number; keyChanged?: boolean; test?: n
   let early = o.early ?? 0, down = o.down ?? 0;
   let booted = false;
   const io: ApplyIO = {
-    reader: async () => { throw new Error('no'); },
+    host: async () => { throw new Error('no'); },
     self: {
       host: testHost(),
       run: async (cmd) => {
