@@ -13,22 +13,11 @@ export interface Verdict {
   failed: boolean;
 }
 
-/**
- * One step a task needs to reach its desired state. Planning produces these;
- * the runner applies them (or, in check mode, only reports them).
- */
-export interface Change {
+/** What every change has, whichever way it is made. */
+interface ChangeBase {
   /** One line, e.g. "set net.ipv4.conf.lo.arp_ignore 0 → 1". */
   summary: string;
   diff?: Diff;
-  /** The shell command that makes the change, and its stdin. */
-  exec: string;
-  stdin?: string | Uint8Array;
-  /**
-   * How long `exec` may run, when it is meant to outlast the transport's
-   * per-command default (a bounded wait). @default the transport's
-   */
-  timeoutMs?: number;
   /**
    * Safe to run in check mode (it reads only). Check mode applies these,
    * so read-only commands can feed `register` during a dry run.
@@ -40,20 +29,72 @@ export interface Change {
    * the reason why the prediction is not certain.
    */
   predicted?: string;
-  /**
-   * For changes that span hosts (the failover drill): the runner calls this
-   * instead of running `exec`, which then only describes the change for -v.
-   */
-  apply?: (io: ApplyIO) => Promise<RunResult & { table?: ResultTable }>;
   /** Judge the result; default: exit 0 is a change, anything else a failure. */
   judge?: (r: RunResult) => Verdict;
-  /** Message used when the change fails; default names the command. */
+  /** Message used when the change fails; default names the summary and the exit code. */
   failMessage?: (r: RunResult) => string;
+}
+
+/** A change made by one shell command on the task's host: nearly all of them. */
+export interface CommandChange extends ChangeBase {
+  /** The shell command that makes the change. */
+  exec: string;
+  /** Bytes written to its standard input (a file's content). */
+  stdin?: string | Uint8Array;
+  /**
+   * How long `exec` may run, when it is meant to outlast the transport's
+   * per-command default (a bounded wait). @default the transport's
+   */
+  timeoutMs?: number;
+  apply?: never;
+  what?: never;
+}
+
+/**
+ * A change the runner cannot make with one command on one host: it spans
+ * hosts (the failover drill, a VIP handover, IPVS weights on every
+ * director), runs on the controller (a wait from outside), or outlives the
+ * connection (a reboot). The runner calls `apply`, and judges its result as
+ * a command's; the commands it runs are shown with -v as they are sent.
+ */
+export interface ApplyChange extends ChangeBase {
+  apply: (io: ApplyIO) => Promise<RunResult & { table?: ResultTable }>;
+  /**
+   * What `apply` does, in words, and where (with the commands it runs, when
+   * they say it best): the failure's detail names this where a command
+   * change's names its command.
+   */
+  what: string;
+  exec?: never;
+  stdin?: never;
+  timeoutMs?: never;
+}
+
+/**
+ * One step a task needs to reach its desired state. Planning produces these;
+ * the runner applies them (or, in check mode, only reports them): a command
+ * (`exec`) or, for what one command cannot do, an `apply` function — never both.
+ */
+export type Change = CommandChange | ApplyChange;
+
+/**
+ * An apply change's `what`, step by step: each step's words, then the
+ * commands it runs, indented under them.
+ *
+ * @example
+ * ```ts
+ * import { outline } from './change.ts';
+ * outline([['on LB1:', 'ipvsadm -e -t 192.168.56.200:80 -r 192.168.56.103:80 -g -w 0']]);
+ * // => "on LB1:\n  ipvsadm -e -t 192.168.56.200:80 -r 192.168.56.103:80 -g -w 0"
+ * ```
+ */
+export function outline(steps: ReadonlyArray<readonly [words: string, ...commands: string[]]>): string {
+  return steps.map(([words, ...commands]) => [words, ...commands.map((c) => c.replace(/^/gm, '  '))].join('\n')).join('\n');
 }
 
 /** What a change that applies itself may use. */
 export interface ApplyIO {
-  /** An inventory host (this one too), over the run's connection to it: to read it or to act on it. */
+  /** Another inventory host (or this one), over the run's connection to it: to read it, or to act on it. */
   host(hostName: string): Promise<HostAccess>;
   /** This host. */
   self: HostAccess;

@@ -135,8 +135,11 @@ export class TaskError extends PlayError {
     readonly host: string,
     readonly task: string,
     message: string,
-    /** What failed: the command and its output, or the table of a failing check. */
-    readonly detail: { cmd?: string; code?: number; stdout?: string; stderr?: string; table?: ResultTable } = {},
+    /**
+     * What failed: the command (`cmd`), or what a change that applies
+     * itself does (`what`), and its output; or the table of a failing check.
+     */
+    readonly detail: { cmd?: string; what?: string; code?: number; stdout?: string; stderr?: string; table?: ResultTable } = {},
   ) {
     super(message);
   }

@@ -163,7 +163,7 @@ async function attempt(placed: PlacedTask, state: HostState, transport: Transpor
       const v = (c.judge ?? defaultVerdict)(last);
       if (v.failed) {
         const message = (c.failMessage ?? ((r) => defaultFail(c, r)))(last);
-        throw new TaskError(state.host.name, task.name, message, { cmd: c.exec, code: last.code, stdout: last.stdout, stderr: last.stderr, table: tableOf(last) });
+        throw new TaskError(state.host.name, task.name, message, { ...(c.apply ? { what: c.what } : { cmd: c.exec }), code: last.code, stdout: last.stdout, stderr: last.stderr, table: tableOf(last) });
       }
       if (v.changed) {
         changed = true;

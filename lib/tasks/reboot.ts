@@ -1,4 +1,4 @@
-import { changes, type ApplyIO } from '../core/change.ts';
+import { changes, outline, type ApplyIO } from '../core/change.ts';
 import { defineTask } from '../core/define-task.ts';
 import { HostKeyError, TaskError } from '../core/errors.ts';
 import { fact } from '../core/fact.ts';
@@ -97,7 +97,10 @@ export const reboot = defineTask<RebootParams>({
     const o = { timeout: p.timeout ?? 600, pollInterval: p.pollInterval ?? 2, testCommand: p.testCommand ?? 'true' };
     return changes([{
       summary: `reboot and wait until ${ctx.host.name} answers again (up to ${o.timeout} s)`,
-      exec: REBOOT_COMMAND,
+      what: outline([
+        [`on ${ctx.host.name}: reboot 2 s later, from a process that outlives the SSH session`, REBOOT_COMMAND],
+        [`then every ${o.pollInterval} s, up to ${o.timeout} s: reconnect, until the boot id is no longer ${before}; then the test command`, o.testCommand],
+      ]),
       apply: (io) => rebootAndWait(io, before, o),
       failMessage: (r) => r.stderr.trim(),
     }]);

@@ -108,7 +108,7 @@ export const waitFor = defineTask<WaitForParams>({
     const failMessage = (r: { code: number; stderr: string }) => r.stderr.trim() || `${what} ${present ? 'not there' : 'still there'} after ${timeout} s`;
     const note = `${what} ${present ? 'was not there yet' : 'was still there'}: waited (at most ${timeout} s)`;
     if (p.from === 'controller') {
-      return changes([{ summary, exec: `# ${summary}`, readOnly: true, judge, failMessage, apply: () => waitFromController(t, present, timeout, sleep) }], [note]);
+      return changes([{ summary, what: `from the controller, every ${sleep} s, up to ${timeout} s: until ${what} ${wanted}`, readOnly: true, judge, failMessage, apply: () => waitFromController(t, present, timeout, sleep) }], [note]);
     }
     // The transport's per-command limit must not cut the wait short.
     return changes([{ summary, exec: waitCommand(t, present, timeout, sleep), readOnly: true, judge, failMessage, timeoutMs: (timeout + 30) * 1000 }], [note]);

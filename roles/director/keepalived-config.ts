@@ -1,4 +1,4 @@
-import { changes, noop, type Change } from '../../lib/core/change.ts';
+import { changes, noop, outline, type Change } from '../../lib/core/change.ts';
 import { defineTask } from '../../lib/core/define-task.ts';
 import { absolutePath, wholeNumber } from '../../lib/tasks/checks.ts';
 import { TaskError } from '../../lib/core/errors.ts';
@@ -59,7 +59,7 @@ function rejoinSteps(live: LiveHandover, who: string, why: string): Change[] {
   const back = liveHandoverStep(live, who, 0, `${who} takes the VIPs it is MASTER of back`);
   return [{
     summary: `start keepalived on ${who} (${why}), its priority lowered until it takes the VIPs it is MASTER of back`,
-    exec: [`# on ${who}:`, rejoinPrepareCommand(), rejoinCommand(), '# then, unless the offset is the operator\'s:', back.exec].join('\n'),
+    what: outline([[`on ${who}:`, rejoinPrepareCommand(), rejoinCommand()], ['then, unless the offset is the operator\'s:', back.what]]),
     apply: async (io) => {
       const r = io.self.host.name === who ? io.self : await io.host(who);
       const prep = await r.run(rejoinPrepareCommand());
@@ -67,7 +67,7 @@ function rejoinSteps(live: LiveHandover, who: string, why: string): Change[] {
       const word = prep.stdout.trim();
       if (word === 'stay') return { code: 0, stdout: `${who} did not leave VRRP`, stderr: '' };
       const started = await r.run(rejoinCommand());
-      return started.code !== 0 || word !== 'handback' ? started : back.apply!(io);
+      return started.code !== 0 || word !== 'handback' ? started : back.apply(io);
     },
     failMessage: (res) => `could not start keepalived on ${who} again: ${(res.stderr || res.stdout).trim()}`,
   }];

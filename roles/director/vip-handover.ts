@@ -1,6 +1,6 @@
 import type { FieldProblem } from '../../lib/core/errors.ts';
 import { randomBytes } from 'node:crypto';
-import { changes, noop, type Change } from '../../lib/core/change.ts';
+import { changes, noop, outline, type ApplyChange } from '../../lib/core/change.ts';
 import { defineTask } from '../../lib/core/define-task.ts';
 import { ipv4 } from '../../lib/core/ipv4.ts';
 import { describe, positiveNumber, text } from '../../lib/core/rules.ts';
@@ -68,7 +68,7 @@ const ok = { code: 0, stdout: '', stderr: '' };
  * ({@link quiesceCommand}), so no TCP handshake is split between two
  * directors. The rule is removed once the VIP has moved, or on failure.
  */
-export function handoverStep(p: VipHandoverParams, self: string, summary: string): Change {
+export function handoverStep(p: VipHandoverParams, self: string, summary: string): ApplyChange {
   const bound = p.boundMs ?? 30_000;
   const away = p.offset > 0;
   const peerNames = Object.keys(p.priorities).filter((n) => n !== self);
@@ -85,17 +85,13 @@ export function handoverStep(p: VipHandoverParams, self: string, summary: string
   });
   return {
     summary,
-    exec: [
-      `# on the director giving the VIP up (${away ? 'this one' : peerNames.join(' or ')}): drop new handshakes for ${QUIESCE_FOR_MS} ms once triggered (a random token per move)`,
-      quiesceArmCommand(p.vips?.length ? p.vips : p.vip, 'RANDOMTK'),
-      `# where the VIP will go (${takerNames.join(' or ')}): log the adverts, and mark the kernel log`,
-      quiesceCueSetupCommand(cueOf('RANDOMTK')),
-      ...(away ? ['# here:', handoverCommand(p.offset)] : []),
-      `# there: ${away ? '' : 'raise the priority just after an advert, and '}trigger the quiesce ${Math.round(takeover - QUIESCE_LEAD_MS)} ms after the last advert accepted (${QUIESCE_LEAD_MS} ms before the takeover)`,
-      quiesceCueCommand({ ...cueOf('RANDOMTK'), setup: '$MARK $OFF $FIRST' }),
-      `# once the VIP ${away ? 'is on a peer' : 'is back here'}, on the giver:`,
-      quiesceDisarmCommand(),
-    ].join('\n'),
+    what: outline([
+      [`on the director giving the VIP up (${away ? 'this one' : peerNames.join(' or ')}): drop new handshakes for ${QUIESCE_FOR_MS} ms once triggered (a random token per move)`, quiesceArmCommand(p.vips?.length ? p.vips : p.vip, 'RANDOMTK')],
+      [`where the VIP will go (${takerNames.join(' or ')}): log the adverts, and mark the kernel log`, quiesceCueSetupCommand(cueOf('RANDOMTK'))],
+      ...(away ? [['here:', handoverCommand(p.offset)] as const] : []),
+      [`there: ${away ? '' : 'raise the priority just after an advert, and '}trigger the quiesce ${Math.round(takeover - QUIESCE_LEAD_MS)} ms after the last advert accepted (${QUIESCE_LEAD_MS} ms before the takeover)`, quiesceCueCommand({ ...cueOf('RANDOMTK'), setup: '$MARK $OFF $FIRST' })],
+      [`once the VIP ${away ? 'is on a peer' : 'is back here'}, on the giver:`, quiesceDisarmCommand()],
+    ]),
     apply: async (io) => {
       const holds = async (r: HostAccess) => (await r.run(holdsVipCommand(p.vip, p.interface))).code === 0;
       // A rollout on the MASTER also hands back for a peer that rejoins: `self` need not be this host.
@@ -175,15 +171,14 @@ export interface LiveHandover {
  * VIPs go, the configs where they are. Sets the offset and moves nothing
  * when `self` is MASTER of no instance.
  */
-export function liveHandoverStep(l: LiveHandover, self: string, offset: number, summary: string): Change {
-  const what = offset > 0 ? 'hand its VIPs to the next priority' : 'take its VIPs back';
+export function liveHandoverStep(l: LiveHandover, self: string, offset: number, summary: string): ApplyChange {
+  const move = offset > 0 ? 'hand its VIPs to the next priority' : 'take its VIPs back';
   return {
     summary,
-    exec: [
-      `# read every director's ${l.conf} (${l.directors.join(', ')}); where ${self} is MASTER of an instance, ${what} as play ${offset > 0 ? 'handover' : 'handback'} does (new handshakes held back while they move)`,
-      `# else, on ${self}:`,
-      handoverCommand(offset),
-    ].join('\n'),
+    what: outline([
+      [`read every director's ${l.conf} (${l.directors.join(', ')}); where ${self} is MASTER of an instance, ${move} as play ${offset > 0 ? 'handover' : 'handback'} does (new handshakes held back while they move)`],
+      [`else, on ${self}:`, handoverCommand(offset)],
+    ]),
     apply: async (io) => {
       const hosts = await Promise.all(l.directors.map((n) => (io.self.host.name === n ? io.self : io.host(n))));
       const texts = await Promise.all(hosts.map((r) => r.run(sh`cat ${l.conf} 2>/dev/null || true`)));
@@ -197,7 +192,7 @@ export function liveHandoverStep(l: LiveHandover, self: string, offset: number, 
         offset, vip: led.vips[0]!, ...(led.vips.length > 1 ? { vips: led.vips } : {}), interface: l.interface,
         priorities: led.priorities, advertInterval: l.advertInterval, virtualRouterId: led.virtualRouterId, ...(l.boundMs ? { boundMs: l.boundMs } : {}),
       };
-      return handoverStep(p, self, summary).apply!(io);
+      return handoverStep(p, self, summary).apply(io);
     },
     failMessage: (r) => `${summary}: ${r.stderr}`,
   };

@@ -38,7 +38,7 @@ export const failoverDrill = defineTask<FailoverDrillParams>({
     const o = { limitMs: p.limitMs ?? 15_000, pollMs: p.pollMs ?? 50 };
     return changes([{
       summary: moves.map((m) => `${m.label}stop keepalived on ${m.master} (MASTER), time the VIP to ${m.backup}, start it again, time the VIP back`).join('; then '),
-      exec: moves.map((m) => `# failover drill ${m.master} → ${m.backup} → ${m.master} (${m.vip})`).join('\n'),
+      what: moves.map((m) => `failover drill ${m.master} → ${m.backup} → ${m.master} (${m.vip}), with HTTP requests to ${m.vip}:${m.port} from the controller`).join('\n'),
       // One after the other, one table: a failed move stops the drill, so the next never starts on a cluster that did not recover.
       apply: async (io) => {
         const rows: string[][] = [];

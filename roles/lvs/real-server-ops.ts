@@ -1,5 +1,5 @@
 import { servicesOf } from './cluster.ts';
-import { changes, noop, type Change } from '../../lib/core/change.ts';
+import { changes, noop, outline, type Change } from '../../lib/core/change.ts';
 import { defineTask } from '../../lib/core/define-task.ts';
 import { wholeNumber } from '../../lib/tasks/checks.ts';
 import { TaskError } from '../../lib/core/errors.ts';
@@ -29,7 +29,7 @@ async function entries(t: Topology, host: string, ctx: Pick<PlanContext, 'reader
       const svc = parseIpvsadm(ipvs).find((s) => s.address === service.vip && s.port === service.port && s.proto === service.protocol);
       const mine = svc?.reals.find((x) => `${x.address}:${x.port}` === dest);
       return {
-        director: d.name, reader: r, service, dest, running: state.trim() === 'active', ipvs: !ipvs.includes('@@no-ipvs'),
+        director: d.name, access: r, service, dest, running: state.trim() === 'active', ipvs: !ipvs.includes('@@no-ipvs'),
         weight: mine?.weight, active: mine ? activeOf(ipvs, service, dest) : 0,
         othersServing: (svc?.reals ?? []).filter((x) => `${x.address}:${x.port}` !== dest && x.weight > 0).length,
         configured: service.realServers.find((x) => x.name === host)?.weight ?? 1,
@@ -41,11 +41,11 @@ async function entries(t: Topology, host: string, ctx: Pick<PlanContext, 'reader
 
 type Entry = Awaited<ReturnType<typeof entries>>[number];
 
-/** Set this real server's IPVS weight in one service on one director (made there, through its reader). */
+/** Set this real server's IPVS weight in one service on one director (made there, through its HostAccess). */
 function weightChange(t: Topology, e: Entry, to: number): Change {
   const svc = `${e.service.protocol === 'UDP' ? '-u' : '-t'} ${sh`${`${e.service.vip}:${e.service.port}`} -r ${e.dest}`}`;
   const cmd = `ipvsadm -e ${svc} ${FLAG[t.cluster.forwarding] ?? '-g'} -w ${Math.trunc(to)}`;
-  return { summary: `weight ${e.weight} → ${to} for ${e.dest} on ${e.director}`, exec: `# on ${e.director}: ${cmd}`, apply: async () => e.reader.run(cmd) };
+  return { summary: `weight ${e.weight} → ${to} for ${e.dest} on ${e.director}`, what: outline([[`on ${e.director}:`, cmd]]), apply: async () => e.access.run(cmd) };
 }
 
 /** Active connections of `dest` in this service's section of `ipvsadm -Ln` (another service may list the same ADDR:PORT). */
@@ -98,7 +98,7 @@ export const drainRealServer = defineTask<DrainParams>({
     }
     out.push({
       summary: `wait until ${ctx.host.name} has no active connection on ${es.map((e) => e.director).join(', ')}`,
-      exec: `# wait for active connections to end`,
+      what: `read ipvsadm -Ln on every director every 0.5 s, up to ${(p.boundMs ?? 60_000) / 1000} s: until ${ctx.host.name} has no active connection`,
       apply: async () => {
         const left = await settle(async () => (await entries(t, ctx.host.name, ctx)).filter((e) => e.running && e.active > 0), (l) => l.length === 0, p.boundMs ?? 60_000, 500);
         return left.length === 0 ? { code: 0, stdout: '', stderr: '' } : { code: 1, stdout: '', stderr: `still active after ${(p.boundMs ?? 60_000) / 1000} s: ${left.map((e) => `${e.director} ${e.active}`).join(', ')}` };

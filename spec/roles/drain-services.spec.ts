@@ -38,14 +38,15 @@ async function plan(task: ReturnType<typeof drainRealServer>, host: string, tabl
     host: testHost({ name: host }), cache: new FactCache(new FakeTransport(host, [])), pending: [], run: { pending: 0 }, results: {}, wantDiff: false, reader,
   }));
 }
-const execs = (p: Awaited<ReturnType<typeof plan>>) => p.changes.map((c) => ('exec' in c ? c.exec : '')).filter((e) => e.includes('ipvsadm'));
+/** The weight changes, each made on a director through its HostAccess: what each says it runs, and where. */
+const weights = (p: Awaited<ReturnType<typeof plan>>) => p.changes.map((c) => (c.apply ? c.what : '')).filter((e) => e.includes('ipvsadm -e'));
 
 const Drain = suite('drain and undrain over several services');
 
 Drain('the seed: one ipvsadm command per director, as before', async () => {
-  assert.equal(execs(await plan(drainRealServer({ topology: topology(seed.vars.cluster) }), 'RS1', SEED_TABLE)), [
-    '# on LB1: ipvsadm -e -t 192.168.56.200:80 -r 192.168.56.103:80 -g -w 0',
-    '# on LB2: ipvsadm -e -t 192.168.56.200:80 -r 192.168.56.103:80 -g -w 0',
+  assert.equal(weights(await plan(drainRealServer({ topology: topology(seed.vars.cluster) }), 'RS1', SEED_TABLE)), [
+    'on LB1:\n  ipvsadm -e -t 192.168.56.200:80 -r 192.168.56.103:80 -g -w 0',
+    'on LB2:\n  ipvsadm -e -t 192.168.56.200:80 -r 192.168.56.103:80 -g -w 0',
   ]);
 });
 
@@ -55,23 +56,23 @@ Drain('RS2 drained from its three services (UDP with -u) on each director; RS2 i
   assert.match(refused, /RS2 is the last real server in service on LB1/);
   const dnsBoth = { ...multiCluster, services: multiCluster.services!.map((x, i) => (i === 2 ? { ...x, realServers: { RS1: { weight: 1 }, RS2: { weight: 1 } } } : x)) };
   const udp = multiTable(1).replace('  -> 192.168.56.104:53', '  -> 192.168.56.103:53 Route 1 0 0\n  -> 192.168.56.104:53');
-  assert.ok(execs(await plan(drainRealServer({ topology: topology(dnsBoth) }), 'RS2', udp)).includes('# on LB2: ipvsadm -e -u 192.168.56.201:53 -r 192.168.56.104:53 -g -w 0'));
+  assert.ok(weights(await plan(drainRealServer({ topology: topology(dnsBoth) }), 'RS2', udp)).includes('on LB2:\n  ipvsadm -e -u 192.168.56.201:53 -r 192.168.56.104:53 -g -w 0'));
   const two = { ...multiCluster, services: multiCluster.services!.slice(0, 2) };
-  assert.equal(execs(await plan(drainRealServer({ topology: topology(two) }), 'RS2', multiTable(1))), [
-    '# on LB1: ipvsadm -e -t 192.168.56.200:80 -r 192.168.56.104:80 -g -w 0',
-    '# on LB1: ipvsadm -e -t 192.168.56.200:443 -r 192.168.56.104:443 -g -w 0',
-    '# on LB2: ipvsadm -e -t 192.168.56.200:80 -r 192.168.56.104:80 -g -w 0',
-    '# on LB2: ipvsadm -e -t 192.168.56.200:443 -r 192.168.56.104:443 -g -w 0',
+  assert.equal(weights(await plan(drainRealServer({ topology: topology(two) }), 'RS2', multiTable(1))), [
+    'on LB1:\n  ipvsadm -e -t 192.168.56.200:80 -r 192.168.56.104:80 -g -w 0',
+    'on LB1:\n  ipvsadm -e -t 192.168.56.200:443 -r 192.168.56.104:443 -g -w 0',
+    'on LB2:\n  ipvsadm -e -t 192.168.56.200:80 -r 192.168.56.104:80 -g -w 0',
+    'on LB2:\n  ipvsadm -e -t 192.168.56.200:443 -r 192.168.56.104:443 -g -w 0',
   ]);
 });
 
 Drain('undrain restores each service\'s own weight (443 gives RS1 weight 2)', async () => {
   const table = multiTable(1).replace('192.168.56.103:80 Route 1', '192.168.56.103:80 Route 0').replace('192.168.56.103:443 Route 2', '192.168.56.103:443 Route 0');
-  assert.equal(execs(await plan(realServerInService({ topology: topology(multiCluster) }), 'RS1', table)), [
-    '# on LB1: ipvsadm -e -t 192.168.56.200:80 -r 192.168.56.103:80 -g -w 1',
-    '# on LB1: ipvsadm -e -t 192.168.56.200:443 -r 192.168.56.103:443 -g -w 2',
-    '# on LB2: ipvsadm -e -t 192.168.56.200:80 -r 192.168.56.103:80 -g -w 1',
-    '# on LB2: ipvsadm -e -t 192.168.56.200:443 -r 192.168.56.103:443 -g -w 2',
+  assert.equal(weights(await plan(realServerInService({ topology: topology(multiCluster) }), 'RS1', table)), [
+    'on LB1:\n  ipvsadm -e -t 192.168.56.200:80 -r 192.168.56.103:80 -g -w 1',
+    'on LB1:\n  ipvsadm -e -t 192.168.56.200:443 -r 192.168.56.103:443 -g -w 2',
+    'on LB2:\n  ipvsadm -e -t 192.168.56.200:80 -r 192.168.56.103:80 -g -w 1',
+    'on LB2:\n  ipvsadm -e -t 192.168.56.200:443 -r 192.168.56.103:443 -g -w 2',
   ]);
 });
 

@@ -17,6 +17,7 @@ import { planTable } from '../tasks/table.ts';
 import { renderTemplate } from '../../lib/tasks/render-template.ts';
 import { cluster as services } from '../fixtures/inventory/lab-services.ts';
 import { cluster as active } from '../fixtures/inventory/lab-active.ts';
+import { execOf, whatOf } from '../support/plan-harness.ts';
 
 const CONF = '/etc/keepalived/keepalived.conf';
 const SRC = new URL('../../roles/director/templates/keepalived.conf.njk', import.meta.url);
@@ -60,7 +61,7 @@ planTable(Plans, [
     task: task(edit({ delayLoop: 4, realServers: { RS1: { weight: 2 }, RS2: { weight: 1 } } })), facts: facts({ conf: LB1 }),
     changes: [WRITE, 'reload keepalived; confirm the new config is live'],
     then: (plan) => {
-      const reload = plan.changes[1]!.exec;
+      const reload = execOf(plan.changes[1]);
       assert.match(reload, /systemctl reload keepalived/);
       assert.match(reload, /Reload complete/);
       assert.match(reload, /192\.168\.56\.103:80=2 192\.168\.56\.104:80=1/, 'the new weights are what it waits for');
@@ -71,13 +72,13 @@ planTable(Plans, [
     name: 'a real server dropped: drained (weight 0, connections end) before the write and the reload',
     task: task(edit({ realServers: { RS2: { weight: 1 } } })), facts: facts({ conf: LB1 }),
     changes: ['drain 192.168.56.103:80 from 192.168.56.200:80 (weight 0, its connections end) before removing it', WRITE, 'reload keepalived; confirm the new config is live'],
-    then: (plan) => assert.match(plan.changes[0]!.exec, /ipvsadm -e -t 192\.168\.56\.200:80 -r 192\.168\.56\.103:80 -g -w 0/),
+    then: (plan) => assert.match(execOf(plan.changes[0]), /ipvsadm -e -t 192\.168\.56\.200:80 -r 192\.168\.56\.103:80 -g -w 0/),
   },
   {
     name: 'advert_int on a BACKUP: write, then leave VRRP until the MASTER runs it',
     task: task(edit({ advertInterval: 2 }), 'LB2'), facts: facts({ conf: LB1.replace('LVS_MASTER', 'LVS_BACKUP').replace('state MASTER', 'state BACKUP').replace('priority 200', 'priority 100') }),
     changes: [WRITE, 'stop keepalived until LB1 (MASTER) runs the new VRRP settings (VI_1 advert_int 1 → 2): directors that disagree both take the VIP'],
-    then: (plan) => assert.match(plan.changes[1]!.exec, /: > \/run\/play\/keepalived-left-vrrp\n/),
+    then: (plan) => assert.match(execOf(plan.changes[1]), /: > \/run\/play\/keepalived-left-vrrp\n/),
   },
   {
     name: 'advert_int on the MASTER: write, reload, then start the BACKUPs that left',
@@ -90,7 +91,7 @@ planTable(Plans, [
     name: 'one instance → two (active/active), on the BACKUP that becomes VI_2\'s MASTER: hand over what it holds first, then leave VRRP',
     task: task(active, 'LB2', true), facts: facts({ conf: rendered(services, 'LB2') }),
     changes: ['hand the VIPs this director is MASTER of to LB1 before it leaves VRRP', WRITE, 'stop keepalived until LB1 (MASTER) runs the new VRRP settings (VI_1 virtual_ipaddress 192.168.56.200,192.168.56.201 → 192.168.56.200): directors that disagree both take the VIP'],
-    then: (plan) => { assert.ok(plan.changes[0]!.apply); assert.match(plan.changes[2]!.exec, /echo handover > \/run\/play\/keepalived-left-vrrp\n/); },
+    then: (plan) => { assert.ok(plan.changes[0]!.apply); assert.match(execOf(plan.changes[2]), /echo handover > \/run\/play\/keepalived-left-vrrp\n/); },
   },
   {
     name: '…on the MASTER: the VIP that moves to VI_2 stays served from lo until VI_2 takes it; then LB2 rejoins, lowered, and takes VI_2 back',
@@ -101,8 +102,8 @@ planTable(Plans, [
       'start keepalived on LB2 (if it left VRRP for these settings), its priority lowered until it takes the VIPs it is MASTER of back',
     ],
     then: (plan) => {
-      assert.match(plan.changes[1]!.exec, /for v in '?192\.168\.56\.201'?; do/);
-      assert.match(plan.changes[2]!.exec, /printf '%s\\n' 253 > /);
+      assert.match(execOf(plan.changes[1]), /for v in '?192\.168\.56\.201'?; do/);
+      assert.match(whatOf(plan.changes[2]), /printf '%s\\n' 253 > /);
     },
   },
   {
@@ -120,7 +121,7 @@ planTable(Plans, [
     name: 'a restart-only setting on the MASTER: hand the VIP over, restart, take it back (no failover gap)',
     task: task(edit({ globalDefs: { disable_local_igmp: true } })), facts: facts({ conf: LB1 }),
     changes: ['hand the VIPs this director is MASTER of to LB2 before the restart', WRITE, 'restart keepalived: disable_local_igmp changes, and keepalived cannot change it on a reload', 'take the VIPs back'],
-    then: (plan) => { assert.match(plan.changes[0]!.exec, /printf '%s\\n' 253 > /); assert.ok(plan.changes[0]!.apply && plan.changes[3]!.apply); },
+    then: (plan) => { assert.match(whatOf(plan.changes[0]), /printf '%s\\n' 253 > /); assert.ok(plan.changes[0]!.apply && plan.changes[3]!.apply); },
   },
   { name: '…on a BACKUP, or a MASTER already handed over: restart alone', task: task(edit({ globalDefs: { disable_local_igmp: true } })), facts: facts({ conf: LB1, handover: 253 }), changes: [WRITE, 'restart keepalived: disable_local_igmp changes, and keepalived cannot change it on a reload'] },
   {

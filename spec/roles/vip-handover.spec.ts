@@ -12,7 +12,7 @@ import * as assert from 'uvu/assert';
 import type { HostAccess } from '../../lib/core/task.ts';
 import { handoverOffset, HANDOVER_OFFSET, quiesceArmCommand, quiesceDisarmCommand, QUIESCE_FOR_MS } from '../../roles/director/keepalived-commands.ts';
 import { handoverStep, QUIESCE_LEAD_MS, takeoverAfterAnchorMs, vipHandover } from '../../roles/director/vip-handover.ts';
-import { testHost } from '../support/plan-harness.ts';
+import { testHost, whatOf } from '../support/plan-harness.ts';
 import { planTable } from '../tasks/table.ts';
 
 const VIP = '192.168.56.200';
@@ -24,24 +24,24 @@ planTable(Plans, [
   { name: 'already handed over: nothing to do', task: vipHandover({ ...base, offset: HANDOVER_OFFSET }), facts: [{ cmd: handoverOffset.command, stdout: '253\n' }], changes: [], notes: ['handover offset is 253 already'] },
   { name: 'no track file, handback asked: nothing to do', task: vipHandover({ ...base, offset: 0 }), facts: [{ cmd: handoverOffset.command, stdout: '' }], changes: [], notes: ['handover offset is 0 already'] },
   {
-    name: 'handed over, handback asked: one step whose shell shows the giver armed, the cue set up, the raise inside the cue, the table removed',
+    name: 'handed over, handback asked: one step whose outline shows the giver armed, the cue set up, the raise inside the cue, the table removed',
     task: vipHandover({ ...base, offset: 0 }), facts: [{ cmd: handoverOffset.command, stdout: '253\n' }], changes: ['take the VIP back (offset 253 → 0)'],
     then: (plan) => {
-      const exec = plan.changes[0]!.exec;
-      const order = ['table ip play_quiesce {', 'play-cue-mark', 'printf warm', 'play-handover', 'nft delete table ip play_quiesce'].map((x) => exec.indexOf(x));
-      assert.ok(order.every((at, i) => at >= 0 && (i === 0 || at > order[i - 1]!)), `${order}\n${exec}`);
-      assert.match(exec, new RegExp(`timeout ${QUIESCE_FOR_MS}ms`));
-      assert.match(exec, /trigger the quiesce 2919 ms after the last advert accepted \(300 ms before the takeover\)/);
+      const what = whatOf(plan.changes[0]);
+      const order = ['table ip play_quiesce {', 'play-cue-mark', 'printf warm', 'play-handover', 'nft delete table ip play_quiesce'].map((x) => what.indexOf(x));
+      assert.ok(order.every((at, i) => at >= 0 && (i === 0 || at > order[i - 1]!)), `${order}\n${what}`);
+      assert.match(what, new RegExp(`timeout ${QUIESCE_FOR_MS}ms`));
+      assert.match(what, /trigger the quiesce 2919 ms after the last advert accepted \(300 ms before the takeover\)/);
     },
   },
   {
     name: 'handover asked: the track file is written here, between the cue set up there and the cue read',
     task: vipHandover({ ...base, offset: HANDOVER_OFFSET }), facts: [{ cmd: handoverOffset.command, stdout: '0\n' }], changes: ['hand the VIP to LB2 (offset 0 → 253)'],
     then: (plan) => {
-      const exec = plan.changes[0]!.exec;
-      const at = ['play-cue-mark', '# here:', 'play-handover', 'printf warm'].map((x) => exec.indexOf(x));
-      assert.ok(at.every((x, i) => x >= 0 && (i === 0 || x > at[i - 1]!)), `${at}\n${exec}`);
-      assert.match(exec, /@th,16,8 < 100 log prefix "play-cue lo "/);
+      const what = whatOf(plan.changes[0]);
+      const at = ['play-cue-mark', '\nhere:\n', 'play-handover', 'printf warm'].map((x) => what.indexOf(x));
+      assert.ok(at.every((x, i) => x >= 0 && (i === 0 || x > at[i - 1]!)), `${at}\n${what}`);
+      assert.match(what, /@th,16,8 < 100 log prefix "play-cue lo "/);
     },
   },
 ]);

@@ -21,6 +21,7 @@ import {
 } from '../../roles/director/vrrp-firewall.ts';
 import seed from '../../inventory/inventory.ts';
 import { planTable, problemTable } from '../tasks/table.ts';
+import { execOf } from '../support/plan-harness.ts';
 
 const sample = (name: string) => readFileSync(new URL(`./fixtures/vrrp-firewall/${name}`, import.meta.url), 'utf8');
 const prefixed = (key: string, raw: string) => raw.replace(/\n$/, '').split('\n').map((l) => `${key}=${l}\n`).join('');
@@ -141,7 +142,7 @@ planTable(Plans, [
     then: (plan) => {
       assert.equal(plan.changes[0]!.diff, { path: UFW_BEFORE_RULES, before: BEFORE, after: WITH_BLOCK });
       assert.is(plan.changes[0]!.stdin, WITH_BLOCK);
-      assert.is(plan.changes[1]!.exec, 'ufw reload');
+      assert.is(execOf(plan.changes[1]), 'ufw reload');
     },
   },
   {
@@ -167,8 +168,8 @@ planTable(Plans, [
     changes: ['admit VRRP from LB2 (192.168.56.102) at boot in /etc/nftables.conf', 'admit VRRP from LB2 (192.168.56.102) in nftables inet filter input now'],
     then: (plan) => {
       assert.is(plan.changes[0]!.stdin, DROP_CONF_OURS);
-      assert.ok(plan.changes[0]!.exec.includes('unshare -n nft -c -f "$tmp"'), 'the edited file is loaded as at boot before it replaces the old one');
-      assert.is(plan.changes[1]!.exec, 'nft -f -');
+      assert.ok(execOf(plan.changes[0]).includes('unshare -n nft -c -f "$tmp"'), 'the edited file is loaded as at boot before it replaces the old one');
+      assert.is(execOf(plan.changes[1]), 'nft -f -');
       assert.is(plan.changes[1]!.stdin, `${RULE}\n`);
     },
   },

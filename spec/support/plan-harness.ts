@@ -31,3 +31,17 @@ export async function planAgainst(task: Task<any>, c: PlanCase): Promise<{ plan:
   }));
   return { plan, host: transport };
 }
+
+/** The command of a change made by one command; a change that applies itself fails the spec. */
+export function execOf(c: Change | undefined): string {
+  if (!c) throw new Error('no such change');
+  if (c.apply) throw new Error(`"${c.summary}" applies itself, it has no command: ${c.what}`);
+  return c.exec;
+}
+
+/** What a change that applies itself does (its `what`); a command change fails the spec. */
+export function whatOf(c: Change | undefined): string {
+  if (!c) throw new Error('no such change');
+  if (!c.apply) throw new Error(`"${c.summary}" is a command, it does not apply itself: ${c.exec}`);
+  return c.what;
+}

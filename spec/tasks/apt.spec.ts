@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { quote } from '../../lib/core/shell.ts';
 import { apt } from '../../lib/tasks/apt.ts';
 import { aptCacheAge, aptPolicy, dpkgStatus } from '../../lib/tasks/dpkg-facts.ts';
-import { planAgainst } from '../support/plan-harness.ts';
+import { planAgainst, execOf } from '../support/plan-harness.ts';
 import { applyLocally, planLocally, scratch } from './local-host.ts';
 import { PENDING, planTable, problemTable } from './table.ts';
 
@@ -33,7 +33,7 @@ planTable(Plans, [
     task: apt({ name: LB }), facts: [dpkg(LB), policy(LB)], roundTrips: 2,
     changes: ['install keepalived 1:2.2.7-1+b2, ipvsadm 1:1.31-1+b1'],
     then: (plan) => {
-      assert.is(plan.changes[0]!.exec, `${GET} -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold install keepalived ipvsadm`);
+      assert.is(execOf(plan.changes[0]), `${GET} -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold install keepalived ipvsadm`);
       assert.equal(plan.changes[0]!.diff, { path: 'packages', before: 'keepalived: (absent)\nipvsadm: (absent)\n', after: 'keepalived: 1:2.2.7-1+b2\nipvsadm: 1:1.31-1+b1\n' });
       assert.is(plan.changes[0]!.failMessage!({ code: 100, stdout: 'Reading package lists...\n', stderr: 'E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 7 (apt-get)\n' }), 'E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 7 (apt-get)');
     },
@@ -58,7 +58,7 @@ planTable(Plans, [
     name: 'absent: installed package removed, version named',
     task: apt({ name: ['apache2', 'nginx'], state: 'absent' }), facts: [dpkg(['apache2', 'nginx'], [['apache2', 'ii ', '2.4.57-2']])],
     changes: ['remove apache2 2.4.57-2'], notes: ['nginx is not installed'],
-    then: (plan) => assert.is(plan.changes[0]!.exec, `${GET} remove apache2`),
+    then: (plan) => assert.is(execOf(plan.changes[0]), `${GET} remove apache2`),
   },
   { name: 'unknown package when applying: apt\'s own message', task: apt({ name: ['nginx', 'nosuchpkg'] }), facts: [dpkg(['nginx', 'nosuchpkg']), policy(['nginx', 'nosuchpkg'])], error: /^E: Unable to locate package nosuchpkg$/ },
   {
@@ -71,7 +71,7 @@ planTable(Plans, [
     name: 'cache older than cacheValidTime: update (and stamp it) before installing',
     task: apt({ name: 'nginx', updateCache: true, cacheValidTime: 3600 }), facts: [dpkg(['nginx']), policy(['nginx']), age('age=7300\n')], roundTrips: 2,
     changes: ['update the apt cache (last updated 2 h ago)', 'install nginx 1.22.1-9'],
-    then: (plan) => assert.is(plan.changes[0]!.exec, `${GET} update && mkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/update-success-stamp`),
+    then: (plan) => assert.is(execOf(plan.changes[0]), `${GET} update && mkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/update-success-stamp`),
   },
   {
     name: 'cache fresh: no update, and nothing else to do',
@@ -109,7 +109,7 @@ Local('names with + and . reach apt-get as single literal words, non-interactive
     chmodSync(join(s.dir, 'apt-get'), 0o755);
     const names = ['libstdc++6', 'python3.11'];
     const { plan } = await planAgainst(apt({ name: names }), { facts: [dpkg(names), policy(names, {}, { 'libstdc++6': '12.2.0-14', 'python3.11': '3.11.2-6' })] });
-    const r = await applyLocally({ ...plan.changes[0]!, exec: `PATH=${quote(s.dir)}:$PATH; ${plan.changes[0]!.exec}` });
+    const r = await applyLocally({ summary: plan.changes[0]!.summary, exec: `PATH=${quote(s.dir)}:$PATH; ${execOf(plan.changes[0])}` }, plan.changes[0]!.stdin);
     assert.is(r.stdout, 'frontend=noninteractive\n<-y>\n<-q>\n<-o>\n<DPkg::Lock::Timeout=120>\n<-o>\n<Dpkg::Options::=--force-confdef>\n<-o>\n<Dpkg::Options::=--force-confold>\n<install>\n<libstdc++6>\n<python3.11>\n');
   } finally {
     s.done();

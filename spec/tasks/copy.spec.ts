@@ -8,6 +8,7 @@ import { fileState } from '../../lib/tasks/file-facts.ts';
 import { sha256 } from '../../lib/tasks/file-plan.ts';
 import { applyAll, planLocally, scratch, tree } from './local-host.ts';
 import { PENDING, planTable, problemTable } from './table.ts';
+import { execOf } from '../support/plan-harness.ts';
 
 const BIN = new URL('./fixtures/tool.bin', import.meta.url);
 const BYTES = readFileSync(BIN);
@@ -23,7 +24,7 @@ planTable(Plans, [
     then: (plan) => {
       const c = plan.changes[0]!;
       assert.ok(Buffer.isBuffer(c.stdin) && BYTES.equals(c.stdin), 'the bytes, as a Buffer, not decoded text');
-      assert.ok(c.exec.includes(`'${sha256(BYTES)}  -'`), 'the checksum of the bytes is verified on arrival');
+      assert.ok(execOf(c).includes(`'${sha256(BYTES)}  -'`), 'the checksum of the bytes is verified on arrival');
       assert.match(c.diff!.after, /^\(binary content, \d+ bytes, sha256 [0-9a-f]{12}…\)\n$/);
     },
   },
@@ -37,8 +38,8 @@ planTable(Plans, [
     task: copy({ content: 'worker_processes 1;\n', dest: '/etc/nginx/nginx.conf', validate: 'nginx -t -c %s', backup: true }),
     facts: [{ cmd: fileState('/etc/nginx/nginx.conf').command, stdout: regular('old\n', '644 0 0 4 root root') }], changes: ['write /etc/nginx/nginx.conf (mode 0644)'],
     then: (plan) => {
-      assert.ok(plan.changes[0]!.exec.includes('nginx -t -c "$tmp"'));
-      assert.ok(plan.changes[0]!.exec.includes('cp -p -- "$dest"'));
+      assert.ok(execOf(plan.changes[0]).includes('nginx -t -c "$tmp"'));
+      assert.ok(execOf(plan.changes[0]).includes('cp -p -- "$dest"'));
     },
   },
   {

@@ -8,6 +8,7 @@ import { NOT_FETCHED, sha256 } from '../../lib/tasks/file-plan.ts';
 import { file } from '../../lib/tasks/file.ts';
 import { applyAll, applyLocally, planLocally, scratch, tree } from './local-host.ts';
 import { PENDING, planTable, problemTable } from './table.ts';
+import { execOf } from '../support/plan-harness.ts';
 
 const P = '/etc/app.conf';
 const NEW = 'listen 80;\n';
@@ -27,8 +28,8 @@ planTable(Plans, [
       const c = plan.changes[0]!;
       assert.is(c.stdin, NEW);
       assert.equal(c.diff, { path: P, before: NOT_FETCHED, after: NEW });
-      assert.ok(c.exec.includes(`'${sha256(NEW)}  -'`), 'the write verifies the planned checksum');
-      assert.ok(c.exec.includes('chown 0:0 "$tmp"'), 'an existing file keeps its owner');
+      assert.ok(execOf(c).includes(`'${sha256(NEW)}  -'`), 'the write verifies the planned checksum');
+      assert.ok(execOf(c).includes('chown 0:0 "$tmp"'), 'an existing file keeps its owner');
     },
   },
   {
@@ -42,7 +43,7 @@ planTable(Plans, [
     task: file({ path: P, content: NEW }), facts: [at(P, MISSING)], changes: ['write /etc/app.conf (mode 0644)'],
     then: (plan) => {
       assert.equal(plan.changes[0]!.diff, { path: P, before: '', after: NEW });
-      assert.not.ok(plan.changes[0]!.exec.includes('chown'), 'a new file is left to the connecting user');
+      assert.not.ok(execOf(plan.changes[0]).includes('chown'), 'a new file is left to the connecting user');
     },
   },
   { name: 'after the write: no-op (idempotent)', task: file({ path: P, content: NEW, mode: '0640', owner: 'root' }), facts: [at(P, regular(NEW, '640 0 0 11 root root'))], changes: [], notes: ['/etc/app.conf is up to date'] },
@@ -50,20 +51,20 @@ planTable(Plans, [
     name: 'mode drift alone: chmod only',
     task: file({ path: P, content: NEW, mode: '0644' }), facts: [at(P, regular(NEW, '600 0 0 11 root root'))],
     changes: ['set mode 0600 → 0644 on /etc/app.conf'],
-    then: (plan) => assert.is(plan.changes[0]!.exec, 'chmod 0644 -- /etc/app.conf'),
+    then: (plan) => assert.is(execOf(plan.changes[0]), 'chmod 0644 -- /etc/app.conf'),
   },
   {
     name: 'owner and group drift: one chown',
     task: file({ path: P, owner: 'www-data', group: 'www-data' }), facts: [at(P, regular(NEW, '644 0 0 11 root root'))],
     changes: ['set owner root → www-data, group root → www-data on /etc/app.conf'],
-    then: (plan) => assert.is(plan.changes[0]!.exec, 'chown www-data:www-data -- /etc/app.conf'),
+    then: (plan) => assert.is(execOf(plan.changes[0]), 'chown www-data:www-data -- /etc/app.conf'),
   },
   { name: 'owner given as a uid matches the numeric owner', task: file({ path: P, owner: '33', group: '33' }), facts: [at(P, regular(NEW, '644 33 33 11 www-data www-data'))], changes: [], notes: ['/etc/app.conf is up to date'] },
   {
     name: 'content and mode both differ: the write sets the mode, no second change',
     task: file({ path: P, content: NEW, mode: '0600', owner: 'root', group: 'adm' }), facts: [at(P, regular(OLD))],
     changes: ['write /etc/app.conf (mode 0600, owner root:adm)'],
-    then: (plan) => assert.ok(plan.changes[0]!.exec.includes(`chown root:adm "$tmp"`) && plan.changes[0]!.exec.includes(`chmod 0600 "$tmp"`)),
+    then: (plan) => assert.ok(execOf(plan.changes[0]).includes(`chown root:adm "$tmp"`) && execOf(plan.changes[0]).includes(`chmod 0600 "$tmp"`)),
   },
   { name: 'parent directory missing, nothing pending: refused', task: file({ path: '/etc/app/x.conf', content: NEW }), facts: [at('/etc/app/x.conf', 'type=missing\nparent=no\n')], error: /directory \/etc\/app does not exist/ },
   {
@@ -75,7 +76,7 @@ planTable(Plans, [
     name: 'stale temp file of an interrupted run: removed, even when the content is right',
     task: file({ path: P, content: NEW }), facts: [at(P, regular(NEW, undefined, 'stale=AbC123\n'))],
     changes: ['remove stale temp file /etc/.app.conf.play-tmp.AbC123'], notes: ['/etc/app.conf is up to date'],
-    then: (plan) => assert.is(plan.changes[0]!.exec, 'rm -f -- /etc/.app.conf.play-tmp.AbC123'),
+    then: (plan) => assert.is(execOf(plan.changes[0]), 'rm -f -- /etc/.app.conf.play-tmp.AbC123'),
   },
   { name: 'no content given, file missing: created empty', task: file({ path: P }), facts: [at(P, MISSING)], changes: ['write /etc/app.conf (mode 0644)'], then: (plan) => assert.is(plan.changes[0]!.stdin, '') },
   { name: 'no content given, file exists: content left alone', task: file({ path: P }), facts: [at(P, regular(OLD))], changes: [], notes: ['/etc/app.conf is up to date'] },
@@ -83,8 +84,8 @@ planTable(Plans, [
     name: 'backup and validate: both in the one write command',
     task: file({ path: P, content: NEW, backup: true, validate: 'nginx -t -c %s' }), facts: [at(P, regular(OLD))], changes: ['write /etc/app.conf (mode 0644)'],
     then: (plan) => {
-      assert.ok(plan.changes[0]!.exec.includes('nginx -t -c "$tmp"'));
-      assert.ok(plan.changes[0]!.exec.includes('cp -p -- "$dest"'));
+      assert.ok(execOf(plan.changes[0]).includes('nginx -t -c "$tmp"'));
+      assert.ok(execOf(plan.changes[0]).includes('cp -p -- "$dest"'));
     },
   },
   { name: 'a directory where a file should be: refused', task: file({ path: P, content: NEW }), facts: [at(P, 'type=directory\nstat=755 0 0 4096 root root\nparent=yes\n')], error: /\/etc\/app.conf exists and is not a regular file \(it is a directory\)/ },
@@ -102,11 +103,11 @@ planTable(Plans, [
     changes: ['write /usr/local/bin/tool (mode 0755)'],
     then: (plan) => assert.match(plan.changes[0]!.diff!.after, /^\(binary content, 4 bytes, sha256 [0-9a-f]{12}…\)\n$/),
   },
-  { name: 'directory missing: mkdir with mode 0755', task: file({ path: '/srv/www', state: 'directory' }), facts: [at('/srv/www', 'type=missing\nparent=no\n')], changes: ['create directory /srv/www (mode 0755)'], then: (plan) => assert.is(plan.changes[0]!.exec, 'mkdir -p -- /srv/www && chmod 0755 -- /srv/www') },
+  { name: 'directory missing: mkdir with mode 0755', task: file({ path: '/srv/www', state: 'directory' }), facts: [at('/srv/www', 'type=missing\nparent=no\n')], changes: ['create directory /srv/www (mode 0755)'], then: (plan) => assert.is(execOf(plan.changes[0]), 'mkdir -p -- /srv/www && chmod 0755 -- /srv/www') },
   { name: 'directory present: no-op', task: file({ path: '/srv/www', state: 'directory', mode: '0755' }), facts: [at('/srv/www', 'type=directory\nstat=755 0 0 4096 root root\nparent=yes\n')], changes: [], notes: ['directory /srv/www is up to date'] },
   { name: 'directory wanted, file found: refused', task: file({ path: '/srv/www', state: 'directory' }), facts: [at('/srv/www', regular(OLD))], error: /\/srv\/www exists and is not a directory \(it is a file\)/ },
   { name: 'absent and missing: no-op', task: file({ path: P, state: 'absent' }), facts: [at(P, MISSING)], changes: [], notes: ['/etc/app.conf is absent'] },
-  { name: 'absent, file present: rm -f', task: file({ path: P, state: 'absent' }), facts: [at(P, regular(OLD))], changes: ['remove /etc/app.conf'], then: (plan) => assert.is(plan.changes[0]!.exec, 'rm -f -- /etc/app.conf') },
+  { name: 'absent, file present: rm -f', task: file({ path: P, state: 'absent' }), facts: [at(P, regular(OLD))], changes: ['remove /etc/app.conf'], then: (plan) => assert.is(execOf(plan.changes[0]), 'rm -f -- /etc/app.conf') },
   { name: 'absent, directory present: rm -rf', task: file({ path: '/srv/old', state: 'absent' }), facts: [at('/srv/old', 'type=directory\nstat=755 0 0 4096 root root\nparent=yes\n')], changes: ['remove directory /srv/old'] },
   {
     name: 'a title set by the user names the task in errors',
@@ -212,7 +213,7 @@ Local('a write killed mid-transfer removes its temp file (trap)', async () => {
   try {
     const path = join(s.dir, 'x.conf');
     const plan = await planLocally(file({ path, content: NEW }));
-    const child = spawn('/bin/sh', ['-c', plan.changes[0]!.exec], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+    const child = spawn('/bin/sh', ['-c', execOf(plan.changes[0])], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
     child.stdin.write('listen');
     const deadline = Date.now() + 3000;
     while (!tree(s.dir).some((f) => f.includes('.play-tmp.')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));

@@ -9,6 +9,7 @@ import { absentLine, markers, presentLine, setBlock } from '../../lib/tasks/line
 import { lineinfile } from '../../lib/tasks/lineinfile.ts';
 import { applyAll, planLocally, scratch } from './local-host.ts';
 import { PENDING, planTable, problemTable } from './table.ts';
+import { execOf } from '../support/plan-harness.ts';
 
 const P = '/etc/ssh/sshd_config';
 /** The two facts of an edit, as a Debian host prints them: state and text. */
@@ -28,7 +29,7 @@ planTable(Lines, [
       const c = plan.changes[0]!;
       assert.is(c.stdin, 'Port 22\nPasswordAuthentication no\nUsePAM yes\n');
       assert.equal(c.diff, { path: P, before: SSHD, after: 'Port 22\nPasswordAuthentication no\nUsePAM yes\n' });
-      assert.ok(c.exec.includes('sshd -t -f "$tmp"') && c.exec.includes('mv -f -- "$tmp" "$dest"'));
+      assert.ok(execOf(c).includes('sshd -t -f "$tmp"') && execOf(c).includes('mv -f -- "$tmp" "$dest"'));
     },
   },
   {
@@ -63,7 +64,7 @@ planTable(Lines, [
   {
     name: 'missing file with create: written with the one line and the given mode',
     task: lineinfile({ path: P, line: 'Port 22', create: true, mode: '0600' }), facts: file(undefined), changes: ['add line "Port 22" in /etc/ssh/sshd_config'],
-    then: (plan) => { assert.is(plan.changes[0]!.stdin, 'Port 22\n'); assert.ok(plan.changes[0]!.exec.includes(`chmod 0600 "$tmp"`)); },
+    then: (plan) => { assert.is(plan.changes[0]!.stdin, 'Port 22\n'); assert.ok(execOf(plan.changes[0]).includes(`chmod 0600 "$tmp"`)); },
   },
   { name: 'text right, mode drift: chmod only', task: lineinfile({ path: P, line: 'Port 22', mode: '0600' }), facts: file(SSHD), changes: ['set mode 0644 → 0600 on /etc/ssh/sshd_config'] },
   { name: 'a directory: refused', task: lineinfile({ path: P, line: 'x' }), facts: [{ cmd: fileState(P).command, stdout: 'type=directory\nstat=755 0 0 4096 root root\nparent=yes\n' }, { cmd: fileText(P).command, stdout: '' }], error: /not a regular file/ },

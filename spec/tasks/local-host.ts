@@ -12,7 +12,7 @@ import type { Task } from '../../lib/core/task.ts';
 import { FactCache } from '../../lib/engine/fact-cache.ts';
 import { planContext } from '../../lib/engine/plan-context.ts';
 import { localTransport } from '../../lib/transport/local.ts';
-import { testHost } from '../support/plan-harness.ts';
+import { execOf, testHost } from '../support/plan-harness.ts';
 
 export async function planLocally(task: Task<any>, o: { wantDiff?: boolean; pending?: Change[] } = {}): Promise<Plan> {
   const transport = localTransport('local');
@@ -29,11 +29,12 @@ export async function planLocally(task: Task<any>, o: { wantDiff?: boolean; pend
   }
 }
 
-/** Run one change's command here, with its stdin (or the one given). */
+/** Run one change's command here, with its stdin (or the one given). A change that applies itself fails the spec. */
 export async function applyLocally(change: Change, stdin: string | Uint8Array | undefined = change.stdin): Promise<RunResult> {
+  const exec = execOf(change);
   const t = localTransport('local');
   try {
-    return await t.run(change.exec, stdin === undefined ? {} : { stdin });
+    return await t.run(exec, stdin === undefined ? {} : { stdin });
   } finally {
     await t.close();
   }

@@ -8,6 +8,7 @@ import { serviceState } from '../../lib/tasks/service-facts.ts';
 import { service } from '../../lib/tasks/service.ts';
 import { applyLocally, planLocally, scratch } from './local-host.ts';
 import { PENDING, planTable, problemTable } from './table.ts';
+import { execOf } from '../support/plan-harness.ts';
 
 /** `systemctl show` as systemd prints it (its own property order). */
 const unit = (name: string, props: { load?: string; active?: string; file?: string; reload?: string }, process = name) => ({
@@ -29,10 +30,10 @@ planTable(Plans, [
     changes: ['start keepalived', 'enable keepalived'],
     then: (plan) => {
       const [start, enable] = plan.changes;
-      assert.ok(start!.exec.startsWith('systemctl start keepalived.service || {'));
-      assert.ok(start!.exec.includes('systemctl is-active keepalived.service'));
-      assert.ok(start!.exec.includes('journalctl -u keepalived.service -n 20 --no-pager >&2'));
-      assert.is(enable!.exec, 'systemctl enable keepalived.service');
+      assert.ok(execOf(start).startsWith('systemctl start keepalived.service || {'));
+      assert.ok(execOf(start).includes('systemctl is-active keepalived.service'));
+      assert.ok(execOf(start).includes('journalctl -u keepalived.service -n 20 --no-pager >&2'));
+      assert.is(execOf(enable), 'systemctl enable keepalived.service');
       assert.match(start!.failMessage!({ code: 1, stdout: '', stderr: "keepalived.service is failed after start, not active; its last log lines:\nIPVS: Can't initialize ipvs\n" }), /start keepalived failed \(exit 1\):\n.*is failed after start.*\nIPVS: Can't initialize ipvs/s);
     },
   },
@@ -58,8 +59,8 @@ planTable(Plans, [
     name: 'an escaped unit name is quoted in every command',
     task: service({ name: 'sys\\x2dfoo', state: 'restarted' }), facts: [unit('sys\\x2dfoo', { active: 'active' })], changes: ['restart sys\\x2dfoo'],
     then: (plan) => {
-      assert.ok(plan.changes[0]!.exec.startsWith(`systemctl restart 'sys\\x2dfoo.service' || {`));
-      assert.not.ok(/[^']sys\\x2dfoo/.test(plan.changes[0]!.exec.replace(/'sys\\x2dfoo\.service'/g, '')), 'never unquoted');
+      assert.ok(execOf(plan.changes[0]).startsWith(`systemctl restart 'sys\\x2dfoo.service' || {`));
+      assert.not.ok(/[^']sys\\x2dfoo/.test(execOf(plan.changes[0]).replace(/'sys\\x2dfoo\.service'/g, '')), 'never unquoted');
     },
   },
   { name: 'sysv: running (pgrep) and started at boot', task: service({ name: KA, state: 'started', enabled: true }), facts: [sysv(KA, { running: true, boot: true })], changes: [], notes: ['keepalived is running and enabled'] },
@@ -68,9 +69,9 @@ planTable(Plans, [
     task: service({ name: KA, state: 'started', enabled: true }), facts: [sysv(KA, { running: false, boot: false })],
     changes: ['start keepalived', 'enable keepalived'],
     then: (plan) => {
-      assert.ok(plan.changes[0]!.exec.startsWith('out=$(service keepalived start 2>&1); rc=$?'));
-      assert.ok(plan.changes[0]!.exec.includes('pgrep -x keepalived'));
-      assert.is(plan.changes[1]!.exec, 'update-rc.d keepalived defaults && update-rc.d keepalived enable');
+      assert.ok(execOf(plan.changes[0]).startsWith('out=$(service keepalived start 2>&1); rc=$?'));
+      assert.ok(execOf(plan.changes[0]).includes('pgrep -x keepalived'));
+      assert.is(execOf(plan.changes[1]), 'update-rc.d keepalived defaults && update-rc.d keepalived enable');
     },
   },
   { name: 'sysv: process name given', task: service({ name: 'php8.2-fpm', state: 'started', process: 'php-fpm8.2' }), facts: [sysv('php8.2-fpm', { running: true }, 'php-fpm8.2')], changes: [], notes: ['php8.2-fpm is running'] },
@@ -115,7 +116,7 @@ esac`);
 }
 
 async function runWith(dir: string, change: Change) {
-  return applyLocally({ ...change, exec: `PATH=${quote(dir)}:$PATH; export PATH\n${change.exec}` });
+  return applyLocally({ summary: change.summary, exec: `PATH=${quote(dir)}:$PATH; export PATH\n${execOf(change)}` }, change.stdin);
 }
 
 async function planned(facts: ReturnType<typeof unit> | ReturnType<typeof sysv>, state: 'started' | 'stopped' | 'restarted') {

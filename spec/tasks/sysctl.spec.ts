@@ -10,6 +10,7 @@ import { sysctlValue } from '../../lib/tasks/sysctl-facts.ts';
 import { sysctl } from '../../lib/tasks/sysctl.ts';
 import { applyAll, planLocally, scratch, tree } from './local-host.ts';
 import { PENDING, planTable, problemTable } from './table.ts';
+import { execOf } from '../support/plan-harness.ts';
 
 const F = '/etc/sysctl.d/90-lvs.conf';
 const K = 'net.ipv4.conf.all.arp_ignore';
@@ -34,12 +35,12 @@ planTable(Plans, [
     changes: [`set ${K} 0 → 1`, `persist ${K} = 1 in ${F}`],
     then: (plan) => {
       const [set, persist] = plan.changes;
-      assert.is(set!.exec, `sysctl -w ${K}=1`);
+      assert.is(execOf(set), `sysctl -w ${K}=1`);
       assert.equal(set!.diff, { path: '/proc/sys/net/ipv4/conf/all/arp_ignore', before: '0\n', after: '1\n' });
       assert.is(persist!.stdin, `${K} = 1\n`);
       assert.equal(persist!.diff, { path: F, before: '', after: `${K} = 1\n` });
-      assert.ok(persist!.exec.includes('mv -f -- "$tmp" "$dest"'));
-      assert.not.ok(plan.changes.some((c) => c.exec.includes('--system')));
+      assert.ok(execOf(persist).includes('mv -f -- "$tmp" "$dest"'));
+      assert.not.ok(plan.changes.some((c) => execOf(c).includes('--system')));
     },
   },
   {
@@ -63,7 +64,7 @@ planTable(Plans, [
     name: 'a value with a space is one quoted word',
     task: sysctl({ name: 'net.ipv4.ip_local_port_range', value: '1024  65000', persist: false }),
     facts: [running('net.ipv4.ip_local_port_range', 'value=32768\t60999\n')], changes: ['set net.ipv4.ip_local_port_range 32768 60999 → 1024 65000'],
-    then: (plan) => assert.is(plan.changes[0]!.exec, `sysctl -w 'net.ipv4.ip_local_port_range=1024 65000'`),
+    then: (plan) => assert.is(execOf(plan.changes[0]), `sysctl -w 'net.ipv4.ip_local_port_range=1024 65000'`),
   },
   {
     name: 'default file /etc/sysctl.d/99-play.conf',

@@ -5,6 +5,7 @@ import { sha256 } from '../../lib/tasks/file-plan.ts';
 import { serviceState } from '../../lib/tasks/service-facts.ts';
 import { systemdUnit } from '../../lib/tasks/systemd-unit.ts';
 import { PENDING, planTable, problemTable } from './table.ts';
+import { execOf } from '../support/plan-harness.ts';
 
 const UNIT = '[Unit]\nDescription=VIP on lo\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/sbin/ip addr add 192.168.56.200/32 dev lo\n[Install]\nWantedBy=multi-user.target\n';
 const F = '/etc/systemd/system/lvs-vip.service';
@@ -27,8 +28,8 @@ planTable(Plans, [
     changes: ['write /etc/systemd/system/lvs-vip.service (mode 0644)', 'reload systemd (/etc/systemd/system/lvs-vip.service changed)', 'enable lvs-vip.service', 'start lvs-vip.service'],
     then: (plan) => {
       assert.is(plan.changes[0]!.stdin, UNIT);
-      assert.is(plan.changes[1]!.exec, 'systemctl daemon-reload');
-      assert.ok(plan.changes[3]!.exec.includes('systemctl is-active lvs-vip.service'), 'the start is confirmed, as the service task does');
+      assert.is(execOf(plan.changes[1]), 'systemctl daemon-reload');
+      assert.ok(execOf(plan.changes[3]).includes('systemctl is-active lvs-vip.service'), 'the start is confirmed, as the service task does');
     },
   },
   {

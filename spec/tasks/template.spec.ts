@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { fileState, fileText } from '../../lib/tasks/file-facts.ts';
 import { sha256 } from '../../lib/tasks/file-plan.ts';
 import { template } from '../../lib/tasks/template.ts';
-import { testHost } from '../support/plan-harness.ts';
+import { testHost, execOf } from '../support/plan-harness.ts';
 import { applyAll, planLocally, scratch, tree } from './local-host.ts';
 import { planTable, problemTable } from './table.ts';
 
@@ -35,7 +35,7 @@ planTable(Plans, [
     then: (plan) => {
       assert.is(plan.changes[0]!.stdin, RENDERED);
       assert.equal(plan.changes[0]!.diff, { path: D, before: 'old\n', after: RENDERED });
-      assert.ok(plan.changes[0]!.exec.includes('keepalived --config-test -f "$tmp"'));
+      assert.ok(execOf(plan.changes[0]).includes('keepalived --config-test -f "$tmp"'));
     },
   },
   {

@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { parseUfwState, ufwState } from '../../lib/tasks/ufw-facts.ts';
 import { ruleText, ufw } from '../../lib/tasks/ufw.ts';
 import { PENDING, planTable, problemTable } from './table.ts';
+import { execOf } from '../support/plan-harness.ts';
 
 /** The ufw fact as a Debian host prints it (`ufw show added` lines already turned into rule=). */
 const host = (o: { installed?: boolean; status?: string; rules?: string[]; policy?: [string, string, string] } = {}) => ({
@@ -18,15 +19,15 @@ planTable(Plans, [
     name: 'a missing rule, with a source: added in ufw\'s own syntax, every word quoted',
     task: ufw({ rules: [{ port: 22, from: '10.0.0.0/8', comment: "ops vpn" }] }), facts: [host({ rules: ['allow 80/tcp'] })],
     changes: ['ufw allow from 10.0.0.0/8 to any port 22 proto tcp'],
-    then: (plan) => assert.is(plan.changes[0]!.exec, `ufw allow from 10.0.0.0/8 to any port 22 proto tcp comment 'ops vpn'`),
+    then: (plan) => assert.is(execOf(plan.changes[0]), `ufw allow from 10.0.0.0/8 to any port 22 proto tcp comment 'ops vpn'`),
   },
-  { name: 'a rule to delete', task: ufw({ rules: [{ port: 8080, state: 'absent' }] }), facts: [host({ rules: ['allow 8080/tcp'] })], changes: ['ufw delete allow 8080/tcp'], then: (plan) => assert.is(plan.changes[0]!.exec, 'ufw delete allow 8080/tcp') },
+  { name: 'a rule to delete', task: ufw({ rules: [{ port: 8080, state: 'absent' }] }), facts: [host({ rules: ['allow 8080/tcp'] })], changes: ['ufw delete allow 8080/tcp'], then: (plan) => assert.is(execOf(plan.changes[0]), 'ufw delete allow 8080/tcp') },
   {
     name: 'inactive firewall: defaults, rules, then enable (SSH allowed first)',
     task: ufw({ defaults: { incoming: 'deny', outgoing: 'allow' }, rules: [{ port: 22, action: 'limit' }], state: 'enabled' }),
     facts: [host({ status: 'inactive', policy: ['ACCEPT', 'ACCEPT', 'DROP'] })],
     changes: ['ufw default incoming allow → deny', 'ufw limit 22/tcp', 'enable ufw'], notes: ['ufw default outgoing is allow'],
-    then: (plan) => assert.is(plan.changes.at(-1)!.exec, 'ufw --force enable'),
+    then: (plan) => assert.is(execOf(plan.changes.at(-1)), 'ufw --force enable'),
   },
   { name: 'enabling with incoming deny and SSH not allowed: refused while planning', task: ufw({ rules: [{ port: 80 }], state: 'enabled' }), facts: [host({ status: 'inactive' })], error: /would cut play's own SSH connection; add \{ port: 22 \}/ },
   { name: 'enabled already: no-op', task: ufw({ state: 'enabled' }), facts: [host()], changes: [], notes: ['ufw is active'] },

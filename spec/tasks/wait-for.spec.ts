@@ -8,6 +8,7 @@ import { targetNow, waitCommand, waitFromController } from '../../lib/tasks/wait
 import { waitFor } from '../../lib/tasks/wait-for.ts';
 import { applyLocally, planLocally, scratch } from './local-host.ts';
 import { PENDING, planTable, problemTable } from './table.ts';
+import { execOf } from '../support/plan-harness.ts';
 
 const now = (t: Parameters<typeof targetNow>[0], present: boolean, yes: boolean) => ({ cmd: targetNow(t, present).command, stdout: yes ? 'yes\n' : 'no\n' });
 const P80 = { kind: 'port', port: 80, host: '127.0.0.1' } as const;
@@ -22,7 +23,7 @@ planTable(Plans, [
     then: (plan) => {
       const c = plan.changes[0]!;
       assert.ok(c.readOnly);
-      assert.is(c.exec, waitCommand(P80, true, 30, 1));
+      assert.is(execOf(c), waitCommand(P80, true, 30, 1));
       assert.is(c.timeoutMs, 60_000);
       assert.equal(c.judge!({ code: 0, stdout: '', stderr: '' }), { failed: false, changed: false });
       assert.is(c.failMessage!({ code: 1, stdout: '', stderr: 'port 80 on 127.0.0.1 not there after 30 s\n' }), 'port 80 on 127.0.0.1 not there after 30 s');
