@@ -185,6 +185,7 @@ function fleetDetails(r: Results): string[] {
     const f = r.fleet[String(n)]!;
     const hand = [
       f.handedOver === undefined ? '' : `; after a cold run the new agent held ${f.handedOver} of ${n} connections`,
+      f.afterCold ? `; the run after it ${JSON.stringify(f.afterCold.wallMs)} ms wall (run ${JSON.stringify(f.afterCold.runMs)}), CPU ${JSON.stringify(f.afterCold.cpuMs)} ms` : '',
       f.load ? `; load average ${f.load[0]} → ${f.load[1]}` : '',
       f.simulatorCpuMs ? `; simulator CPU warm ${JSON.stringify(f.simulatorCpuMs.warm)}, cold ${JSON.stringify(f.simulatorCpuMs.cold)} ms` : '',
     ].join('');

@@ -6,7 +6,8 @@
  *
  * For each size: one unmeasured run (builds the bundle cache, checks the
  * simulator answers everything), then `samples` cold runs (no agent: the
- * run connects by itself, as after more than --persist of quiet), then an
+ * run connects by itself, as after more than --persist of quiet; the first
+ * is followed by one run through the agent it started), then an
  * agent started and filled by one unmeasured run, then `samples` warm runs
  * (the agent holds every connection). Each run must exit 0 with every host
  * ok and 0 changed and no command refused by the simulator, else the
@@ -38,8 +39,13 @@ export interface FleetResult extends FleetSeries {
   coldRunMs: number[];
   /** Simulator processes serving the hosts. */
   servers: number;
-  /** Connections the agent held after the cold run that started it: whether a cold run leaves a warm agent behind. */
+  /** Connections the agent held 3 s after the cold run that started it: whether a cold run leaves a warm agent behind. */
   handedOver?: number;
+  /**
+   * The run right after that reading (one per size): warm if the cold run
+   * handed its hosts over, cold again if not.
+   */
+  afterCold?: FleetSeries & { runMs: number[] };
   /** The simulator's CPU in each warm and cold run, ms (the hosts' side, on the same cores). */
   simulatorCpuMs?: { warm: number[]; cold: number[] };
   /** The machine's 1-minute load average as this size started and ended (the cores are shared). */
@@ -154,6 +160,8 @@ export async function fleetBench(sizes: readonly number[], o: FleetOptions): Pro
           const s = await agentStatus();
           r.handedOver = s.running ? (s.connections ?? []).filter((c) => c.open).length : 0;
           o.log(`  the agent that cold run started holds ${r.handedOver} of ${n} connections 3 s later`);
+          r.afterCold = { wallMs: [], cpuMs: [], rssMiB: [], runMs: [] };
+          await measured('the run after that cold run', r.afterCold, r.afterCold.runMs, []);
         }
       }
       await stopAgent();

@@ -1,11 +1,13 @@
 /**
- * `play agent status [--json] | stop | serve [--persist S]`: look at or stop
- * the connection agent. `serve` is how a run starts it; people need not.
+ * `play agent status [--json] | stop | serve [--persist S] [--hand-over FILE]`:
+ * look at or stop the connection agent. `serve` is how a run starts it (with
+ * the hosts it connected to, in a hand-over file); people need not.
  */
 import { parseArgs } from 'node:util';
 import { UsageError } from '../core/errors.ts';
 import { EXIT } from '../core/exit-codes.ts';
 import { AgentClient } from './client.ts';
+import { sweepHandOvers, takeHandOver } from './hand-over.ts';
 import { agentDir, socketPath } from './location.ts';
 import { DEFAULT_PERSIST_S, type AgentStatus, type WireSshOptions } from './protocol.ts';
 import { serveAgent } from './server.ts';
@@ -25,7 +27,7 @@ import { serveAgent } from './server.ts';
 export async function runAgentCli(argv: readonly string[], out: (s: string) => void, env: Readonly<Record<string, string | undefined>> = process.env): Promise<number> {
   let v;
   try {
-    v = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: { json: { type: 'boolean' }, persist: { type: 'string' }, 'keep-stdin': { type: 'boolean' } } });
+    v = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: { json: { type: 'boolean' }, persist: { type: 'string' }, 'hand-over': { type: 'string' } } });
   } catch (e) {
     throw new UsageError(`${(e as Error).message}\nUsage: play agent status [--json] | stop`);
   }
@@ -36,12 +38,23 @@ export async function runAgentCli(argv: readonly string[], out: (s: string) => v
     case 'serve': {
       const persist = Number(v.values.persist ?? DEFAULT_PERSIST_S);
       if (!Number.isFinite(persist) || persist <= 0) throw new UsageError(`--persist must be a number > 0, got "${v.values.persist}"`);
+      // The run that started us hands over the hosts it connected to: read
+      // (and removed) first, so that it is gone even if another agent serves.
+      const file = v.values['hand-over'];
+      let handedOver: WireSshOptions[] = [];
+      if (file !== undefined) {
+        try {
+          handedOver = takeHandOver(dir, file);
+        } catch {
+          // An unreadable hand-over: the next run connects to those hosts itself.
+        }
+      }
       // An agent already serving throws AgentRunning, which the CLI's error boundary takes for success.
       const agent = await serveAgent({ dir, persistMs: persist * 1000 });
       process.once('SIGTERM', () => void agent.stop());
       process.once('SIGINT', () => void agent.stop());
-      // The run that started us hands over the hosts it connected to, one JSON line each.
-      if (v.values['keep-stdin']) void readAll(process.stdin).then((text) => agent.keep(text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as WireSshOptions)), () => undefined);
+      sweepHandOvers(dir);
+      agent.keep(handedOver);
       await agent.done;
       return EXIT.ok;
     }
@@ -69,16 +82,6 @@ export async function runAgentCli(argv: readonly string[], out: (s: string) => v
     default:
       throw new UsageError(command === undefined ? 'play agent: status, stop or serve?' : `play agent: unknown command "${command}" (status, stop, serve)`);
   }
-}
-
-function readAll(stream: NodeJS.ReadableStream): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (c: string) => { text += c; });
-    stream.on('end', () => resolve(text));
-    stream.on('error', reject);
-  });
 }
 
 function describe(s: AgentStatus, socket: string): string {

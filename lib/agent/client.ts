@@ -4,25 +4,15 @@
  * commands the agent runs on its kept connections.
  */
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { packageFile } from '../core/package-root.ts';
 import { ConnectError, TransportError } from '../core/errors.ts';
 import type { RunOptions, RunResult, Transport } from '../core/transport.ts';
 import type { SshJump, SshOptions } from '../transport/ssh-options.ts';
+import { writeHandOver } from './hand-over.ts';
 import { AgentUnavailable, ensurePrivateDir, socketPath } from './location.ts';
 import { fromWire, LineSplitter, type AgentStatus, type Reply, type ReplyValues, type Request, type WireJump, type WireSshOptions } from './protocol.ts';
-
-/** A just-started agent. */
-export interface StartedAgent {
-  /**
-   * Give the agent connections to open and keep, through its standard input
-   * (read once it is up: the run does not wait for it), and close that input.
-   */
-  handOver(options: readonly SshOptions[]): void;
-}
-
-/** More than a pipe holds would have to wait for the agent to read it: not worth a run's time. */
-const HAND_OVER_MAX_BYTES = 60_000;
 
 /** A request before it is given its id. */
 type RequestBody = Request extends infer R ? R extends Request ? Omit<R, 'id'> : never : never;
@@ -163,29 +153,33 @@ function wireJump(j: SshJump): WireJump {
 
 /**
  * `play agent serve` as a detached process of its own, so it outlives this
- * run; its output goes nowhere (it has nothing to say: `play agent status`
- * asks it).
+ * run, given `hosts` to connect to and keep for the next run. They go in a
+ * private hand-over file (lib/agent/hand-over.ts), which the agent reads
+ * and removes once it is up: the run does not wait for it, and a fleet of
+ * any size is handed over. The agent's output goes nowhere (it has nothing
+ * to say: `play agent status` asks it). Never throws: an agent that cannot
+ * start leaves the next run to connect by itself.
  *
  * @example
  * ```ts
  * import { startAgentProcess } from './client.ts';
- * const agent = startAgentProcess('/run/user/1000/play', 60_000);
- * agent.handOver([{ host: 'LB1', address: '10.0.0.11' }]);
+ * startAgentProcess('/run/user/1000/play', 60_000, [{ host: 'LB1', address: '10.0.0.11' }]);
  * ```
  */
-export function startAgentProcess(dir: string, persistMs: number): StartedAgent {
+export function startAgentProcess(dir: string, persistMs: number, hosts: readonly SshOptions[]): void {
+  let file: string | undefined;
+  try {
+    ensurePrivateDir(dir);
+    if (hosts.length) file = writeHandOver(dir, hosts.map(toWireOptions));
+  } catch {
+    // No hand-over: the agent starts empty, and the next run connects through it.
+    file = undefined;
+  }
   const bin = packageFile('bin/play.js');
-  const child = spawn(process.execPath, [bin, 'agent', 'serve', '--persist', String(persistMs / 1000), '--keep-stdin'], {
-    detached: true, stdio: ['pipe', 'ignore', 'ignore'], cwd: '/', env: { ...process.env, PLAY_AGENT_DIR: dir },
+  const child = spawn(process.execPath, [bin, 'agent', 'serve', '--persist', String(persistMs / 1000), ...(file ? ['--hand-over', file] : [])], {
+    detached: true, stdio: 'ignore', cwd: '/', env: { ...process.env, PLAY_AGENT_DIR: dir },
   });
   child.unref();
-  // An agent that cannot start leaves the next run to connect by itself, as now: nothing to report.
-  child.on('error', () => undefined);
-  child.stdin!.on('error', () => undefined);
-  return {
-    handOver: (options) => {
-      const text = options.map((o) => `${JSON.stringify(toWireOptions(o))}\n`).join('');
-      child.stdin!.end(Buffer.byteLength(text) <= HAND_OVER_MAX_BYTES ? text : '');
-    },
-  };
+  // Nothing to report; the settings must not outlive an agent that never ran.
+  child.on('error', () => { if (file) rmSync(file, { force: true }); });
 }

@@ -17,8 +17,12 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { connectSsh } from '../transport/ssh.ts';
 import type { SshConnection, SshOptions } from '../transport/ssh-options.ts';
 import { AgentRunning, ensurePrivateDir, socketPath } from './location.ts';
+import { mapLimit } from '../engine/limit.ts';
 import { ConnectionPool } from './pool.ts';
 import { LineSplitter, toWire, type AgentStatus, type Reply, type Request, type WireSshOptions } from './protocol.ts';
+
+/** Connections a hand-over opens at once (as the runner: lib/engine/connections.ts). */
+const OPENS_AT_ONCE = 100;
 
 export interface AgentServerOptions {
   /** The private directory the socket is made in. */
@@ -125,7 +129,8 @@ export async function serveAgent(o: AgentServerOptions): Promise<AgentServer> {
   await listen(server, socket);
   armIdle();
   const keep = (list: readonly WireSshOptions[]) => {
-    for (const w of list) openFor(w).catch(() => undefined);
+    // As a run connects: a fleet's handshakes all at once would each take as long as all of them.
+    void mapLimit(list, OPENS_AT_ONCE, async (w) => { if (!stopping) await openFor(w).catch(() => undefined); });
     armIdle();
   };
   return { socket, done, stop, keep };

@@ -174,7 +174,7 @@ async function run(a: RunArgs, io: CliIo, json: JsonReporter | undefined): Promi
   // the same cores), and connects to this run's hosts for the next run.
   if (reached && 'absent' in reached && direct.length > 0) {
     const { startAgentProcess } = await import('../agent/client.ts');
-    startAgentProcess(reached.absent, a.persist * 1000).handOver(direct);
+    startAgentProcess(reached.absent, a.persist * 1000, direct);
   }
   return exitCode(recap);
 }

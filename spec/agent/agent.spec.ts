@@ -321,7 +321,7 @@ Life('a run with no agent starts one (`play agent serve`, detached); `play agent
     writeFileSync(identityFile, clientKey.private, { mode: 0o600 });
     writeFileSync(join(dir.path, 'known_hosts'), khLine(server.port, hostKey));
     // As a run that found no agent does, then the next run finding it.
-    startAgentProcess(env.PLAY_AGENT_DIR, 30_000).handOver([]);
+    startAgentProcess(env.PLAY_AGENT_DIR, 30_000, []);
     const client = await started(env.PLAY_AGENT_DIR);
     pid = (await client.status()).pid;
     assert.is.not(pid, process.pid);
