@@ -94,6 +94,17 @@ export class ConnectionPool {
     return k.id;
   }
 
+  /**
+   * Open a connection for `options` unless one is held or being opened
+   * (a hand-over). A held one is left alone, unchecked: a run may have just
+   * opened it, and checking it would drop it under that run whenever it
+   * answers the keepalive late. Never rejects.
+   */
+  async keep(options: SshOptions): Promise<void> {
+    if (this.byKey.has(keyOf(options))) return;
+    await this.open(options).catch(() => undefined);
+  }
+
   /** Run a command on connection `id`; rejects if the pool no longer holds it. */
   async run(id: number, cmd: string, o: RunOptions = {}): Promise<RunResult> {
     const k = this.byId.get(id);

@@ -130,7 +130,7 @@ export async function serveAgent(o: AgentServerOptions): Promise<AgentServer> {
   armIdle();
   const keep = (list: readonly WireSshOptions[]) => {
     // As a run connects: a fleet's handshakes all at once would each take as long as all of them.
-    void mapLimit(list, OPENS_AT_ONCE, async (w) => { if (!stopping) await openFor(w).catch(() => undefined); });
+    void mapLimit(list, OPENS_AT_ONCE, async (w) => { if (!stopping) await pool.keep(fromWireOptions(w)); });
     armIdle();
   };
   return { socket, done, stop, keep };

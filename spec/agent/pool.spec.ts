@@ -130,5 +130,29 @@ Life('status counts runs and commands; closeAll closes every connection', async 
   assert.is(pool.size, 0);
 });
 
+const Keep = suite('agent pool: a hand-over opens only what nobody holds');
+
+Keep('a host a run already holds: its connection is left alone, even one slow to answer a keepalive', async () => {
+  const { pool, opened } = fakePool();
+  const id = await pool.open(lb1);
+  opened[0]!.behaviour.answers = false;
+  await pool.keep(lb1);
+  assert.is(opened.length, 1, 'nothing more opened');
+  assert.not.ok(opened[0]!.closed, 'the run\'s connection stays open');
+  assert.is((await pool.run(id, 'uptime')).stdout, 'LB1: uptime');
+});
+
+Keep('a host nobody holds is opened and kept; one that cannot be reached is not kept, and keep does not reject', async () => {
+  const { pool, opened } = fakePool((o) => o.host === 'LB2');
+  await pool.keep(lb1);
+  await pool.keep({ ...lb1, host: 'LB2', address: '10.0.0.12' });
+  assert.is(opened.length, 1);
+  assert.is(pool.size, 1);
+  const id = await pool.open(lb1);
+  assert.is(opened.length, 1, 'the next run gets the kept one');
+  assert.is((await pool.run(id, 'true')).stdout, 'LB1: true');
+});
+
 Reuse.run();
 Life.run();
+Keep.run();
