@@ -29,6 +29,15 @@ interface ChangeBase {
    * the reason why the prediction is not certain.
    */
   predicted?: string;
+  /**
+   * The service (its unit name, e.g. `nginx.service`) this change starts
+   * from stopped. The runner notes when, so that a restart handler notified
+   * before the start can tell it has nothing to do (the start read the new
+   * config): see `PlanContext.startedSinceNotified`.
+   */
+  starts?: string;
+  /** The service (its unit name) this change stops: an earlier start no longer counts. */
+  stops?: string;
   /** Judge the result; default: exit 0 is a change, anything else a failure. */
   judge?: (r: RunResult) => Verdict;
   /** Message used when the change fails; default names the summary and the exit code. */

@@ -131,6 +131,14 @@ export interface PlanContext {
    * (a drain sets weights on the directors it read).
    */
   reader(hostName: string): Promise<HostAccess>;
+  /**
+   * Planning a handler: did a change of this run start `service` (a unit
+   * name, `nginx.service`) from stopped after the last task that notified
+   * this handler on this host, with no stop since? Such a start already read
+   * what that task changed. In check mode the same, from the changes
+   * planned. false outside handlers.
+   */
+  startedSinceNotified(service: string): boolean;
 }
 
 /**

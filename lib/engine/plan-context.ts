@@ -19,10 +19,32 @@ export interface HostState {
   reader(hostName: string): Promise<HostAccess>;
   /** Replace this host's connection (reboot); absent where no connector is at hand (specs). */
   reconnect?(): Promise<void>;
+  /** The order of this host's run, for handlers; absent where no runner keeps one (specs: then no start is known). */
+  log?: RunLog;
 }
 
-/** The planner's view of a host's state. */
-export function planContext(s: HostState): PlanContext {
+/**
+ * One host's run in order: a step per task or handler run (across plays),
+ * and the step in which a change started each service from stopped.
+ */
+export interface RunLog {
+  step: number;
+  /** Unit name → the step of the change that started it (applied, or planned in check mode); removed by a stop. */
+  started: Map<string, number>;
+}
+
+/** Note what `c` did to a service, in the step running now. */
+export function logChange(s: HostState, c: Change): void {
+  if (!s.log) return;
+  if (c.starts !== undefined) s.log.started.set(c.starts, s.log.step);
+  if (c.stops !== undefined) s.log.started.delete(c.stops);
+}
+
+/**
+ * The planner's view of a host's state; `notifiedAt`, for a handler, is
+ * the step of the last task that notified it.
+ */
+export function planContext(s: HostState, notifiedAt?: number): PlanContext {
   return {
     host: s.host,
     fact: <T>(f: Fact<T>) => s.cache.get(f),
@@ -35,5 +57,6 @@ export function planContext(s: HostState): PlanContext {
     results: s.results,
     wantDiff: s.wantDiff,
     reader: s.reader,
+    startedSinceNotified: (service) => notifiedAt !== undefined && (s.log?.started.get(service) ?? -1) > notifiedAt,
   };
 }

@@ -35,7 +35,8 @@ export async function runHost(work: HostWork, state: HostState, transport: Trans
     ...(state.wantDiff ? task.diffFacts?.(work.host) ?? [] : []),
   ]);
   let end = 'ok' as HostEnd;
-  const notified = new Set<string>();
+  /** Handler name → the step of the last task that notified it. */
+  const notified = new Map<string, number>();
   let changed = false;
   try {
     await state.cache.load(facts);
@@ -54,7 +55,7 @@ export async function runHost(work: HostWork, state: HostState, transport: Trans
     for (const placed of work.handlers) {
       if (!notified.has(placed.task.name)) continue;
       if (o.stopped()) return 'interrupted';
-      const { result, lost } = await runTask(placed, state, transport, { check: o.check, play: o.play, handler: true, changedBefore: changed, retry: o.retry, stopped: o.stopped });
+      const { result, lost } = await runTask(placed, state, transport, { check: o.check, play: o.play, handler: true, changedBefore: changed, retry: o.retry, stopped: o.stopped, notifiedAt: notified.get(placed.task.name) });
       o.report(result);
       if (result.status === 'changed') changed = true;
       if (lost) return 'unreachable';
@@ -93,7 +94,7 @@ export async function runHost(work: HostWork, state: HostState, transport: Trans
     if (placed.task.options.register) state.results[placed.task.options.register] = registered ?? result;
     if (result.status === 'changed') {
       changed = true;
-      notifyList(placed.task).forEach((n) => notified.add(n));
+      notifyList(placed.task).forEach((n) => notified.set(n, state.log?.step ?? 0));
     }
     if (lost) return 'unreachable';
     if (result.status === 'failed' && !placed.task.options.ignoreErrors) { end = 'failed'; break; }

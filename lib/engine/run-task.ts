@@ -5,7 +5,7 @@ import type { RetryEvent } from '../report/reporter.ts';
 import type { Transport, RunResult } from '../core/transport.ts';
 import type { PlacedTask } from './compile.ts';
 import { FactCache } from './fact-cache.ts';
-import { planContext, type HostState } from './plan-context.ts';
+import { logChange, planContext, type HostState } from './plan-context.ts';
 
 export interface TaskRunOptions {
   check: boolean;
@@ -17,6 +17,8 @@ export interface TaskRunOptions {
   retry?(e: RetryEvent): void;
   /** Set on Ctrl-C: no further attempt starts. */
   stopped?(): boolean;
+  /** For a handler: the step (HostState.log) of the last task that notified it. */
+  notifiedAt?: number;
 }
 
 /** Why a host stopped: a task failed, or the host was lost. */
@@ -36,6 +38,7 @@ const defaultFail = (c: Change, r: RunResult): string => {
  */
 export async function runTask(placed: PlacedTask, state: HostState, transport: Transport, o: TaskRunOptions): Promise<HostOutcome> {
   const { task } = placed;
+  if (state.log) state.log.step++;
   const start = Date.now();
   const before = transport.commandCount;
   const base = { host: state.host.name, play: o.play, role: placed.role, task: task.name, kind: task.kind, handler: o.handler };
@@ -131,7 +134,8 @@ async function delegated(state: HostState, name: string): Promise<{ state: HostS
     close: async () => undefined,
   };
   const host = { ...d.host, vars: state.host.vars };
-  return { state: { ...state, host, cache: new FactCache(transport), reconnect: undefined }, transport };
+  // What the delegate's services do is not this host's: no log.
+  return { state: { ...state, host, cache: new FactCache(transport), reconnect: undefined, log: undefined }, transport };
 }
 
 /** One attempt: plan the task, then apply its changes (check mode: only the read-only ones). */
@@ -143,11 +147,12 @@ async function attempt(placed: PlacedTask, state: HostState, transport: Transpor
   let last: RunResult | undefined;
   let plan: Plan | undefined;
   try {
-    plan = await task.plan(planContext(state));
+    plan = await task.plan(planContext(state, o.notifiedAt));
     for (const c of plan.changes) {
       if (o.check && !c.readOnly) {
         state.pending.push(c);
         state.run.pending++;
+        logChange(state, c);
         reported.push({ summary: c.summary, diff: c.diff, predicted: c.predicted, planned: true });
         changed = true;
         continue;
@@ -167,6 +172,7 @@ async function attempt(placed: PlacedTask, state: HostState, transport: Transpor
       }
       if (v.changed) {
         changed = true;
+        logChange(state, c);
         reported.push({ summary: c.summary, diff: c.diff });
       }
     }

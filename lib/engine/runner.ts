@@ -74,7 +74,7 @@ export async function runPlays(plays: readonly CompiledPlay[], o: RunnerOptions)
     let state = states.get(w.host.name);
     if (!state) {
       const host = w.host;
-      state = { host, cache: new FactCache(transport), pending: [], run: runPending, results: {}, wantDiff: o.diff, reader, reconnect: () => connections.reconnect(host) };
+      state = { host, cache: new FactCache(transport), pending: [], run: runPending, results: {}, wantDiff: o.diff, reader, reconnect: () => connections.reconnect(host), log: { step: 0, started: new Map() } };
       states.set(w.host.name, state);
     }
     const end = await runHost(w, state, transport, { check: o.check, play: play.name, forceHandlers: o.forceHandlers, report: record, stopped, retry: o.reporter.retry?.bind(o.reporter), once });

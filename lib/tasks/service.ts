@@ -12,7 +12,9 @@ export interface ServiceParams {
   /**
    * `started`/`stopped` are states (no-op when already so); `restarted` and
    * `reloaded` are actions, always a change: reach them through `notify`.
-   * A reload of a stopped service starts it.
+   * A reload of a stopped service starts it. A `restarted` handler skips a
+   * service this run started after the change that notified it (see
+   * {@link service}).
    */
   state?: 'started' | 'stopped' | 'restarted' | 'reloaded';
   /** Start at boot (systemctl enable / update-rc.d). @default left as it is */
@@ -36,6 +38,15 @@ const PAST: Record<Action | 'enable', string> = { start: 'started', stop: 'stopp
  * reload it (usually as a handler). Uses systemd when PID 1 is systemd, the
  * init script otherwise, and after acting confirms the real state: a service
  * that did not stay up fails the task with its last log lines.
+ *
+ * A `restarted` handler does not restart a service that this run started
+ * from stopped after the last task that notified the handler — on a first
+ * run, the config is written, then the service started: the start already
+ * read the new config. It reports ok with the note "NAME started after the
+ * change that notified this handler: no restart needed" (shown with `-v`),
+ * and check mode predicts the same. A service that was running before the
+ * change, or was started before it (and so runs the old config), is
+ * restarted, as is one stopped again since its start.
  *
  * @example
  * ```ts
@@ -68,7 +79,10 @@ export const service = defineTask<ServiceParams>({
     const out: Change[] = [];
     const notes: string[] = [];
     const act = (action: Action | 'enable', summary: string, exec: string): void => {
-      const c: Change = { summary, exec, failMessage: (r) => `${summary} failed (exit ${r.code}):\n${(r.stderr || r.stdout).trim()}` };
+      const c: Change = {
+        summary, exec, failMessage: (r) => `${summary} failed (exit ${r.code}):\n${(r.stderr || r.stdout).trim()}`,
+        ...(action === 'start' ? { starts: unitName(p.name) } : action === 'stop' ? { stops: unitName(p.name) } : {}),
+      };
       if (missing) {
         if (ctx.pending.length === 0) throw new TaskError(ctx.host.name, `service ${p.name}`, `${subject} not found`);
         c.predicted = `${p.name} would be ${PAST[action]}; its ${st.init === 'systemd' ? 'unit' : 'init script'} does not exist yet, expected from an earlier change`;
@@ -87,7 +101,11 @@ export const service = defineTask<ServiceParams>({
     const state = p.state;
     if (state === 'started' && !running) act('start', `start ${p.name}`, command('start'));
     else if (state === 'stopped' && (running || (st.init === 'systemd' && st.active === 'activating'))) act('stop', `stop ${p.name}`, command('stop'));
-    else if (state === 'restarted') act('restart', `restart ${p.name}`, command('restart'));
+    // A handler after the service's start in this run: the start read what notified it. (Still
+    // running, or in check mode started by a planned change; one that died since is restarted.)
+    else if (state === 'restarted' && ctx.startedSinceNotified(unitName(p.name)) && (running || ctx.pending.length > 0)) {
+      notes.push(`${p.name} started after the change that notified this handler: no restart needed`);
+    } else if (state === 'restarted') act('restart', `restart ${p.name}`, command('restart'));
     else if (state === 'reloaded') {
       if (running || missing) act('reload', `reload ${p.name}`, command('reload'));
       else act('start', `start ${p.name} (it was not running, so reload would do nothing)`, command('start'));

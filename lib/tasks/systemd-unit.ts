@@ -129,7 +129,7 @@ export const systemdUnit = defineTask<SystemdUnitParams>({
     if (p.state === 'absent') {
       if (fst.type === 'missing') return changes([], [`${show(path)} is absent`]);
       if (p.dropIn === undefined) {
-        if (running) out.push({ summary: `stop ${unit}`, exec: systemctlCommand(p.name, 'stop') });
+        if (running) out.push({ summary: `stop ${unit}`, exec: systemctlCommand(p.name, 'stop'), stops: unit });
         if (['enabled', 'enabled-runtime', 'alias'].includes(st.unitFile)) out.push({ summary: `disable ${unit}`, exec: enableCommand('systemd', p.name, false) });
       }
       out.push({ summary: `remove ${show(path)}`, exec: removeCommand([path]) }, { summary: 'reload systemd', exec: 'systemctl daemon-reload' });
@@ -161,11 +161,11 @@ export const systemdUnit = defineTask<SystemdUnitParams>({
     const restart = p.restartOnChange !== false && (fileChanged || st.needReload);
     const fail = (what: string) => (r: { code: number; stdout: string; stderr: string }) => `${what} failed (exit ${r.code}):\n${(r.stderr || r.stdout).trim()}`;
     if (p.state === 'started') {
-      if (!running) act({ summary: `start ${unit}`, exec: systemctlCommand(p.name, 'start'), failMessage: fail(`start ${unit}`) });
+      if (!running) act({ summary: `start ${unit}`, exec: systemctlCommand(p.name, 'start'), failMessage: fail(`start ${unit}`), starts: unit });
       else if (restart) act({ summary: `restart ${unit} (it ran the old definition)`, exec: systemctlCommand(p.name, 'restart'), failMessage: fail(`restart ${unit}`) });
       else notes.push(`${unit} is running`);
     } else if (p.state === 'stopped') {
-      if (running) act({ summary: `stop ${unit}`, exec: systemctlCommand(p.name, 'stop'), failMessage: fail(`stop ${unit}`) });
+      if (running) act({ summary: `stop ${unit}`, exec: systemctlCommand(p.name, 'stop'), failMessage: fail(`stop ${unit}`), stops: unit });
       else notes.push(`${unit} is stopped`);
     } else if (running && restart) {
       act({ summary: `restart ${unit} (it ran the old definition)`, exec: systemctlCommand(p.name, 'restart'), failMessage: fail(`restart ${unit}`) });

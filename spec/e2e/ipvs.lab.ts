@@ -16,7 +16,7 @@ import type { Transport } from '../../lib/core/transport.ts';
 import { localTransport } from '../../lib/transport/local.ts';
 import { parseIpvsadm, parseLabels } from '../../roles/verify/parse.ts';
 import { settle } from '../../roles/verify/checks.ts';
-import { connectLab, eventsOf, freshLab, labDown, playCli, recapOf, underProbe } from '../support/lab.ts';
+import { connectLab, eventsOf, freshLab, labDown, noRestartAfterFirstStart, playCli, recapOf, underProbe } from '../support/lab.ts';
 import withRs3 from '../fixtures/inventory/live-rs3.ts';
 
 const VIP = '192.168.56.200';
@@ -45,6 +45,9 @@ Ipvs('lab up with IPVS directors', async () => {
 Ipvs('site.ts converges and verify passes with real round robin', async () => {
   const r = await playCli(['site', '-i', 'inventory', '--json'], { timeoutMs: 900_000 });
   assert.is(r.code, 0, r.stderr + r.stdout.slice(-4000));
+  // A fresh lab: each unit is first started after its file is written, so its restart handler has nothing to do (#17).
+  noRestartAfterFirstStart(r.stdout, ['RS1', 'RS2'], 'lvs-vip');
+  noRestartAfterFirstStart(r.stdout, ['LB1', 'LB2'], 'lvs-director-no-rst');
   const rows: string[][] = eventsOf(r.stdout).find((e) => e.kind === 'verify')!.table.rows;
   const ipvsRow = rows.find((x) => x[0] === 'IPVS service lists real servers')!;
   const rrRow = rows.find((x) => x[0]!.startsWith('10 requests to VIP'))!;

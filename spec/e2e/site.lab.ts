@@ -9,7 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Transport } from '../../lib/core/transport.ts';
 import type { LabProfile } from '../../lib/lab/index.ts';
-import { connectLab, eventsOf, freshLab, labDown, playCli, recapOf, snapshot } from '../support/lab.ts';
+import { connectLab, eventsOf, freshLab, labDown, noRestartAfterFirstStart, playCli, recapOf, snapshot } from '../support/lab.ts';
 
 const HOSTS = ['LB1', 'LB2', 'RS1', 'RS2'];
 const Site = suite('site.ts on the lab');
@@ -38,6 +38,7 @@ Site('--check on a fresh lab lists the changes and leaves every host byte-identi
     assert.ok(svc?.changes.some((c: any) => c.predicted), JSON.stringify(svc));
     const verify = eventsOf(r.stdout).find((e) => e.kind === 'verify');
     assert.is(verify?.status, 'skipped', JSON.stringify(verify));
+    noRestartAfterFirstStart(r.stdout, ['RS1', 'RS2'], 'lvs-vip');
   }
   assert.equal(await snapshots(), before);
 });
@@ -47,6 +48,8 @@ Site('a real run converges and verify passes', async () => {
   assert.is(r.code, 0, r.stderr + r.stdout.slice(-4000));
   const recap = recapOf(r.stdout);
   for (const h of HOSTS) assert.ok(recap[h]!.changed > 0, h);
+  noRestartAfterFirstStart(r.stdout, ['RS1', 'RS2'], 'lvs-vip');
+  for (const h of ['RS1', 'RS2']) assert.is((await conns.get(h)!.run('systemctl is-active lvs-vip')).stdout.trim(), 'active', `${h}: lvs-vip runs without the restart`);
   const verify = eventsOf(r.stdout).find((e) => e.kind === 'verify')!;
   assert.is(verify.status, 'ok', JSON.stringify(verify));
   const rows: string[][] = verify.table.rows;

@@ -1,6 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import * as assert from 'uvu/assert';
 import type { Transport } from '../../lib/core/transport.ts';
 import { labDown, labUp, readLabProfile, type LabProfile } from '../../lib/lab/index.ts';
 import { labHostsFromInventory } from '../../lib/cli/lab-hosts.ts';
@@ -61,6 +62,19 @@ export function recapOf(stdout: string): Record<string, { ok: number; changed: n
 /** JSON task events of a run. */
 export function eventsOf(stdout: string): Array<Record<string, any>> {
   return stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>).filter((e) => e.event === 'task');
+}
+
+/**
+ * On a first converge (or its --check): each host's `restart UNIT` handler
+ * ran, and was ok with the note that the unit's first start came after the
+ * change that notified it (#17), with no restart.
+ */
+export function noRestartAfterFirstStart(stdout: string, hosts: readonly string[], unit: string): void {
+  for (const h of hosts) {
+    const e = eventsOf(stdout).find((x) => x.host === h && x.handler && x.task === `restart ${unit}`);
+    assert.is(e?.status, 'ok', `${h}: restart ${unit}: ${JSON.stringify(e)}`);
+    assert.equal(e!.notes, [`${unit} started after the change that notified this handler: no restart needed`], h);
+  }
 }
 
 /**

@@ -29,6 +29,8 @@ planTable(Plans, [
     then: (plan) => {
       assert.is(plan.changes[0]!.stdin, UNIT);
       assert.is(execOf(plan.changes[1]), 'systemctl daemon-reload');
+      // The runner notes the start: a restart handler notified before it has nothing to do.
+      assert.equal(plan.changes.map((c) => c.starts), [undefined, undefined, undefined, 'lvs-vip.service']);
       assert.ok(execOf(plan.changes[3]).includes('systemctl is-active lvs-vip.service'), 'the start is confirmed, as the service task does');
     },
   },
@@ -74,6 +76,7 @@ planTable(Plans, [
     name: 'absent: stop, disable, remove the file, reload',
     task: systemdUnit({ name: 'lvs-vip', state: 'absent' }), facts: [file(F, UNIT), unit('lvs-vip')],
     changes: ['stop lvs-vip.service', 'disable lvs-vip.service', 'remove /etc/systemd/system/lvs-vip.service', 'reload systemd'],
+    then: (plan) => assert.is(plan.changes[0]!.stops, 'lvs-vip.service'),
   },
   { name: 'absent and gone: no-op', task: systemdUnit({ name: 'lvs-vip', state: 'absent' }), facts: [file(F, undefined), unit('lvs-vip', { load: 'not-found', active: 'inactive', file: '' })], changes: [], notes: ['/etc/systemd/system/lvs-vip.service is absent'] },
   {
