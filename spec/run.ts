@@ -55,6 +55,17 @@ for (const group of g.UVU_QUEUE as Array<[string, ...Array<() => Promise<[string
   }
   process.stdout.write('\n');
 }
+// A lab spec may leave its lab up for the next file (spec/support/lab.ts,
+// sharedLab): the run leaves none behind.
+if (mode !== 'unit') {
+  const { labDown, readLabProfile } = await import('../lib/lab/index.ts');
+  try {
+    if (readLabProfile()) await labDown();
+  } catch (e) {
+    failed += 1;
+    process.stdout.write(`\nthe lab left up by the last lab spec did not come down: ${(e as Error).message}\n`);
+  }
+}
 // A handle a spec forgot (a socket, a timer) must not keep the lab lock held
 // for ever: name what is left, then leave.
 const open = (process as unknown as { _getActiveHandles(): object[] })._getActiveHandles()

@@ -1,12 +1,13 @@
 /**
- * `play lab <up|down|status|ssh> …`. A LabError travels to the CLI's one
+ * `play lab <up|down|status|ssh|reboot|cut|heal> …`. A LabError travels to the CLI's one
  * error boundary (lib/cli/main.ts), which prints it and picks its exit code
  * from play's one table (lib/core/exit-codes.ts).
  */
 import { spawn } from 'node:child_process';
 import { EXIT } from '../core/exit-codes.ts';
 import { LabError, NoLabError } from './errors.ts';
-import { labDown, labStatus, labUp } from './lab.ts';
+import { labCut, labDown, labHeal, labReboot, labStatus, labUp } from './lab.ts';
+import { DEFAULT_CUT_SECONDS, MAX_CUT_SECONDS } from './faults.ts';
 import { checkRoutesToBridge } from './network.ts';
 import { requireRoot } from './prereqs.ts';
 import { DEFAULT_LAB_HOSTS, machineName, type LabHostSpec } from './spec.ts';
@@ -18,6 +19,11 @@ const USAGE = `usage:
   play lab down                         tear it down, leaving nothing behind
   play lab status                       hosts, up/down, addresses, IPVS present/absent
   play lab ssh HOST [COMMAND…]          a root shell on HOST, or run COMMAND there and return its exit code
+  play lab reboot HOST…                 reboot hosts as machines reboot (same disk; /run, addresses, sysctls gone)
+  play lab cut HOST [--vrrp-only] [--from PEER] [--for SECONDS]
+                                        drop HOST's traffic (or only VRRP; or only to and from PEER) on the
+                                        lab's bridge, for SECONDS at most (default ${DEFAULT_CUT_SECONDS}, at most ${MAX_CUT_SECONDS})
+  play lab heal HOST…                   undo every cut of these hosts
 exit codes (play's one table, play --help): ${EXIT.ok} ok, ${EXIT.usage} usage, ${EXIT.labFailed} a lab step failed,
   ${EXIT.labPrerequisite} a prerequisite is missing, ${EXIT.noLab} no lab is up, ${EXIT.internal} internal error`;
 
@@ -49,6 +55,20 @@ export async function runLabCli(
       if (rest.length) return usage(o.out, `unexpected argument "${rest[0]}"`);
       o.out(await labStatus());
       return readLabProfile() ? EXIT.ok : EXIT.noLab;
+    case 'reboot':
+      if (!rest.length) return usage(o.out, 'reboot needs a HOST');
+      await labReboot(rest, { log: o.out });
+      return EXIT.ok;
+    case 'cut': {
+      const args = parseCutArgs(rest);
+      if (typeof args === 'string') return usage(o.out, args);
+      o.out(await labCut(args.host, args));
+      return EXIT.ok;
+    }
+    case 'heal':
+      if (!rest.length) return usage(o.out, 'heal needs a HOST');
+      o.out(await labHeal(rest));
+      return EXIT.ok;
     case 'ssh': {
       const [host, ...command] = rest;
       if (!host) return usage(o.out, 'ssh needs a HOST');
@@ -83,6 +103,26 @@ function parseUpArgs(args: string[]): { inventory?: string; ipvs: boolean } | st
     else return `unexpected argument "${a}"`;
   }
   return inventory ? { inventory, ipvs } : { ipvs };
+}
+
+function parseCutArgs(args: string[]): { host: string; vrrpOnly: boolean; from?: string; seconds?: number } | string {
+  const hosts: string[] = [];
+  let vrrpOnly = false, from: string | undefined, seconds: number | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--vrrp-only') vrrpOnly = true;
+    else if (a === '--from') {
+      from = args[++i];
+      if (!from) return '--from needs a HOST';
+    } else if (a === '--for') {
+      const v = args[++i];
+      seconds = Number(v);
+      if (!v || !Number.isInteger(seconds) || seconds < 1 || seconds > MAX_CUT_SECONDS) return `--for needs whole seconds from 1 to ${MAX_CUT_SECONDS}, not "${v ?? ''}"`;
+    } else if (a.startsWith('-')) return `unexpected argument "${a}"`;
+    else hosts.push(a);
+  }
+  if (hosts.length !== 1) return `cut needs one HOST${hosts.length ? `, not ${hosts.join(' ')}` : ''}`;
+  return { host: hosts[0]!, vrrpOnly, ...(from ? { from } : {}), ...(seconds ? { seconds } : {}) };
 }
 
 /** `play lab ssh HOST [cmd…]`: OpenSSH with inherited stdio; its exit code is ours. */

@@ -18,5 +18,5 @@
 export { LabError, LabPrerequisiteError, NoLabError } from './errors.ts';
 export { DEFAULT_LAB_HOSTS, type LabHostSpec, type LabHostVars } from './spec.ts';
 export { readLabProfile, type LabProfile } from './state.ts';
-export { labUp, labDown, labStatus } from './lab.ts';
+export { labUp, labDown, labStatus, labReboot, labCut, labHeal } from './lab.ts';
 export { runLabCli } from './cli.ts';

@@ -5,29 +5,28 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LabError } from './errors.ts';
+import { LabError, NoLabError } from './errors.ts';
 import { allOrThrow } from './exec.ts';
 import { BRIDGE, IDENTITY_FILE, KNOWN_HOSTS_FILE, RUN_DIR, REPO_DIR, hostDir } from './paths.ts';
 import { ensurePrereqs, requireRoot } from './prereqs.ts';
 import { ensureBaseLists, ensureBaseTree } from './base-tree.ts';
 import { ensureOfflineRepo } from './offline-repo.ts';
-import { ensureVmTree, buildVmDisk, startVm, stopVm, writeVmNetworkFiles } from './vm.ts';
-import { CONTAINER_LOWER, removeOwnCgroups, removePropagateDir, startContainer, stopContainer } from './container.ts';
-import { mountOverlay, overlayPaths, unmountUnder, mountsUnder } from './overlay.ts';
+import { ensureVmTree, stopVm, writeVmNetworkFiles } from './vm.ts';
+import { rebootHost, startHost } from './host-boot.ts';
+import { removeOwnCgroups, removePropagateDir, stopContainer } from './container.ts';
+import { overlayPaths, unmountUnder, mountsUnder } from './overlay.ts';
 import { writeHostFiles } from './host-files.ts';
-import { generateIdentity, tcpOpen, waitForSsh, writeKnownHosts } from './ssh.ts';
+import { generateIdentity, tcpOpen, writeKnownHosts } from './ssh.ts';
 import {
-  checkRoutesToBridge, checkSubnetFree, createBridge, createHostNetns, createTap, deleteLink, deleteNetns,
-  listLabLinks, listLabNetns, type LabNet,
+  checkRoutesToBridge, checkSubnetFree, createBridge, createHostNetns, deleteLink, deleteNetns,
+  linkName, listLabLinks, listLabNetns, type LabNet,
 } from './network.ts';
-import { firstChild, isAlive } from './procs.ts';
+import { isAlive } from './procs.ts';
+import { DEFAULT_CUT_SECONDS, cutsInForce, makeCut, healHost, removeFaultTable, type CutInForce } from './faults.ts';
 import { machineName, validateHosts, type LabHostSpec } from './spec.ts';
 import { readLabProfile, readLabState, writeLabProfile, writeLabState, type HostState, type LabProfile, type LabState } from './state.ts';
 
 const INOTIFY = '/proc/sys/fs/inotify/max_user_instances';
-/** SSH readiness budgets: LAB.md measured 4.1 s for 4 containers and 30–37 s per VM. */
-const CONTAINER_SSH_TIMEOUT_MS = 60_000;
-const VM_SSH_TIMEOUT_MS = 180_000;
 
 const noLog = (_line: string) => {};
 
@@ -111,46 +110,6 @@ async function prepareHost(h: HostState, net: LabNet, identityPub: string): Prom
   return hostKey;
 }
 
-/** Start one host and wait until it answers SSH. */
-async function startHost(h: HostState, state: LabState, log: (line: string) => void): Promise<void> {
-  const dir = hostDir(h.machine);
-  const t0 = Date.now();
-  const logFile = join(dir, h.kind === 'vm' ? 'qemu.log' : 'console.log');
-  if (h.kind === 'vm') {
-    const disk = await buildVmDisk(h.machine, dir);
-    const tap = await createTap(h.machine, h.address);
-    h.proc = startVm({ machine: h.machine, disk, tap, address: h.address, consoleLog: join(dir, 'console.log'), logFile });
-  } else {
-    const root = await mountOverlay(h.machine, CONTAINER_LOWER, dir);
-    h.proc = startContainer({ machine: h.machine, root, logFile });
-  }
-  writeLabState(state);
-  const proc = h.proc;
-  const consoleLog = join(dir, 'console.log');
-  try {
-    await waitForSsh({
-      machine: h.machine, address: h.address, identityFile: IDENTITY_FILE, knownHostsFile: KNOWN_HOSTS_FILE,
-      timeoutMs: h.kind === 'vm' ? VM_SSH_TIMEOUT_MS : CONTAINER_SSH_TIMEOUT_MS,
-      alive: () => isAlive(proc), logHint: consoleLog,
-    });
-  } catch (e) {
-    throw new LabError(`${(e as Error).message}\n--- last lines of ${consoleLog} ---\n${tail(consoleLog, 15)}${h.kind === 'vm' ? `\n--- ${logFile} ---\n${tail(logFile, 5)}` : ''}`);
-  }
-  if (h.kind === 'container') {
-    const init = firstChild(proc);
-    if (init) { h.init = init; writeLabState(state); }
-  }
-  log(`${h.name} (${h.machine}, ${h.kind}) answers SSH at ${h.address} after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-}
-
-function tail(path: string, lines: number): string {
-  try {
-    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
-
 /**
  * LAB.md: past ~17 nspawn hosts, fs.inotify.max_user_instances (default 128)
  * runs out. Raise it for big labs, remembering the old value for `down`.
@@ -192,6 +151,8 @@ async function teardown(log: (line: string) => void): Promise<void> {
     if (h.kind !== 'vm') removeOwnCgroups(h.machine);
   }
   problems.push(...(await unmountUnder(RUN_DIR)));
+  const table = await removeFaultTable();
+  if (table) problems.push(table);
   for (const ns of await listLabNetns()) {
     const p = await deleteNetns(ns);
     if (p) problems.push(p);
@@ -238,7 +199,76 @@ export async function labStatus(): Promise<string> {
   if (profile.ipvs) lines.push('IPVS: present on the directors (qemu VMs running Debian\'s kernel); containers share this machine\'s kernel');
   else if (machineHasIpvs) lines.push('IPVS: present (this machine\'s kernel has it)');
   else lines.push('IPVS: absent (this machine\'s kernel has no IPVS; keepalived on directors runs VRRP-only via the lab\'s drop-in)');
+  const cuts = await cutsInForce();
+  if (cuts.length) lines.push(...describeCuts(cuts, state?.hosts ?? []));
   lines.push(`key: ${profile.identityFile}  known_hosts: ${profile.knownHostsFile}`);
   return lines.join('\n');
 }
 
+
+/** The lab that is up, or a NoLabError. */
+function requireLab(): { state: LabState; profile: LabProfile } {
+  requireRoot();
+  const state = readLabState();
+  const profile = readLabProfile();
+  if (!state || !profile) throw new NoLabError('no lab is up (`play lab up` first)');
+  return { state, profile };
+}
+
+/** Lab hosts by name (as the inventory spells it, its machine name, or its address), all or a LabError naming the unknown ones. */
+function pickHosts(state: LabState, names: readonly string[]): HostState[] {
+  const found = names.map((n) => state.hosts.find((h) => h.name === n || h.machine === n.toLowerCase() || h.address === n));
+  const unknown = names.filter((_, i) => !found[i]);
+  if (unknown.length) throw new LabError(`no lab host ${unknown.map((n) => `"${n}"`).join(', ')}; the lab has ${state.hosts.map((h) => h.name).join(', ')}`);
+  return found as HostState[];
+}
+
+/**
+ * Reboot lab hosts, all at once, as machines reboot (see {@link rebootHost}):
+ * what a play persisted comes back, what it only set at run time does not.
+ *
+ * @example
+ * ```ts
+ * import { labReboot } from './lab.ts';
+ * await labReboot(['RS1'], { log: console.log });
+ * ```
+ */
+export async function labReboot(names: readonly string[], o: { log?: (line: string) => void } = {}): Promise<void> {
+  const { state, profile } = requireLab();
+  const hosts = pickHosts(state, names);
+  await checkRoutesToBridge(hosts.map((h) => h.address));
+  const net: LabNet = { subnet: profile.subnet, gateway: '', prefixLen: Number(profile.subnet.split('/')[1]) };
+  await allOrThrow('rebooting lab hosts', hosts.map((h) => rebootHost(h, state, net, o.log ?? noLog)));
+}
+
+/**
+ * Cut a lab host off, for `seconds` at most: all its traffic, or only VRRP
+ * (`vrrpOnly`: split brain between directors), to everyone or to one peer.
+ *
+ * @example
+ * ```ts
+ * import { labCut } from './lab.ts';
+ * await labCut('LB1', { vrrpOnly: true, from: 'LB2', seconds: 60 });
+ * ```
+ */
+export async function labCut(name: string, o: { vrrpOnly?: boolean; from?: string; seconds?: number }): Promise<string> {
+  const { state } = requireLab();
+  const [host, peer] = pickHosts(state, o.from === undefined ? [name] : [name, o.from]);
+  if (peer && peer.name === host!.name) throw new LabError(`--from names ${name} itself`);
+  const seconds = o.seconds ?? DEFAULT_CUT_SECONDS;
+  await makeCut({ host: host!.name, machine: host!.machine, vrrpOnly: !!o.vrrpOnly, from: peer && { host: peer.name, machine: peer.machine }, seconds });
+  return `cut ${host!.name}${peer ? ` from ${peer.name}` : ''}: ${o.vrrpOnly ? 'VRRP dropped' : 'all traffic dropped'} for ${seconds} s at most (\`play lab heal ${host!.name}\` ends it sooner)`;
+}
+
+/** Undo every cut that involves these hosts. */
+export async function labHeal(names: readonly string[]): Promise<string> {
+  const { state } = requireLab();
+  const hosts = pickHosts(state, names);
+  const undone = await Promise.all(hosts.map((h) => healHost(h.machine)));
+  return hosts.map((h, i) => `${h.name}: ${undone[i] ? `${undone[i]} cut(s) undone` : 'was not cut'}`).join('\n');
+}
+
+function describeCuts(cuts: readonly CutInForce[], hosts: readonly HostState[]): string[] {
+  const nameOf = (port: string) => hosts.find((h) => linkName(h.machine) === port)?.name ?? port;
+  return cuts.map((c) => `cut: ${c.ports.map(nameOf).join(' → ')} ${c.set.startsWith('vrrp') ? 'VRRP' : 'all traffic'} (${c.secondsLeft} s left)`);
+}

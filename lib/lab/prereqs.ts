@@ -21,6 +21,8 @@ const ALWAYS: Need[] = [
   { program: 'ssh-keygen', pkg: 'openssh-client' },
   // verify (and the lab specs) ask the VIP and the hosts over HTTP from this machine.
   { program: 'curl', pkg: 'curl' },
+  // `play lab cut`: faults between hosts, as rules on the lab's bridge.
+  { program: 'nft', pkg: 'nftables' },
 ];
 
 const FOR_VMS: Need[] = [

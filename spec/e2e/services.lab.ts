@@ -20,7 +20,8 @@ import { readLabProfile } from '../../lib/lab/index.ts';
 import { probeHttp, type ProbeReport } from '../../lib/probe/http-probe.ts';
 import { parseIpvsadm, parseLabels } from '../../roles/verify/parse.ts';
 import { settle } from '../../roles/verify/checks.ts';
-import { assertRoutedToLab, connectLab, eventsOf, freshLab, labDown, playCli, recapOf } from '../support/lab.ts';
+import withRs3 from '../fixtures/inventory/live-rs3.ts';
+import { assertRoutedToLab, connectLab, eventsOf, labDown, sharedLab, playCli, recapOf } from '../support/lab.ts';
 import { KEEPALIVED_CONFIG_TEST } from '../../roles/director/keepalived-commands.ts';
 
 const VIP1 = '192.168.56.200';
@@ -87,7 +88,8 @@ async function live(what: string, args: string[], vips: readonly string[], o: { 
 }
 
 Services('lab up with IPVS directors; the seed converges', async () => {
-  const lab = await freshLab({ ipvs: true });
+  // ipvs.lab.ts's lab, kept (RS3 idle there, outside these inventories).
+  const lab = await sharedLab({ ipvs: true, inventory: withRs3 });
   await assertRoutedToLab(lab, [VIP2]);
   for (const h of ['LB1', 'LB2', 'RS1', 'RS2']) conns.set(h, await connectLab(h, lab));
   const r = await playCli(['site', '-i', 'inventory', '--json'], { timeoutMs: 900_000 });

@@ -2,16 +2,20 @@
  * The user's job end to end on a fresh lab (default kernel, no IPVS):
  * check mode changes nothing, a real run converges and verifies, a second
  * run changes nothing, per-role runs touch only their hosts, the advert
- * interval rolls out without two VIP holders, and the failover drill moves
- * the VIP to LB2 and back.
+ * interval rolls out without two VIP holders, the failover drill moves
+ * the VIP to LB2 and back; then the lab's faults: reboots (what the roles
+ * persisted comes back), split brain by a VRRP-only cut, a cut link.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Transport } from '../../lib/core/transport.ts';
 import type { LabProfile } from '../../lib/lab/index.ts';
+import { localTransport } from '../../lib/transport/local.ts';
 import { connectLab, eventsOf, freshLab, labDown, noRestartAfterFirstStart, playCli, recapOf, snapshot } from '../support/lab.ts';
 
 const HOSTS = ['LB1', 'LB2', 'RS1', 'RS2'];
+const local = localTransport();
+const controller = () => local;
 const Site = suite('site.ts on the lab');
 let lab: LabProfile;
 const conns = new Map<string, Transport>();
@@ -22,7 +26,8 @@ Site.before(async () => {
   for (const h of HOSTS) conns.set(h, await connectLab(h, lab));
 });
 Site.after(async () => {
-  for (const c of conns.values()) await c.close();
+  for (const c of conns.values()) await c.close().catch(() => undefined);
+  await local.close();
   await labDown();
 });
 
@@ -142,6 +147,97 @@ Site('the failover drill moves the VIP to LB2 and back', async () => {
   console.log(`      failover ${over[3]}, failback ${back[3]}`);
   const vip = await conns.get('LB1')!.run('ip -o -4 addr show dev enp0s8');
   assert.match(vip.stdout, /192\.168\.56\.200\//);
+});
+
+const run = (t: Transport, cmd: string) => t.run(cmd).then((r) => r.stdout.trim());
+const vipHolders = async () => (await Promise.all(['LB1', 'LB2'].map(async (d) => (/192\.168\.56\.200\//.test(await run(conns.get(d)!, 'ip -o -4 addr show dev enp0s8')) ? d : '')))).filter(Boolean);
+async function until(what: string, ok: () => Promise<boolean>, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms / 1000} s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+/** A host's connection is gone with its reboot: a new one, checked against the same host key. */
+async function reconnect(h: string): Promise<Transport> {
+  await conns.get(h)!.close().catch(() => undefined);
+  conns.set(h, await connectLab(h, lab));
+  return conns.get(h)!;
+}
+
+Site('play lab reboot RS1: what the realserver role persisted is back without a play run; what was only set at run time is gone', async () => {
+  const rs1 = conns.get('RS1')!;
+  const boot = await run(rs1, 'cat /proc/sys/kernel/random/boot_id');
+  // Run-time only, as the seed's lvs-web.sh does it: a real reboot forgets these.
+  await run(rs1, 'ip addr add 10.9.9.9/32 dev lo; touch /run/play-spec-marker /root/play-spec-marker');
+  const r = await playCli(['lab', 'reboot', 'RS1'], { timeoutMs: 120_000 });
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  const t = await reconnect('RS1');
+  assert.is.not(await run(t, 'cat /proc/sys/kernel/random/boot_id'), boot, 'a new boot');
+  const lo = await run(t, 'ip -br addr show lo');
+  assert.match(lo, /192\.168\.56\.200\/32/, 'the VIP on lo (lvs-vip.service)');
+  assert.not.match(lo, /10\.9\.9\.9/, 'a run-time address is gone');
+  assert.is(await run(t, 'sysctl -n net.ipv4.conf.all.arp_ignore net.ipv4.conf.all.arp_announce net.ipv4.conf.lo.arp_ignore net.ipv4.conf.lo.arp_announce | tr "\\n" " "'), '1 2 1 2');
+  assert.is(await run(t, 'ls /run/play-spec-marker /root/play-spec-marker 2>/dev/null'), '/root/play-spec-marker', '/run is new, the disk is kept');
+  assert.match(await run(controller(), 'curl -s -m 3 http://192.168.56.103/'), /<h1>RS1<\/h1>/, 'nginx serves');
+  const again = await playCli(['site', '-i', 'inventory', '--json']);
+  assert.is(recapOf(again.stdout).RS1!.changed, 0, 'nothing to redo after the reboot');
+});
+
+Site('play lab reboot of the MASTER: the VIP on the BACKUP while LB1 is down, back on LB1 after', async () => {
+  assert.equal(await vipHolders(), ['LB1']);
+  const seen = new Set<string>();
+  let watching = true;
+  const watcher = (async () => {
+    while (watching) {
+      const lb2 = /192\.168\.56\.200\//.test(await run(conns.get('LB2')!, 'ip -o -4 addr show dev enp0s8'));
+      if (lb2) seen.add('LB2');
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  })();
+  const r = await playCli(['lab', 'reboot', 'LB1'], { timeoutMs: 120_000 });
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  await reconnect('LB1');
+  await until('the VIP back on LB1', async () => (await vipHolders()).join() === 'LB1');
+  watching = false;
+  await watcher;
+  assert.ok(seen.has('LB2'), 'LB2 held the VIP while LB1 was down');
+  assert.is(await run(conns.get('LB1')!, 'systemctl is-active keepalived'), 'active');
+});
+
+Site('split brain: lab cut --vrrp-only makes both directors hold the VIP and verify fails naming them; heal leaves one MASTER and verify passes', async () => {
+  const cut = await playCli(['lab', 'cut', 'LB1', '--vrrp-only', '--from', 'LB2', '--for', '120']);
+  assert.is(cut.code, 0, cut.stdout + cut.stderr);
+  try {
+    await until('both directors holding the VIP', async () => (await vipHolders()).length === 2);
+    const status = await playCli(['lab', 'status']);
+    assert.match(status.stdout, /cut: LB1 → LB2 VRRP \(\d+ s left\)/);
+    const bad = await playCli(['site', '-i', 'inventory', '--role', 'verify', '--json']);
+    assert.is.not(bad.code, 0, 'verify fails');
+    const rows: string[][] = eventsOf(bad.stdout).find((e) => e.kind === 'verify')!.table.rows;
+    const holder = rows.find((x) => x[0] === 'VIP 192.168.56.200 holder')!;
+    assert.equal([holder[3], holder[4]], ['LB1,LB2', 'no'], JSON.stringify(rows));
+  } finally {
+    const heal = await playCli(['lab', 'heal', 'LB1']);
+    assert.is(heal.code, 0, heal.stdout + heal.stderr);
+  }
+  await until('one MASTER again', async () => (await vipHolders()).join() === 'LB1');
+  const good = await playCli(['site', '-i', 'inventory', '--role', 'verify', '--json']);
+  assert.is(good.code, 0, good.stdout.slice(-3000));
+});
+
+Site('lab cut LB1: all its traffic dropped (the VIP moves to LB2), bounded by --for; lab down removes the fault table', async () => {
+  const cut = await playCli(['lab', 'cut', 'LB1', '--for', '15']);
+  assert.is(cut.code, 0, cut.stdout + cut.stderr);
+  // Only LB2 is asked: a command to LB1 waits until the cut ends.
+  await until('the VIP on LB2', async () => /192\.168\.56\.200\//.test(await run(conns.get('LB2')!, 'ip -o -4 addr show dev enp0s8')));
+  assert.is(await run(controller(), "timeout 2 bash -c '</dev/tcp/192.168.56.101/22' && echo open || echo cut"), 'cut', 'LB1 cannot be reached from this machine either');
+  // The kernel heals it when --for runs out, with nobody calling heal.
+  await until('the VIP back on LB1 after the cut expired', async () => (await vipHolders()).join() === 'LB1', 60_000);
+  assert.is((await playCli(['lab', 'cut', 'RS1', '--for', '60'])).code, 0);
+  await labDown();
+  const left = await run(controller(), 'nft list table bridge playlab >/dev/null 2>&1 && echo left || echo gone');
+  assert.is(left, 'gone');
 });
 
 Site.run();

@@ -80,8 +80,29 @@ Units('validation reports every problem at once', () => {
 Units('CLI: usage errors exit 1 (as in play) without touching anything', async () => {
   const out: string[] = [];
   const cli = (argv: string[]) => runLabCli(argv, { resolveHosts: async () => [], out: (s) => out.push(s) });
-  for (const argv of [[], ['frobnicate'], ['up', '--bogus'], ['up', '-i'], ['ssh'], ['down', 'extra'], ['status', 'extra']]) {
+  const cases: Array<[string[], RegExp]> = [
+    [[], /usage:/],
+    [['frobnicate'], /unknown lab command "frobnicate"/],
+    [['up', '--bogus'], /unexpected argument "--bogus"/],
+    [['up', '-i'], /-i needs a path/],
+    [['ssh'], /ssh needs a HOST/],
+    [['down', 'extra'], /unexpected argument "extra"/],
+    [['status', 'extra'], /unexpected argument "extra"/],
+    [['reboot'], /reboot needs a HOST/],
+    [['heal'], /heal needs a HOST/],
+    [['cut'], /cut needs one HOST$/m],
+    [['cut', 'LB1', 'LB2'], /cut needs one HOST, not LB1 LB2/],
+    [['cut', 'LB1', '--for'], /--for needs whole seconds from 1 to 3600, not ""/],
+    [['cut', 'LB1', '--for', '0'], /--for needs whole seconds from 1 to 3600, not "0"/],
+    [['cut', 'LB1', '--for', '3601'], /not "3601"/],
+    [['cut', 'LB1', '--for', '1.5'], /not "1.5"/],
+    [['cut', 'LB1', '--from'], /--from needs a HOST/],
+    [['cut', 'LB1', '--vrrp'], /unexpected argument "--vrrp"/],
+  ];
+  for (const [argv, said] of cases) {
+    out.length = 0;
     assert.is(await cli(argv), EXIT.usage, argv.join(' '));
+    assert.match(out.join('\n'), said, argv.join(' '));
   }
   assert.is(await cli(['--help']), 0);
   assert.match(out.join('\n'), /play lab ssh HOST/);

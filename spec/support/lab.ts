@@ -24,12 +24,34 @@ export async function assertRoutedToLab(p: LabProfile, addresses: readonly strin
   }
 }
 
+type LabWanted = { ipvs?: boolean; inventory?: Inventory<unknown> };
+const labKey = (o: LabWanted) => JSON.stringify({ hosts: labHostsFromInventory(o.inventory ?? seed), ipvs: !!o.ipvs });
+/** The lab this spec run built last, and what for: {@link sharedLab} may keep it. */
+let built: { key: string; profile: LabProfile } | undefined;
+
 /** A fresh lab of the seed's hosts, or another inventory's (any old one is removed first). */
-export async function freshLab(o: { ipvs?: boolean; inventory?: Inventory<unknown> } = {}): Promise<LabProfile> {
+export async function freshLab(o: LabWanted = {}): Promise<LabProfile> {
   await labDown();
   const p = await labUp({ hosts: labHostsFromInventory(o.inventory ?? seed), ipvs: o.ipvs, log: (l) => process.env.PLAY_SPEC_VERBOSE && console.log(`    lab: ${l}`) });
   await assertRoutedToLab(p, [...p.hosts.map((h) => h.address), seed.vars.cluster.vip]);
+  built = { key: labKey(o), profile: p };
   return p;
+}
+
+/**
+ * The lab {@link freshLab} would build, kept from the spec file before when
+ * that file built the very same hosts in this run and left it up for the
+ * next (its `after` says so). An `--ipvs` lab costs minutes under software
+ * emulation (its VMs' first apt install alone ~3 min), so the e2e specs on
+ * it share one; each starts by converging the cluster it needs.
+ */
+export async function sharedLab(o: LabWanted = {}): Promise<LabProfile> {
+  const current = readLabProfile();
+  if (built && current && built.key === labKey(o) && JSON.stringify(current.hosts) === JSON.stringify(built.profile.hosts)) {
+    await assertRoutedToLab(current, [...current.hosts.map((h) => h.address), seed.vars.cluster.vip]);
+    return current;
+  }
+  return freshLab(o);
 }
 
 export { labDown };
