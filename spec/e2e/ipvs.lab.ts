@@ -222,6 +222,23 @@ Ipvs('the failover drill: HTTP served meanwhile (share, longest gap), and a long
   assert.equal(d, { code: '200', bytes: BIG });
 });
 
+Ipvs('a planned reboot of RS1: drain, play lab reboot, undrain, under one probe: no request fails', async () => {
+  const { result: codes, probe } = await underProbe(VIP, async () => {
+    const out: Array<[string, number, string]> = [];
+    for (const args of [['drain', '-i', 'inventory', '-l', 'RS1'], ['lab', 'reboot', 'RS1'], ['undrain', '-i', 'inventory', '-l', 'RS1']]) {
+      const r = await playCli(args, { timeoutMs: 300_000 });
+      out.push([args.slice(0, 2).join(' '), r.code, r.stdout.slice(-2000) + r.stderr]);
+      if (r.code !== 0) break;
+    }
+    return out;
+  });
+  console.log(`      planned reboot of RS1 (drained first): ${probe.sent} requests, ${probe.failed} failed, longest gap ${probe.longestGapMs} ms`);
+  for (const [what, code, said] of codes) assert.is(code, 0, `${what}: ${said}`);
+  assert.is(codes.length, 3);
+  assert.is(probe.failed, 0);
+  for (const d of ['LB1', 'LB2']) assert.is((await weights(d))['192.168.56.103'], 1, `${d}: RS1 back with weight 1`);
+});
+
 Ipvs('play lab reboot RS1, unannounced: RS1 comes back in both directors\' IPVS tables and serves through the VIP, with no play run', async () => {
   const { result: r, probe } = await underProbe(VIP, async () => {
     const reboot = await playCli(['lab', 'reboot', 'RS1'], { timeoutMs: 180_000 });
