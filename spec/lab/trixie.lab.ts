@@ -3,11 +3,12 @@
  * 'trixie' })` builds the seed's hosts as trixie containers (their own base
  * tree and offline repo, cached apart from bookworm's); the site playbook
  * converges on them, a re-run changes nothing, verify passes, and the hosts
- * really are trixie with keepalived 2.3.
+ * really are trixie with keepalived 2.3; `play lab status` says trixie.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Transport } from '../../lib/core/transport.ts';
+import { labStatus } from '../../lib/lab/index.ts';
 import { connectLab, eventsOf, freshLab, labDown, playCli, recapOf } from '../support/lab.ts';
 
 const HOSTS = ['LB1', 'LB2', 'RS1', 'RS2'];
@@ -29,6 +30,10 @@ Trixie('every host runs trixie', async () => {
     const r = await conns.get(h)!.run('. /etc/os-release && echo "$VERSION_CODENAME"');
     assert.is(r.stdout.trim(), 'trixie', h);
   }
+});
+
+Trixie('`play lab status` names the release', async () => {
+  assert.match(await labStatus(), /^lab on playlab0 \(192\.168\.56\.0\/24\), Debian trixie/);
 });
 
 Trixie('the site playbook converges (code 0) and verify passes', async () => {
