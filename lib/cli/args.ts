@@ -41,7 +41,7 @@ export const USAGE = `play — playbooks, roles and inventories in TypeScript
 
 Usage:
   play <playbook> -i <inventory> [options]
-  play lab up [-i inventory] [--ipvs] | down | status | ssh HOST [command…]
+  play lab up [-i inventory] [--ipvs] [--release bookworm|trixie] | down | status | ssh HOST [command…]
   play lab reboot HOST… | cut HOST [--vrrp-only] [--from PEER] [--for S] | heal HOST…
   play agent status [--json] | stop
   play probe URL [--every MS] [--timeout MS] [--for S] [-- COMMAND…]

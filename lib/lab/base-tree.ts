@@ -1,26 +1,26 @@
 /**
- * The one Debian bookworm tree every lab host is an overlay of. Built once
- * with debootstrap (LAB.md: 54 s, 330 MB) and cached under CACHE_DIR; rebuilt
- * only when missing or when {@link BASE_VERSION} changes.
+ * The one Debian tree per release every lab host is an overlay of. Built once
+ * with debootstrap (LAB.md: 54 s, 330 MB for bookworm) and cached apart per
+ * release (release.ts); rebuilt only when missing or when {@link baseVersion}
+ * changes.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, renameSync, rmdirSync, writeFileSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { BASE_DIR, BASE_ROOTFS, CACHE_DIR, REPO_MOUNT } from './paths.ts';
+import { REPO_MOUNT } from './paths.ts';
+import { buildMachine, releaseCache, releaseSuite, type LabRelease } from './release.ts';
 import { must } from './exec.ts';
 import { debianMirror } from './mirror.ts';
 
-const SUITE = 'bookworm';
 /** LAB.md's list: what a host needs to boot systemd, answer SSH and run Ansible-like tasks. */
 const INCLUDE = [
   'systemd-sysv', 'dbus', 'libpam-systemd', 'libnss-systemd', 'openssh-server', 'iproute2',
   'procps', 'curl', 'python3', 'sudo', 'ca-certificates', 'iputils-ping',
 ];
-/** Change it to force every cached tree to be rebuilt. */
-export const BASE_VERSION = `base-v3 ${SUITE} minbase ${INCLUDE.join(',')}`;
-
-const STAMP = join(BASE_DIR, 'stamp');
-const LISTS_STAMP = join(BASE_DIR, 'lists-stamp');
+/** Change "base-v3" to force every cached tree to be rebuilt (bookworm's string is the one it always was). */
+export function baseVersion(release: LabRelease): string {
+  return `base-v3 ${releaseSuite(release)} minbase ${INCLUDE.join(',')}`;
+}
 
 function readStamp(path: string): string | undefined {
   return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
@@ -31,27 +31,31 @@ function readStamp(path: string): string | undefined {
  * version and its dpkg status (a rebuilt tree may hold newer packages, and
  * the repo holds only what the tree lacks).
  */
-export function baseFingerprint(): string {
-  const status = readFileSync(join(BASE_ROOTFS, 'var/lib/dpkg/status'));
-  return `${BASE_VERSION} status=${createHash('sha256').update(status).digest('hex').slice(0, 16)}`;
+export function baseFingerprint(release: LabRelease): string {
+  const status = readFileSync(join(releaseCache(release).baseRootfs, 'var/lib/dpkg/status'));
+  return `${baseVersion(release)} status=${createHash('sha256').update(status).digest('hex').slice(0, 16)}`;
 }
 
 /** Build the base tree unless the cached one is current. Returns true if it was (re)built. */
-export async function ensureBaseTree(log: (line: string) => void): Promise<boolean> {
-  if (readStamp(STAMP) === BASE_VERSION && existsSync(join(BASE_ROOTFS, 'etc/os-release'))) return false;
-  const mirror = debianMirror(SUITE);
-  const tmp = join(CACHE_DIR, 'base.tmp');
+export async function ensureBaseTree(release: LabRelease, log: (line: string) => void): Promise<boolean> {
+  const cache = releaseCache(release);
+  const stamp = join(cache.base, 'stamp');
+  const version = baseVersion(release);
+  if (readStamp(stamp) === version && existsSync(join(cache.baseRootfs, 'etc/os-release'))) return false;
+  const suite = releaseSuite(release);
+  const mirror = debianMirror(suite);
+  const tmp = join(cache.dir, 'base.tmp');
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  log(`building the base tree with debootstrap (${SUITE}, minbase; about a minute, once)`);
+  log(`building the base tree with debootstrap (${suite}, minbase; about a minute, once)`);
   const started = Date.now();
-  await must('debootstrap of the lab base tree', 'debootstrap', [
-    '--variant=minbase', `--include=${INCLUDE.join(',')}`, SUITE, join(tmp, 'rootfs'), mirror,
+  await must(`debootstrap of the lab base tree (${suite})`, 'debootstrap', [
+    '--variant=minbase', `--include=${INCLUDE.join(',')}`, suite, join(tmp, 'rootfs'), mirror,
   ]);
   configureBaseTree(join(tmp, 'rootfs'));
-  rmSync(BASE_DIR, { recursive: true, force: true });
-  renameSync(tmp, BASE_DIR);
-  writeFileSync(STAMP, BASE_VERSION);
+  rmSync(cache.base, { recursive: true, force: true });
+  renameSync(tmp, cache.base);
+  writeFileSync(stamp, version);
   log(`base tree built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return true;
 }
@@ -114,8 +118,10 @@ function configureBaseTree(root: string): void {
  * with /proc, /sys and /dev set up and no network. `--register=no
  * --keep-unit`: PID 1 of this machine is not systemd (LAB.md).
  */
-export async function runInTree(what: string, tree: string, argv: readonly string[], binds: readonly string[] = []): Promise<string> {
-  const machine = 'playlab-build';
+export async function runInTree(
+  release: LabRelease, what: string, tree: string, argv: readonly string[], binds: readonly string[] = [],
+): Promise<string> {
+  const machine = buildMachine(release);
   try {
     return await must(what, 'systemd-nspawn', [
       '-q', '-D', tree, '-M', machine, '--register=no', '--keep-unit', '--private-network', '--pipe',
@@ -129,9 +135,11 @@ export async function runInTree(what: string, tree: string, argv: readonly strin
 }
 
 /** Fill the base tree's apt lists from the offline repo, so hosts can install without `apt-get update` first. */
-export async function ensureBaseLists(repoDir: string, repoHash: string, log: (line: string) => void): Promise<void> {
-  if (readStamp(LISTS_STAMP) === repoHash) return;
+export async function ensureBaseLists(release: LabRelease, repoHash: string, log: (line: string) => void): Promise<void> {
+  const cache = releaseCache(release);
+  const listsStamp = join(cache.base, 'lists-stamp');
+  if (readStamp(listsStamp) === repoHash) return;
   log('indexing the offline repo inside the base tree (apt-get update)');
-  await runInTree('apt-get update in the base tree', BASE_ROOTFS, ['apt-get', 'update', '-q'], [`${repoDir}:${REPO_MOUNT}`]);
-  writeFileSync(LISTS_STAMP, repoHash);
+  await runInTree(release, 'apt-get update in the base tree', cache.baseRootfs, ['apt-get', 'update', '-q'], [`${cache.repo}:${REPO_MOUNT}`]);
+  writeFileSync(listsStamp, repoHash);
 }

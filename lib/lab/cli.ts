@@ -13,9 +13,12 @@ import { requireRoot } from './prereqs.ts';
 import { DEFAULT_LAB_HOSTS, machineName, type LabHostSpec } from './spec.ts';
 import { readLabProfile } from './state.ts';
 import { sshArgs } from './ssh.ts';
+import { DEFAULT_RELEASE, LAB_RELEASES, isLabRelease, type LabRelease } from './release.ts';
 
 const USAGE = `usage:
-  play lab up [-i INVENTORY] [--ipvs]   bring the lab up (default hosts: the seed's LB1 LB2 RS1 RS2)
+  play lab up [-i INVENTORY] [--ipvs] [--release NAME]
+                                        bring the lab up (default hosts: the seed's LB1 LB2 RS1 RS2), Debian NAME:
+                                        ${LAB_RELEASES.join(' or ')} (default ${DEFAULT_RELEASE}), containers and --ipvs VMs alike
   play lab down                         tear it down, leaving nothing behind
   play lab status                       hosts, up/down, addresses, IPVS present/absent
   play lab ssh HOST [COMMAND…]          a root shell on HOST, or run COMMAND there and return its exit code
@@ -43,7 +46,7 @@ export async function runLabCli(
       const args = parseUpArgs(rest);
       if (typeof args === 'string') return usage(o.out, args);
       const hosts = args.inventory ? await o.resolveHosts(args.inventory) : DEFAULT_LAB_HOSTS;
-      const profile = await labUp({ hosts, ipvs: args.ipvs, log: o.out });
+      const profile = await labUp({ hosts, ipvs: args.ipvs, release: args.release, log: o.out });
       o.out(`profile: /run/play-lab/profile.json (key ${profile.identityFile}, known_hosts ${profile.knownHostsFile})`);
       return EXIT.ok;
     }
@@ -90,19 +93,26 @@ function usage(out: (s: string) => void, problem: string): number {
   return EXIT.usage;
 }
 
-function parseUpArgs(args: string[]): { inventory?: string; ipvs: boolean } | string {
+/** `up`'s words, or the usage problem with them. */
+export function parseUpArgs(args: readonly string[]): { inventory?: string; ipvs: boolean; release: LabRelease } | string {
   let inventory: string | undefined;
   let ipvs = false;
+  let release: LabRelease = DEFAULT_RELEASE;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--ipvs') ipvs = true;
-    else if (a === '-i' || a === '--inventory') {
+    else if (a === '--release' || a.startsWith('--release=')) {
+      const v = a === '--release' ? args[++i] : a.slice('--release='.length);
+      if (!v) return `--release needs a NAME: ${LAB_RELEASES.join(' or ')}`;
+      if (!isLabRelease(v)) return `unknown release "${v}": the lab builds ${LAB_RELEASES.join(' or ')}`;
+      release = v;
+    } else if (a === '-i' || a === '--inventory') {
       inventory = args[++i];
       if (!inventory) return `${a} needs a path`;
     } else if (a.startsWith('--inventory=')) inventory = a.slice('--inventory='.length);
     else return `unexpected argument "${a}"`;
   }
-  return inventory ? { inventory, ipvs } : { ipvs };
+  return inventory ? { inventory, ipvs, release } : { ipvs, release };
 }
 
 function parseCutArgs(args: string[]): { host: string; vrrpOnly: boolean; from?: string; seconds?: number } | string {

@@ -6,12 +6,13 @@
 import { join } from 'node:path';
 import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { quote } from '../core/shell.ts';
-import { BASE_ROOTFS, REPO_DIR, REPO_MOUNT } from './paths.ts';
+import { REPO_MOUNT } from './paths.ts';
+import { releaseCache, type LabRelease } from './release.ts';
 import { netnsName } from './network.ts';
 import { signalAndWait, startDetached, stopRecorded, type ProcRecord } from './procs.ts';
 
 /** Start a booted container on `root` inside the host's network namespace. */
-export function startContainer(o: { machine: string; root: string; logFile: string }): ProcRecord {
+export function startContainer(o: { release: LabRelease; machine: string; root: string; logFile: string }): ProcRecord {
   const procs = ownCgroups(o.machine).map((dir) => join(dir, 'cgroup.procs'));
   // nspawn joins the cgroup it starts in: a shell enters this container's own, then becomes nspawn.
   const enter = `for f in ${procs.map((f) => quote(f)).join(' ')}; do echo $$ > "$f"; done; exec systemd-nspawn "$@"`;
@@ -31,7 +32,7 @@ export function startContainer(o: { machine: string; root: string; logFile: stri
     // `down` sends SIGTERM to nspawn, which passes this on to the container's
     // init: SIGRTMIN+4 is systemd's "poweroff" (LAB.md: 1.4 s).
     '--kill-signal=SIGRTMIN+4',
-    `--bind-ro=${REPO_DIR}:${REPO_MOUNT}`,
+    `--bind-ro=${releaseCache(o.release).repo}:${REPO_MOUNT}`,
     // The host's journal and resolver are not the container's business.
     '--link-journal=no', '--resolv-conf=off', '--timezone=off',
     // No terminal: copy the console to the log file, read no input.
@@ -44,8 +45,10 @@ export function startContainer(o: { machine: string; root: string; logFile: stri
   });
 }
 
-/** The tree a container's overlay sits on. */
-export const CONTAINER_LOWER = BASE_ROOTFS;
+/** The tree a container's overlay sits on: its release's base tree. */
+export function containerLower(release: LabRelease): string {
+  return releaseCache(release).baseRootfs;
+}
 
 /**
  * Power a container off: SIGTERM to nspawn (→ SIGRTMIN+4 to its init). If it

@@ -8,12 +8,12 @@ import { LabError } from './errors.ts';
 import { exec } from './exec.ts';
 import { IDENTITY_FILE, KNOWN_HOSTS_FILE, hostDir } from './paths.ts';
 import { buildVmDisk, startVm } from './vm.ts';
-import { CONTAINER_LOWER, removePropagateDir, startContainer, stopContainer } from './container.ts';
+import { containerLower, removePropagateDir, startContainer, stopContainer } from './container.ts';
 import { mountOverlay, mountsUnder, overlayPaths } from './overlay.ts';
 import { sshArgs, waitForSsh } from './ssh.ts';
 import { createHostNetns, createTap, deleteLink, deleteNetns, linkName, netnsName, type LabNet } from './network.ts';
 import { firstChild, isAlive } from './procs.ts';
-import { writeLabState, type HostState, type LabState } from './state.ts';
+import { labRelease, writeLabState, type HostState, type LabState } from './state.ts';
 
 /** SSH readiness budgets: LAB.md measured 4.1 s for 4 containers and 30–37 s per VM (72–81 s for three at once). */
 const CONTAINER_SSH_TIMEOUT_MS = 60_000;
@@ -26,12 +26,12 @@ export async function startHost(h: HostState, state: LabState, log: (line: strin
   const dir = hostDir(h.machine);
   const t0 = Date.now();
   if (h.kind === 'vm') {
-    const disk = await buildVmDisk(h.machine, dir);
+    const disk = await buildVmDisk(labRelease(state), h.machine, dir);
     const tap = await createTap(h.machine, h.address);
-    h.proc = startVm({ machine: h.machine, disk, tap, address: h.address, consoleLog: join(dir, 'console.log'), logFile: join(dir, 'qemu.log') });
+    h.proc = startVm({ release: labRelease(state), machine: h.machine, disk, tap, address: h.address, consoleLog: join(dir, 'console.log'), logFile: join(dir, 'qemu.log') });
   } else {
-    const root = await mountOverlay(h.machine, CONTAINER_LOWER, dir);
-    h.proc = startContainer({ machine: h.machine, root, logFile: join(dir, 'console.log') });
+    const root = await mountOverlay(h.machine, containerLower(labRelease(state)), dir);
+    h.proc = startContainer({ release: labRelease(state), machine: h.machine, root, logFile: join(dir, 'console.log') });
   }
   writeLabState(state);
   await waitBooted(h, state);
@@ -83,8 +83,8 @@ export async function rebootHost(h: HostState, state: LabState, net: LabNet, log
     await createHostNetns({ machine: h.machine, iface: h.iface, address: h.address, net });
     const dir = hostDir(h.machine);
     const { merged } = overlayPaths(dir);
-    const root = mountsUnder(merged).includes(merged) ? merged : await mountOverlay(h.machine, CONTAINER_LOWER, dir);
-    h.proc = startContainer({ machine: h.machine, root, logFile: join(dir, 'console.log') });
+    const root = mountsUnder(merged).includes(merged) ? merged : await mountOverlay(h.machine, containerLower(labRelease(state)), dir);
+    h.proc = startContainer({ release: labRelease(state), machine: h.machine, root, logFile: join(dir, 'console.log') });
     writeLabState(state);
     await waitBooted(h, state);
   }

@@ -20,3 +20,4 @@ export { DEFAULT_LAB_HOSTS, type LabHostSpec, type LabHostVars } from './spec.ts
 export { readLabProfile, type LabProfile } from './state.ts';
 export { labUp, labDown, labStatus, labReboot, labCut, labHeal } from './lab.ts';
 export { runLabCli } from './cli.ts';
+export { LAB_RELEASES, DEFAULT_RELEASE, type LabRelease } from './release.ts';

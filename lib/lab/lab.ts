@@ -7,7 +7,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { LabError, NoLabError } from './errors.ts';
 import { allOrThrow } from './exec.ts';
-import { BRIDGE, IDENTITY_FILE, KNOWN_HOSTS_FILE, RUN_DIR, REPO_DIR, hostDir } from './paths.ts';
+import { BRIDGE, IDENTITY_FILE, KNOWN_HOSTS_FILE, RUN_DIR, hostDir } from './paths.ts';
+import { DEFAULT_RELEASE, type LabRelease } from './release.ts';
 import { ensurePrereqs, requireRoot } from './prereqs.ts';
 import { ensureBaseLists, ensureBaseTree } from './base-tree.ts';
 import { ensureOfflineRepo } from './offline-repo.ts';
@@ -24,7 +25,7 @@ import {
 import { isAlive } from './procs.ts';
 import { DEFAULT_CUT_SECONDS, cutsInForce, makeCut, healHost, removeFaultTable, type CutInForce } from './faults.ts';
 import { machineName, validateHosts, type LabHostSpec } from './spec.ts';
-import { readLabProfile, readLabState, writeLabProfile, writeLabState, type HostState, type LabProfile, type LabState } from './state.ts';
+import { labRelease, readLabProfile, readLabState, writeLabProfile, writeLabState, type HostState, type LabProfile, type LabState } from './state.ts';
 
 const INOTIFY = '/proc/sys/fs/inotify/max_user_instances';
 
@@ -34,10 +35,15 @@ const noLog = (_line: string) => {};
  * Bring a lab up: one host per spec, reachable over real SSH as root with the
  * returned profile's key and known_hosts. Any lab left from an earlier run is
  * torn down first; if `up` fails half-way it tears down what it built.
+ * `release` (default bookworm) picks the Debian release of every host,
+ * containers and VMs alike, each release's trees cached apart (release.ts).
  */
-export async function labUp(o: { hosts: LabHostSpec[]; ipvs?: boolean; log?: (line: string) => void }): Promise<LabProfile> {
+export async function labUp(o: {
+  hosts: LabHostSpec[]; ipvs?: boolean; release?: LabRelease; log?: (line: string) => void;
+}): Promise<LabProfile> {
   const log = o.log ?? noLog;
   const ipvs = o.ipvs ?? false;
+  const release = o.release ?? DEFAULT_RELEASE;
   requireRoot();
   const net = validateHosts(o.hosts);
   const vms = ipvs && o.hosts.some((h) => h.director);
@@ -51,13 +57,14 @@ export async function labUp(o: { hosts: LabHostSpec[]; ipvs?: boolean; log?: (li
   // Before building or creating anything: is the subnet ours to use?
   await checkSubnetFree(net.subnet);
 
-  await ensureBaseTree(log);
-  const repoHash = await ensureOfflineRepo(log);
-  await ensureBaseLists(REPO_DIR, repoHash, log);
-  if (vms) await ensureVmTree(repoHash, log);
+  await ensureBaseTree(release, log);
+  const repoHash = await ensureOfflineRepo(release, log);
+  await ensureBaseLists(release, repoHash, log);
+  if (vms) await ensureVmTree(release, repoHash, log);
 
   const started = Date.now();
   const state: LabState = {
+    release,
     hosts: o.hosts.map((h) => ({
       name: h.name, machine: machineName(h.name), address: h.address, iface: h.iface,
       kind: ipvs && h.director ? 'vm' : 'container', director: h.director,
@@ -73,7 +80,7 @@ export async function labUp(o: { hosts: LabHostSpec[]; ipvs?: boolean; log?: (li
     await checkRoutesToBridge(o.hosts.map((h) => h.address));
 
     const identityPub = await generateIdentity(IDENTITY_FILE);
-    const hostKeys = await allOrThrow('preparing the lab hosts', state.hosts.map((h) => prepareHost(h, net, identityPub)));
+    const hostKeys = await allOrThrow('preparing the lab hosts', state.hosts.map((h) => prepareHost(h, net, identityPub, release)));
     writeKnownHosts(KNOWN_HOSTS_FILE, state.hosts.map((h, i) => ({ address: h.address, hostKey: hostKeys[i]! })));
 
     await allOrThrow('starting the lab hosts', state.hosts.map((h) => startHost(h, state, log)));
@@ -84,9 +91,10 @@ export async function labUp(o: { hosts: LabHostSpec[]; ipvs?: boolean; log?: (li
       bridge: BRIDGE,
       subnet: net.subnet,
       ipvs,
+      release,
     };
     writeLabProfile(profile);
-    log(`lab up: ${state.hosts.length} hosts on ${BRIDGE} (${net.subnet}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    log(`lab up: ${state.hosts.length} ${release} hosts on ${BRIDGE} (${net.subnet}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return profile;
   } catch (e) {
     log(`lab up failed; tearing down what was built`);
@@ -96,12 +104,12 @@ export async function labUp(o: { hosts: LabHostSpec[]; ipvs?: boolean; log?: (li
 }
 
 /** Write a host's own files into its upper dir and build its network. Returns its public host key. */
-async function prepareHost(h: HostState, net: LabNet, identityPub: string): Promise<string> {
+async function prepareHost(h: HostState, net: LabNet, identityPub: string, release: LabRelease): Promise<string> {
   const dir = hostDir(h.machine);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const { upper } = overlayPaths(dir);
-  const hostKey = await writeHostFiles({ upper, machine: h.machine, identityPub, vrrpOnly: h.kind === 'container' && h.director });
+  const hostKey = await writeHostFiles({ upper, machine: h.machine, identityPub, vrrpOnly: h.kind === 'container' && h.director, release });
   if (h.kind === 'vm') {
     writeVmNetworkFiles(upper, { iface: h.iface, address: h.address, prefixLen: net.prefixLen });
   } else {
@@ -187,7 +195,7 @@ export async function labStatus(): Promise<string> {
   // Probe only addresses that route to the bridge: nothing but lab hosts is ever contacted.
   let routed = true;
   try { await checkRoutesToBridge(profile.hosts.map((h) => h.address)); } catch { routed = false; }
-  const lines = [`lab on ${profile.bridge} (${profile.subnet})${routed ? '' : ` — WARNING: its addresses no longer route to ${profile.bridge}; hosts not probed`}`];
+  const lines = [`lab on ${profile.bridge} (${profile.subnet}), Debian ${labRelease(profile)}${routed ? '' : ` — WARNING: its addresses no longer route to ${profile.bridge}; hosts not probed`}`];
   for (const h of profile.hosts) {
     const s = state?.hosts.find((x) => x.name === h.name);
     const running = !!s?.proc && isAlive(s.proc);

@@ -6,11 +6,12 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabError } from './errors.ts';
+import { LAB_RELEASES, isLabRelease } from './release.ts';
 
 const SOURCES_DIR = '/etc/apt/sources.list.d';
 const SOURCES_LIST = '/etc/apt/sources.list';
 
-interface Source {
+export interface Source {
   uri: string;
   suites: string[];
 }
@@ -44,7 +45,21 @@ export function parseSourcesList(text: string): Source[] {
   return out;
 }
 
-/** The mirror URI the machine uses for `suite` (e.g. "bookworm"), or a LabError saying where it looked. */
+/**
+ * The mirror to ask for `suite` among `sources`: one that lists it, or else
+ * one that lists another release the lab knows, bare (not -security or
+ * -updates): a Debian mirror serves every release (LAB.md: the machine's
+ * bookworm mirror answers for trixie), so trixie's is derived from
+ * bookworm's entry. Undefined if neither is there.
+ */
+export function pickMirror(suite: string, sources: readonly Source[]): string | undefined {
+  const http = sources.filter((s) => /^https?:\/\//.test(s.uri));
+  const exact = http.find((s) => s.suites.includes(suite));
+  const sibling = http.find((s) => s.suites.some((x) => isLabRelease(x)));
+  return (exact ?? sibling)?.uri;
+}
+
+/** The mirror URI the machine uses for `suite` (e.g. "trixie"; see {@link pickMirror}), or a LabError saying where it looked. */
 export function debianMirror(suite: string): string {
   const sources: Source[] = [];
   if (existsSync(SOURCES_DIR)) {
@@ -55,12 +70,12 @@ export function debianMirror(suite: string): string {
     }
   }
   if (existsSync(SOURCES_LIST)) sources.push(...parseSourcesList(readFileSync(SOURCES_LIST, 'utf8')));
-  const hit = sources.find((s) => s.suites.includes(suite) && /^https?:\/\//.test(s.uri));
+  const hit = pickMirror(suite, sources);
   if (!hit) {
     throw new LabError(
-      `no Debian mirror for "${suite}" in ${SOURCES_DIR}/*.sources or ${SOURCES_LIST}: ` +
+      `no Debian mirror for "${suite}" (nor for ${LAB_RELEASES.join(' or ')}) in ${SOURCES_DIR}/*.sources or ${SOURCES_LIST}: ` +
         'the lab builds its hosts with debootstrap from the mirror the machine already uses',
     );
   }
-  return hit.uri;
+  return hit;
 }

@@ -7,10 +7,11 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BASE_ROOTFS, CACHE_DIR, REPO_DIR } from './paths.ts';
 import { must } from './exec.ts';
 import { ensureAptLists } from './prereqs.ts';
 import { baseFingerprint } from './base-tree.ts';
+import { debianMirror } from './mirror.ts';
+import { releaseCache, releaseSuite, type LabRelease, type ReleaseCache } from './release.ts';
 
 /**
  * keepalived, ipvsadm and nginx are the seed's, nftables what a director's
@@ -18,17 +19,62 @@ import { baseFingerprint } from './base-tree.ts';
  * for ifconfig; python3-apt is what Ansible's apt module needs on a target.
  */
 export const REPO_PACKAGES = ['keepalived', 'ipvsadm', 'nftables', 'nginx', 'net-tools', 'python3-apt'];
-const STAMP = join(REPO_DIR, '.stamp');
+/** The keyring the machine's Debian entries are signed with; bookworm's carries trixie's keys too. */
+const DEBIAN_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
 
 /**
- * Download `packages` and whatever they need that a system with dpkg status
- * `statusFile` lacks, into `dir`, using the machine's own apt lists. Nothing
- * is installed anywhere.
+ * apt options that make apt-get use a release's private configuration
+ * (`cache.apt`: its own sources list, lists and cache, nothing of the
+ * machine's), or none when the machine's own apt lists are that release's.
  */
-export async function downloadDebs(statusFile: string, dir: string, packages: readonly string[], o: { recommends: boolean }): Promise<void> {
+export function aptConfigOptions(cache: ReleaseCache): string[] {
+  if (!cache.apt) return [];
+  const a = cache.apt;
+  return [
+    '-o', `Dir::Etc::sourcelist=${join(a, 'sources.list')}`,
+    '-o', `Dir::Etc::sourceparts=${join(a, 'sources.list.d')}`,
+    '-o', `Dir::Etc::preferences=${join(a, 'preferences')}`,
+    '-o', `Dir::Etc::preferencesparts=${join(a, 'preferences.d')}`,
+    '-o', `Dir::State::Lists=${join(a, 'lists')}`,
+    '-o', `Dir::Cache=${join(a, 'cache')}`,
+  ];
+}
+
+/** The one-line sources list of a release's private apt configuration. */
+export function privateSourcesList(mirror: string, suite: string): string {
+  return `deb [signed-by=${DEBIAN_KEYRING}] ${mirror} ${suite} main\n`;
+}
+
+/**
+ * Package lists to download this release's packages with: the machine's own
+ * (bookworm), or the release's private ones, fetched once with `apt-get
+ * update` (again only if its sources change). Used only for downloading.
+ */
+export async function ensureReleaseLists(release: LabRelease, log: (line: string) => void): Promise<void> {
+  const cache = releaseCache(release);
+  if (!cache.apt) return ensureAptLists(log);
+  const sources = privateSourcesList(debianMirror(releaseSuite(release)), releaseSuite(release));
+  const stamp = join(cache.apt, 'lists-stamp');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === sources) return;
+  for (const d of ['sources.list.d', 'preferences.d', 'lists/partial', 'cache/archives/partial']) mkdirSync(join(cache.apt, d), { recursive: true });
+  writeFileSync(join(cache.apt, 'sources.list'), sources);
+  log(`apt-get update for ${release} (the lab's own apt configuration in ${cache.apt}, used only to download)`);
+  await must(`apt-get update for ${release}`, 'apt-get', ['-q', ...aptConfigOptions(cache), 'update'],
+    { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  writeFileSync(stamp, sources);
+}
+
+/**
+ * Download `packages` of `release` and whatever they need that a system with
+ * dpkg status `statusFile` lacks, into `dir` (see {@link ensureReleaseLists}
+ * for the lists used). Nothing is installed anywhere.
+ */
+export async function downloadDebs(
+  release: LabRelease, statusFile: string, dir: string, packages: readonly string[], o: { recommends: boolean },
+): Promise<void> {
   mkdirSync(join(dir, 'partial'), { recursive: true });
-  await must(`downloading ${packages.join(' ')} for the lab`, 'apt-get', [
-    '-q', '-y',
+  await must(`downloading ${packages.join(' ')} (${release}) for the lab`, 'apt-get', [
+    '-q', '-y', ...aptConfigOptions(releaseCache(release)),
     '-o', `Dir::State::status=${statusFile}`,
     '-o', `Dir::Cache::archives=${dir}/`,
     '-o', 'Debug::NoLocking=1',
@@ -40,22 +86,24 @@ export async function downloadDebs(statusFile: string, dir: string, packages: re
 }
 
 /** Build the offline repo unless the cached one is current. Returns the hash of its index (changes when its content does). */
-export async function ensureOfflineRepo(log: (line: string) => void): Promise<string> {
-  const index = join(REPO_DIR, 'Packages');
-  const version = `repo-v1 ${REPO_PACKAGES.join(',')} on ${baseFingerprint()}`;
-  if (!(existsSync(STAMP) && readFileSync(STAMP, 'utf8') === version && existsSync(index))) {
-    await ensureAptLists(log);
-    log(`building the offline apt repo: ${REPO_PACKAGES.join(' ')} and their dependencies`);
-    const tmp = join(CACHE_DIR, 'repo.tmp');
+export async function ensureOfflineRepo(release: LabRelease, log: (line: string) => void): Promise<string> {
+  const cache = releaseCache(release);
+  const index = join(cache.repo, 'Packages');
+  const stamp = join(cache.repo, '.stamp');
+  const version = `repo-v1 ${REPO_PACKAGES.join(',')} on ${baseFingerprint(release)}`;
+  if (!(existsSync(stamp) && readFileSync(stamp, 'utf8') === version && existsSync(index))) {
+    await ensureReleaseLists(release, log);
+    log(`building the offline apt repo (${release}): ${REPO_PACKAGES.join(' ')} and their dependencies`);
+    const tmp = join(cache.dir, 'repo.tmp');
     rmSync(tmp, { recursive: true, force: true });
-    await downloadDebs(join(BASE_ROOTFS, 'var/lib/dpkg/status'), tmp, REPO_PACKAGES, { recommends: true });
+    await downloadDebs(release, join(cache.baseRootfs, 'var/lib/dpkg/status'), tmp, REPO_PACKAGES, { recommends: true });
     // `-m`: keep every version apt chose, even if two share a name.
     const packages = await must('indexing the offline repo', 'dpkg-scanpackages', ['-m', '.'], { cwd: tmp });
     writeFileSync(join(tmp, 'Packages'), packages);
     writeFileSync(join(tmp, '.stamp'), version);
-    rmSync(REPO_DIR, { recursive: true, force: true });
-    renameSync(tmp, REPO_DIR);
-    const debs = readdirSync(REPO_DIR).filter((f) => f.endsWith('.deb'));
+    rmSync(cache.repo, { recursive: true, force: true });
+    renameSync(tmp, cache.repo);
+    const debs = readdirSync(cache.repo).filter((f) => f.endsWith('.deb'));
     log(`offline repo: ${debs.length} packages`);
   }
   return createHash('sha256').update(readFileSync(index)).digest('hex');

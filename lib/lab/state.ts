@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { dirname } from 'node:path';
 import { PROFILE_FILE, STATE_FILE } from './paths.ts';
 import type { ProcRecord } from './procs.ts';
+import { DEFAULT_RELEASE, type LabRelease } from './release.ts';
 
 /** Written by `up` to /run/play-lab/profile.json, removed by `down`. */
 export interface LabProfile {
@@ -21,6 +22,8 @@ export interface LabProfile {
   /** e.g. "192.168.56.0/24" */
   subnet: string;
   ipvs: boolean;
+  /** The Debian release the hosts run (a profile written before releases existed has none: bookworm). */
+  release?: LabRelease;
 }
 
 /** One host as `down` needs to know it. */
@@ -39,8 +42,15 @@ export interface HostState {
 
 export interface LabState {
   hosts: HostState[];
+  /** The Debian release its hosts were built from; absent in a state written before releases existed. */
+  release?: LabRelease;
   /** fs.inotify.max_user_instances before the lab raised it, to restore on `down`. */
   inotifyRestore?: number;
+}
+
+/** The release of a lab's hosts. @default bookworm, for a state written before releases existed. */
+export function labRelease(s: { release?: LabRelease }): LabRelease {
+  return s.release ?? DEFAULT_RELEASE;
 }
 
 function writeJson(path: string, value: unknown): void {

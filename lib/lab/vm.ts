@@ -10,18 +10,20 @@ import { copyFileSync, existsSync, readFileSync, readdirSync, renameSync, rmSync
 import { join } from 'node:path';
 import { LabError } from './errors.ts';
 import { must } from './exec.ts';
-import { BASE_ROOTFS, CACHE_DIR, REPO_DIR, REPO_MOUNT, VM_DIR } from './paths.ts';
-import { downloadDebs } from './offline-repo.ts';
+import { REPO_MOUNT } from './paths.ts';
+import { downloadDebs, ensureReleaseLists } from './offline-repo.ts';
+import { releaseCache, type LabRelease } from './release.ts';
 import { baseFingerprint, runInTree } from './base-tree.ts';
 import { mountOverlay, unmountUnder, overlayPaths } from './overlay.ts';
 import { put } from './host-files.ts';
 import { macFor } from './network.ts';
 import { startDetached, stopRecorded, type ProcRecord } from './procs.ts';
 
-export const VM_ROOTFS = join(VM_DIR, 'rootfs');
-const KERNEL = join(VM_DIR, 'vmlinuz');
-const INITRD = join(VM_DIR, 'initrd.img');
-const STAMP = join(VM_DIR, 'stamp');
+/** A release's cached VM tree, kernel and initrd. */
+export function vmFiles(release: LabRelease): { rootfs: string; kernel: string; initrd: string; stamp: string } {
+  const dir = releaseCache(release).vm;
+  return { rootfs: join(dir, 'rootfs'), kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), stamp: join(dir, 'stamp') };
+}
 const VM_VERSION = 'vm-v1 linux-image-amd64 modules=list';
 /** Guest memory. With tb-size=64 qemu itself stays near 500 MiB (LAB.md). */
 export const VM_MEMORY_MIB = 512;
@@ -36,16 +38,18 @@ const DISK_SIZE = 2 * 1024 ** 3;
 const INITRAMFS_MODULES = ['virtio_pci', 'virtio_blk', 'ext4'];
 
 /** Build the cached VM tree, kernel and initrd unless current for this base tree and repo. */
-export async function ensureVmTree(repoHash: string, log: (line: string) => void): Promise<void> {
-  const version = `${VM_VERSION} on ${baseFingerprint()} repo=${repoHash}`;
-  if (existsSync(STAMP) && readFileSync(STAMP, 'utf8') === version && existsSync(KERNEL) && existsSync(INITRD)) return;
-  log('building the VM tree: base tree + Debian kernel (once)');
+export async function ensureVmTree(release: LabRelease, repoHash: string, log: (line: string) => void): Promise<void> {
+  const cache = releaseCache(release);
+  const f = vmFiles(release);
+  const version = `${VM_VERSION} on ${baseFingerprint(release)} repo=${repoHash}`;
+  if (existsSync(f.stamp) && readFileSync(f.stamp, 'utf8') === version && existsSync(f.kernel) && existsSync(f.initrd)) return;
+  log(`building the VM tree (${release}): base tree + Debian kernel (once)`);
   const started = Date.now();
-  const tmp = join(CACHE_DIR, 'vm.tmp');
+  const tmp = join(cache.dir, 'vm.tmp');
   const root = join(tmp, 'rootfs');
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  await must('copying the base tree for the VMs', 'cp', ['-a', '--reflink=auto', BASE_ROOTFS, root]);
+  await must('copying the base tree for the VMs', 'cp', ['-a', '--reflink=auto', cache.baseRootfs, root]);
 
   // Written before initramfs-tools is installed (its postinst builds the
   // initrd once); --force-confold below keeps our `modules` conffile.
@@ -53,15 +57,16 @@ export async function ensureVmTree(repoHash: string, log: (line: string) => void
   writeFileSync(join(root, 'etc/initramfs-tools/conf.d/play-lab.conf'), 'MODULES=list\n');
   writeFileSync(join(root, 'etc/initramfs-tools/modules'), `${INITRAMFS_MODULES.join('\n')}\n`);
   const debs = join(tmp, 'debs');
-  await downloadDebs(join(root, 'var/lib/dpkg/status'), debs, ['linux-image-amd64', 'initramfs-tools', 'kmod'], { recommends: false });
-  await runInTree('installing the Debian kernel into the VM tree', root,
+  await ensureReleaseLists(release, log);
+  await downloadDebs(release, join(root, 'var/lib/dpkg/status'), debs, ['linux-image-amd64', 'initramfs-tools', 'kmod'], { recommends: false });
+  await runInTree(release, 'installing the Debian kernel into the VM tree', root,
     ['sh', '-c', 'apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confold /debs/*.deb && apt-get clean'], [`${debs}:/debs`]);
 
   // Static addressing per VM comes from its own .network file (vm upper dir).
   await must('enabling systemd-networkd in the VM tree', 'systemctl', ['--root', root, 'enable', 'systemd-networkd.service']);
   writeFileSync(join(root, 'etc/fstab'), '/dev/vda / ext4 rw,errors=remount-ro 0 1\n');
   // VMs cannot bind-mount the repo: it travels inside the image instead.
-  await must('copying the offline repo into the VM tree', 'cp', ['-a', `${REPO_DIR}/.`, join(root, REPO_MOUNT.slice(1))]);
+  await must('copying the offline repo into the VM tree', 'cp', ['-a', `${cache.repo}/.`, join(root, REPO_MOUNT.slice(1))]);
 
   const boot = readdirSync(join(root, 'boot'));
   const vmlinuz = boot.find((f) => f.startsWith('vmlinuz-'));
@@ -70,9 +75,9 @@ export async function ensureVmTree(repoHash: string, log: (line: string) => void
   copyFileSync(join(root, 'boot', vmlinuz), join(tmp, 'vmlinuz'));
   copyFileSync(join(root, 'boot', initrd), join(tmp, 'initrd.img'));
   rmSync(debs, { recursive: true, force: true });
-  rmSync(VM_DIR, { recursive: true, force: true });
-  renameSync(tmp, VM_DIR);
-  writeFileSync(STAMP, version);
+  rmSync(cache.vm, { recursive: true, force: true });
+  renameSync(tmp, cache.vm);
+  writeFileSync(f.stamp, version);
   log(`VM tree built in ${((Date.now() - started) / 1000).toFixed(1)} s (${vmlinuz})`);
 }
 
@@ -91,8 +96,8 @@ export function writeVmNetworkFiles(upper: string, o: { iface: string; address: 
 }
 
 /** Make the VM's disk: a fresh ext4 image of the VM tree with the host's upper dir on top (`mkfs.ext4 -d`). */
-export async function buildVmDisk(machine: string, hostDir: string): Promise<string> {
-  const merged = await mountOverlay(machine, VM_ROOTFS, hostDir);
+export async function buildVmDisk(release: LabRelease, machine: string, hostDir: string): Promise<string> {
+  const merged = await mountOverlay(machine, vmFiles(release).rootfs, hostDir);
   const disk = join(hostDir, 'disk.img');
   try {
     writeFileSync(disk, '');
@@ -106,7 +111,10 @@ export async function buildVmDisk(machine: string, hostDir: string): Promise<str
 }
 
 /** Boot a VM on `disk`, its NIC on tap device `tap`, serial console to `consoleLog`. */
-export function startVm(o: { machine: string; disk: string; tap: string; address: string; consoleLog: string; logFile: string }): ProcRecord {
+export function startVm(o: {
+  release: LabRelease; machine: string; disk: string; tap: string; address: string; consoleLog: string; logFile: string;
+}): ProcRecord {
+  const f = vmFiles(o.release);
   return startDetached('qemu-system-x86_64', [
     '-name', o.machine,
     '-nodefaults', '-no-user-config',
@@ -115,7 +123,7 @@ export function startVm(o: { machine: string; disk: string; tap: string; address
     '-m', String(VM_MEMORY_MIB), '-smp', '1',
     '-display', 'none', '-monitor', 'none',
     '-serial', `file:${o.consoleLog}`,
-    '-kernel', KERNEL, '-initrd', INITRD,
+    '-kernel', f.kernel, '-initrd', f.initrd,
     '-append', 'root=/dev/vda rw console=ttyS0 quiet',
     // The image is rebuilt each run, so writes need not survive a crash.
     '-drive', `file=${o.disk},format=raw,if=virtio,cache=unsafe`,

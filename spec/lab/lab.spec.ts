@@ -85,6 +85,8 @@ Units('CLI: usage errors exit 1 (as in play) without touching anything', async (
     [['frobnicate'], /unknown lab command "frobnicate"/],
     [['up', '--bogus'], /unexpected argument "--bogus"/],
     [['up', '-i'], /-i needs a path/],
+    [['up', '--release'], /--release needs a NAME: bookworm or trixie/],
+    [['up', '--release', 'jammy'], /unknown release "jammy": the lab builds bookworm or trixie/],
     [['ssh'], /ssh needs a HOST/],
     [['down', 'extra'], /unexpected argument "extra"/],
     [['status', 'extra'], /unexpected argument "extra"/],

@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
 import type { Transport } from '../../lib/core/transport.ts';
-import { labDown, labUp, readLabProfile, type LabProfile } from '../../lib/lab/index.ts';
+import { labDown, labUp, readLabProfile, type LabProfile, type LabRelease } from '../../lib/lab/index.ts';
 import { labHostsFromInventory } from '../../lib/cli/lab-hosts.ts';
 import { connectSsh } from '../../lib/transport/ssh.ts';
 import seed from '../../inventory/inventory.ts';
@@ -24,15 +24,16 @@ export async function assertRoutedToLab(p: LabProfile, addresses: readonly strin
   }
 }
 
-type LabWanted = { ipvs?: boolean; inventory?: Inventory<unknown> };
-const labKey = (o: LabWanted) => JSON.stringify({ hosts: labHostsFromInventory(o.inventory ?? seed), ipvs: !!o.ipvs });
+/** `release` defaults to labUp's (bookworm). */
+type LabWanted = { ipvs?: boolean; inventory?: Inventory<unknown>; release?: LabRelease };
+const labKey = (o: LabWanted) => JSON.stringify({ hosts: labHostsFromInventory(o.inventory ?? seed), ipvs: !!o.ipvs, release: o.release ?? 'bookworm' });
 /** The lab this spec run built last, and what for: {@link sharedLab} may keep it. */
 let built: { key: string; profile: LabProfile } | undefined;
 
 /** A fresh lab of the seed's hosts, or another inventory's (any old one is removed first). */
 export async function freshLab(o: LabWanted = {}): Promise<LabProfile> {
   await labDown();
-  const p = await labUp({ hosts: labHostsFromInventory(o.inventory ?? seed), ipvs: o.ipvs, log: (l) => process.env.PLAY_SPEC_VERBOSE && console.log(`    lab: ${l}`) });
+  const p = await labUp({ hosts: labHostsFromInventory(o.inventory ?? seed), ipvs: o.ipvs, release: o.release, log: (l) => process.env.PLAY_SPEC_VERBOSE && console.log(`    lab: ${l}`) });
   await assertRoutedToLab(p, [...p.hosts.map((h) => h.address), seed.vars.cluster.vip]);
   built = { key: labKey(o), profile: p };
   return p;
