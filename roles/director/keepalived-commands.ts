@@ -192,12 +192,24 @@ export function quiesceCueCleanupCommand(token: string): string {
 }
 
 /**
+ * Taking back, an advert that arrives this soon after the raise command
+ * ended still counts as accepted: keepalived applies the track file when
+ * its event loop reads the inotify event, later on a busy host. Counting
+ * one too many only makes the trigger late (no quiesce); one too few makes
+ * it a whole advert interval early, and a client whose SYN it dropped sends
+ * it again into the takeover itself (CI: 4 of 3,701 requests failed).
+ */
+export const RAISE_MARGIN_MS = 250;
+
+/**
  * Second half of the taker's cue: from what `quiesceCueSetupCommand`
  * printed (`setup`), find when the giver's last accepted advert arrived
  * (keepalived's master-down timer runs from it: handing over, the last `hi`
- * before the first `lo`; taking back, the advert just before `raise`
- * runs), and send the giver its trigger `atMs` after it. The adverts come
- * with the kernel's own arrival times (keepalived's journal lines reached a
+ * before the first `lo`; taking back, the last advert that arrived before
+ * `raise` took effect, within {@link RAISE_MARGIN_MS}: `raise` runs just
+ * after one, but on a busy host the next can come first), and send the
+ * giver its trigger `atMs` after it. The adverts come with the kernel's
+ * own arrival times (keepalived's journal lines reached a
  * reader 1.6–4.3 s late on a busy lab host, too late to lead a takeover
  * 2.6 s away), and from the anchor on only bash builtins run (`read -t` on
  * an idle fifo as the sleep, a `/dev/udp` redirection): nothing to start
@@ -229,15 +241,20 @@ export function quiesceCueCommand(c: QuiesceCue & { setup: string }): string {
         'while [ "$cue" = 1 ] && read -r -t 0 -u 8; do read -r -u 8 rec || break; done',
         'if next; then anchor=$at; fi',
         ...raise,
+        // Adverts that arrived before the raise took effect were accepted too: until one arrives after it, each moves the anchor.
+        `now; raised=$(( nowus + ${RAISE_MARGIN_MS * 1000} )); settled=0`,
       ]
-      : [`anchor=${first}`, 'while next; do case $rec in *"play-cue lo "*) lo=1; break;; *) anchor=$at;; esac; done', '[ -n "$lo" ] || anchor=']),
+      : [`anchor=${first}`, 'while next; do case $rec in *"play-cue lo "*) lo=1; break;; *) anchor=$at;; esac; done', '[ -n "$lo" ] || anchor=', 'settled=1']),
     '[ -n "$anchor" ] || { echo none; exit 0; }',
     'now; seen=$nowus; sent=-',
     // An anchor from the future, or older than the bound, is not one this move can trust (seen once: 444 ms ahead).
     `if [ "$anchor" -gt "$nowus" ] || [ $(( nowus - anchor )) -gt ${Math.ceil(c.seconds) * 2 * 1000000} ]; then ep a "$anchor"; ep s "$seen"; echo "$a $s -"; exit 0; fi`,
+    // Until the aim, however often a sleep ends early (seen once: 900 ms early); taking back, the sleep listens for adverts that move the anchor.
+    `while now; w=$(( anchor + ${Math.round(c.atMs * 1000)} - nowus )); [ "$w" -gt 0 ]; do ep t "$w"`,
+    '  if [ "$settled" = 1 ]; then read -r -t "$t" -u 9 _',
+    '  elif read -r -t "$t" -u 8 rec; then case $rec in *"play-cue "*) ktime; at=$(( k + off )); if [ "$at" -lt "$raised" ]; then anchor=$at; now; seen=$nowus; else settled=1; fi;; esac; fi',
+    'done',
     `if [ $(( anchor + ${Math.round(c.latestMs * 1000)} - nowus )) -gt 0 ]; then`,
-    // Until the aim, however often a sleep ends early (seen once: 900 ms early).
-    `  while now; w=$(( anchor + ${Math.round(c.atMs * 1000)} - nowus )); [ "$w" -gt 0 ]; do ep t "$w"; read -r -t "$t" -u 9 _; done`,
     `  ${udps.map((u) => `printf %s ${quote(c.token)} 2>/dev/null >${u};`).join(' ')} now; ep sent "$nowus"`,
     'fi',
     'ep a "$anchor"; ep s "$seen"; echo "$a $s $sent"',

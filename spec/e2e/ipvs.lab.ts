@@ -16,7 +16,7 @@ import type { Transport } from '../../lib/core/transport.ts';
 import { localTransport } from '../../lib/transport/local.ts';
 import { parseIpvsadm, parseLabels } from '../../roles/verify/parse.ts';
 import { settle } from '../../roles/verify/checks.ts';
-import { connectLab, eventsOf, sharedLab, noRestartAfterFirstStart, playCli, recapOf, underProbe } from '../support/lab.ts';
+import { connectLab, eventsOf, sharedLab, noRestartAfterFirstStart, playCli, recapOf, tasksAround, underProbe } from '../support/lab.ts';
 import withRs3 from '../fixtures/inventory/live-rs3.ts';
 
 const VIP = '192.168.56.200';
@@ -102,6 +102,7 @@ async function live(what: string, args: string[], o: { watchVip?: boolean; moves
   let most = 0;
   let watching = !!o.watchVip;
   const watcher = (async () => { while (watching) most = Math.max(most, (await holders()).length); })();
+  const start = Date.now();
   const { result: r, probe } = await underProbe(VIP, () => playCli([...args, '--json'], { timeoutMs: 900_000 }));
   watching = false;
   await watcher;
@@ -114,6 +115,7 @@ async function live(what: string, args: string[], o: { watchVip?: boolean; moves
     console.log(`      ${notes.split('\n').filter((l) => /quiesce|trigger/.test(l)).join('; ') || 'no quiesce reported'}`);
     console.log(`      operations moving the VIP so far: ${moves.ops}, ${moves.failed} of ${moves.sent} requests failed; quiesce lead before the takeover (ms): ${moves.leads.join(' ')}`);
   }
+  if (probe.failed) console.log(`      tasks around the failed requests:\n        ${tasksAround(r.lines, start, probe.failures).join('\n        ')}`);
   assert.is(probe.failed, 0, `${what}: ${JSON.stringify(probe.failures.slice(0, 5))}`);
   if (o.watchVip) assert.is(most, 1, 'never two directors holding the VIP');
   return { r, probe };

@@ -20,7 +20,7 @@ import { probeHttp, type ProbeReport } from '../../lib/probe/http-probe.ts';
 import { parseIpvsadm, parseLabels } from '../../roles/verify/parse.ts';
 import { settle } from '../../roles/verify/checks.ts';
 import withRs3 from '../fixtures/inventory/live-rs3.ts';
-import { assertRoutedToLab, connectLab, eventsOf, labDown, sharedLab, playCli, recapOf } from '../support/lab.ts';
+import { assertRoutedToLab, connectLab, eventsOf, labDown, sharedLab, playCli, recapOf, tasksAround } from '../support/lab.ts';
 import { configTestGoldens } from '../support/goldens.ts';
 
 const VIP1 = '192.168.56.200';
@@ -81,6 +81,8 @@ async function live(what: string, args: string[], vips: readonly string[], o: { 
   const slow = eventsOf(r.stdout).filter((e) => typeof e.durationMs === 'number' && e.durationMs > 20_000).map((e) => `${e.host} ${e.task} ${(e.durationMs / 1000).toFixed(0)} s`);
   if (slow.length) console.log(`      slow tasks: ${slow.join('; ')}`);
   assert.is(r.code, 0, r.stderr + r.stdout.slice(-4000));
+  const failures = probes.flatMap((p) => p.failures);
+  if (failures.length) console.log(`      tasks around the failed requests:\n        ${tasksAround(r.lines, start, failures).join('\n        ')}`);
   for (const p of probes) assert.is(p.failed, 0, `${what}, ${p.url}: ${JSON.stringify(p.failures.slice(0, 5))}`);
   if (!o.movesVip) assert.is(most, 1, 'never two directors holding the VIP');
   return r;

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { quiesceCueCommand, type QuiesceCue } from '../../roles/director/keepalived-commands.ts';
+import { quiesceCueCommand, RAISE_MARGIN_MS, type QuiesceCue } from '../../roles/director/keepalived-commands.ts';
 
 const Cue = suite('quiesce cue: the taker times the trigger from the adverts');
 const dir = mkdtempSync(join(tmpdir(), 'play-cue-'));
@@ -152,6 +152,49 @@ Cue('taking back: adverts logged before are passed over, the priority is raised 
   const raisedAt = Number(readFileSync(mark, 'utf8'));
   assert.ok(raisedAt >= fresh - 5, `raised ${fresh - raisedAt} ms before the fresh advert`);
   assert.ok(r.got.find((g) => g.text === r.token)!.atMs >= fresh + 700 - 5);
+});
+
+Cue('taking back on a busy host: an advert that arrived before the raise ended was accepted too, and moves the anchor; one after it does not', async () => {
+  let late = 0;
+  let after = 0;
+  const r = await scenario({
+    // The raise runs 600 ms after the advert it follows: the giver's next one comes first.
+    cue: { raise: 'sleep 0.6', atMs: 1200, latestMs: 2500 },
+    feed: async (f) => {
+      await sleep(200);
+      f.record('hi', Date.now());
+      await sleep(300);
+      late = Date.now();
+      f.record('hi', late);
+      await sleep(RAISE_MARGIN_MS + 600);
+      after = Date.now();
+      f.record('hi', after);
+    },
+  });
+  assert.is(r.code, 0, r.stdout);
+  assert.is(Math.round(Number(r.stdout.split(' ')[0]) * 1000), late, `anchor ${r.stdout}: late ${late}, after ${after}`);
+  const trigger = r.got.find((g) => g.text === r.token);
+  assert.ok(trigger && trigger.atMs >= late + 1200 - 5, `the trigger came ${late + 1200 - (trigger?.atMs ?? 0)} ms early`);
+});
+
+Cue('taking back, the forwarder late: a record written after the raise, of an advert that arrived before it, still moves the anchor', async () => {
+  let t1 = 0;
+  let t2 = 0;
+  const r = await scenario({
+    cue: { raise: 'sleep 0.5', atMs: 1500, latestMs: 2500 },
+    feed: async (f) => {
+      await sleep(200);
+      t1 = Date.now();
+      f.record('hi', t1);
+      await sleep(100);
+      t2 = Date.now();
+      // Arrived at t2 (before the raise ends), read from the kernel log 800 ms later.
+      await sleep(800);
+      f.record('hi', t2);
+    },
+  });
+  assert.is(Math.round(Number(r.stdout.split(' ')[0]) * 1000), t2, `anchor ${r.stdout}: first ${t1}, second ${t2}`);
+  assert.ok(r.got.find((g) => g.text === r.token)!.atMs >= t2 + 1500 - 5);
 });
 
 Cue('no setup (no IPVS, nft or kernel log there): taking back, only the raise runs', async () => {

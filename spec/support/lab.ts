@@ -64,16 +64,45 @@ export async function connectLab(name: string, p: LabProfile = readLabProfile()!
   return connectSsh({ host: name, address: h.address, identityFile: p.identityFile, knownHostsFile: p.knownHostsFile });
 }
 
-/** Run the real CLI (`bin/play.js`) as a child process. */
-export function playCli(args: readonly string[], o: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+/**
+ * Run the real CLI (`bin/play.js`) as a child process. `lines` has each
+ * stdout line with the epoch ms it arrived at: with `--json`, when each
+ * task ended, to line up with a probe's failures.
+ */
+export function playCli(args: readonly string[], o: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number; stdout: string; stderr: string; lines: Array<{ atMs: number; line: string }> }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [`${repo}bin/play.js`, ...args], { cwd: repo, env: { ...process.env, NO_COLOR: '1', ...o.env } });
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
+    let stdout = '', stderr = '', partial = '';
+    const lines: Array<{ atMs: number; line: string }> = [];
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      const parts = (partial + String(d)).split('\n');
+      partial = parts.pop() ?? '';
+      for (const line of parts) lines.push({ atMs: Date.now(), line });
+    });
     child.stderr.on('data', (d) => { stderr += d; });
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`play ${args.join(' ')} timed out\n${stdout}\n${stderr}`)); }, o.timeoutMs ?? 300_000);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code: code ?? -1, stdout, stderr }); });
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code: code ?? -1, stdout, stderr, lines }); });
   });
+}
+
+/**
+ * The `--json` task events that ran within `aroundMs` of each failed
+ * request (`atMs` counted from `startMs`), as "+12.3–15.0 s LB1 task
+ * (status)": what the run was doing when the probe saw a failure.
+ */
+export function tasksAround(lines: ReadonlyArray<{ atMs: number; line: string }>, startMs: number, failures: ReadonlyArray<{ atMs: number }>, aroundMs = 5000): string[] {
+  const out: string[] = [];
+  for (const { atMs, line } of lines) {
+    let e: Record<string, any>;
+    try { e = JSON.parse(line) as Record<string, any>; } catch { continue; }
+    if (e.event !== 'task') continue;
+    const end = atMs - startMs, begin = end - (typeof e.durationMs === 'number' ? e.durationMs : 0);
+    if (failures.some((f) => f.atMs >= begin - aroundMs && f.atMs <= end + aroundMs)) {
+      out.push(`+${(begin / 1000).toFixed(1)}–${(end / 1000).toFixed(1)} s ${e.host} ${e.task} (${e.status})`);
+    }
+  }
+  return out;
 }
 
 /** The `--json` recap line of a run. */
