@@ -25,6 +25,15 @@ export interface AptParams {
    * @default 3600
    */
   cacheValidTime?: number;
+  /**
+   * Whether an install also brings the packages' Recommends (Ansible's
+   * `install_recommends`): `false` installs only what they depend on, as
+   * servers with a known job usually want — on Debian 12, keepalived's
+   * Recommends pull shared-mime-info and xdg-user-dirs through glib.
+   * Unset, the host's apt configuration decides (Debian's default: true).
+   * Packages already installed are not touched either way.
+   */
+  installRecommends?: boolean;
 }
 
 /** Debian package names (policy manual 5.6.1). */
@@ -34,6 +43,8 @@ const STATES = ['present', 'absent', 'latest'] as const;
 /** apt-get without questions, waiting up to 2 minutes for another apt or dpkg to finish. */
 const APT_GET = 'DEBIAN_FRONTEND=noninteractive apt-get -y -q -o DPkg::Lock::Timeout=120';
 const KEEP_CONFIG = '-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold';
+/** apt-get's option for each `installRecommends` (none when unset: the host's apt configuration decides). */
+const RECOMMENDS: Record<string, string> = { true: ' -o APT::Install-Recommends=true', false: ' --no-install-recommends' };
 
 /**
  * Install, upgrade or remove Debian packages: one `dpkg-query` (in the play's
@@ -46,15 +57,16 @@ const KEEP_CONFIG = '-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--for
  * const lb = apt({ name: ['keepalived', 'ipvsadm'], state: 'present' });
  * const web = apt({ name: 'nginx', state: 'latest', updateCache: true, cacheValidTime: 3600 });
  * const gone = apt({ name: 'apache2', state: 'absent' });
+ * const lean = apt({ name: 'keepalived', installRecommends: false });
  * ```
  */
 export const apt = defineTask<AptParams>({
   kind: 'apt',
-  keys: ['name', 'state', 'updateCache', 'cacheValidTime'],
+  keys: ['name', 'state', 'updateCache', 'cacheValidTime', 'installRecommends'],
   required: ['name'],
   name: (p) => `apt ${namesOf(p).join(', ')}`,
   check: (p) => {
-    const out = [...oneOf('state', p.state, STATES), ...boolean('updateCache', p.updateCache)];
+    const out = [...oneOf('state', p.state, STATES), ...boolean('updateCache', p.updateCache), ...boolean('installRecommends', p.installRecommends)];
     const names = namesOf(p);
     if (!Array.isArray(p.name) && typeof p.name !== 'string') out.push({ field: 'name', message: 'must be a package name or a list of them' });
     else if (names.length === 0) out.push({ field: 'name', message: 'must name at least one package' });
@@ -124,7 +136,7 @@ export const apt = defineTask<AptParams>({
       const upgrading = install.some((n) => dpkg.get(n)?.installed);
       const change: Change = {
         summary: `${upgrading && install.every((n) => dpkg.get(n)?.installed) ? 'upgrade' : 'install'} ${said.join(', ')}`,
-        exec: `${APT_GET} ${KEEP_CONFIG} install ${install.map((n) => quote(n)).join(' ')}`,
+        exec: `${APT_GET} ${KEEP_CONFIG}${RECOMMENDS[String(p.installRecommends)] ?? ''} install ${install.map((n) => quote(n)).join(' ')}`,
         diff: versionsDiff(install, dpkg, (n) => policy.get(n)?.candidate ?? '(candidate)'),
         failMessage: aptFailure,
       };

@@ -1,11 +1,11 @@
 import { defineRole } from '../../lib/dsl/role.ts';
-import { apt, command, file, service, sysctl, template, user } from '../../lib/tasks/index.ts';
+import { command, file, service, sysctl, template, user } from '../../lib/tasks/index.ts';
 import { keepalivedConfig } from './keepalived-config.ts';
 import { HANDOVER_FILE, ipvsKernel } from './keepalived-commands.ts';
 
 export { HANDOVER_FILE, HANDOVER_OFFSET } from './keepalived-commands.ts';
 export { vipHandover, type VipHandoverParams } from './vip-handover.ts';
-import { LVS_PACKAGES } from '../lvs/packages.ts';
+import { lvsApt } from '../lvs/packages.ts';
 import { clusterRule, directorAddress, directorState, instancesOf, masterOf, servicesOf, vipsOf, type LvsCluster, type LvsVars, type VrrpTrackScript } from '../lvs/cluster.ts';
 import type { Inventory } from '../../lib/dsl/inventory.ts';
 import type { HostView } from '../../lib/core/host.ts';
@@ -173,7 +173,7 @@ export const director = defineRole<LvsVars>({
   },
   tasks: ({ vars, host, inventory }) => [
     interfacePresent({ name: vars.cluster.interface }),
-    apt({ name: [...LVS_PACKAGES.director], state: 'present' }),
+    lvsApt('director'),
     // keepalived disables a script whose user does not exist: they are created here, locked (no login).
     ...scriptUsersOf(vars.cluster).map((name) => user({ name, system: true, shell: '/usr/sbin/nologin', createHome: false })),
     // Read-only: the scripts are the user's; a missing one fails here, before keepalived would quietly disable it.

@@ -6,6 +6,22 @@ import type { LvsVars } from './cluster.ts';
 export const LVS_PACKAGES = { director: ['keepalived', 'ipvsadm', 'nftables'], realserver: ['nginx'] } as const;
 
 /**
+ * The apt task that installs one kind's packages, without their
+ * Recommends: a director needs keepalived, ipvsadm and nftables, not the
+ * MIME database and user directories glib recommends (11 of a director's
+ * 18 packages on Debian 12, half its first install under emulation).
+ *
+ * @example
+ * ```ts
+ * import { lvsApt } from './packages.ts';
+ * const director = lvsApt('director');
+ * ```
+ */
+export function lvsApt(kind: keyof typeof LVS_PACKAGES) {
+  return apt({ name: [...LVS_PACKAGES[kind]], state: 'present', installRecommends: false });
+}
+
+/**
  * Install every LVS host's packages at once, before the rolling plays:
  * installing is safe in parallel (keepalived does not start without its
  * config, and a new real server gets no traffic until the directors list
@@ -24,7 +40,7 @@ export const lvsPackages = defineRole<LvsVars>({
   name: 'packages',
   description: 'keepalived, ipvsadm and nftables on directors, nginx on real servers, all hosts at once',
   tasks: ({ vars, host }) => [
-    ...(vars.cluster?.directors?.[host.name] ? [apt({ name: [...LVS_PACKAGES.director], state: 'present' })] : []),
-    ...(vars.cluster?.realServers?.[host.name] ? [apt({ name: [...LVS_PACKAGES.realserver], state: 'present' })] : []),
+    ...(vars.cluster?.directors?.[host.name] ? [lvsApt('director')] : []),
+    ...(vars.cluster?.realServers?.[host.name] ? [lvsApt('realserver')] : []),
   ],
 });

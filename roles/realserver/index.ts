@@ -1,7 +1,7 @@
 import { defineRole } from '../../lib/dsl/role.ts';
-import { apt, command, file, service, sysctl, template, ufw } from '../../lib/tasks/index.ts';
+import { command, file, service, sysctl, template, ufw } from '../../lib/tasks/index.ts';
 import { clusterRule, primaryService, servicesOf, type LvsCluster, type LvsVars } from '../lvs/cluster.ts';
-import { LVS_PACKAGES } from '../lvs/packages.ts';
+import { lvsApt } from '../lvs/packages.ts';
 
 /** The unit that owns the VIP on lo. */
 export const VIP_UNIT = 'lvs-vip';
@@ -67,7 +67,7 @@ export const realserver = defineRole<LvsVars>({
   tasks: ({ vars: { cluster: c }, host }) => {
     const own = realServerServices(c, host.name);
     return [
-      apt({ name: [...LVS_PACKAGES.realserver], state: 'present' }),
+      lvsApt('realserver'),
       template({
         src: new URL('./templates/index.html.njk', import.meta.url),
         dest: '/var/www/html/index.html',

@@ -39,6 +39,22 @@ planTable(Plans, [
     },
   },
   {
+    name: 'installRecommends: false installs only what the packages depend on; true asks for Recommends whatever the host configures',
+    task: apt({ name: LB, installRecommends: false }), facts: [dpkg(LB), policy(LB)], roundTrips: 2,
+    changes: ['install keepalived 1:2.2.7-1+b2, ipvsadm 1:1.31-1+b1'],
+    then: (plan) => assert.is(execOf(plan.changes[0]), `${GET} -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold --no-install-recommends install keepalived ipvsadm`),
+  },
+  {
+    name: 'installRecommends: true',
+    task: apt({ name: 'nginx', installRecommends: true }), facts: [dpkg(['nginx']), policy(['nginx'])], roundTrips: 2,
+    changes: ['install nginx 1.22.1-9'],
+    then: (plan) => assert.match(execOf(plan.changes[0]), / -o APT::Install-Recommends=true install nginx$/),
+  },
+  {
+    name: 'installRecommends on installed packages: nothing to do',
+    task: apt({ name: 'nginx', installRecommends: false }), facts: [dpkg(['nginx'], [['nginx', 'ii ', '1.22.1-9']])], changes: [], notes: ['nginx is installed (1.22.1-9)'],
+  },
+  {
     name: 'one missing, one removed with its config left (rc): both installed',
     task: apt({ name: LB }), facts: [dpkg(LB, [['ipvsadm', 'rc ', VERSIONS.ipvsadm!]]), policy(LB)], roundTrips: 2, changes: ['install keepalived 1:2.2.7-1+b2, ipvsadm 1:1.31-1+b1'],
   },
@@ -97,6 +113,7 @@ problemTable(Problems, [
   { name: 'cacheValidTime as a string', task: apt({ name: 'nginx', updateCache: true, cacheValidTime: '3600' as never }), problems: [['cacheValidTime', /^must be a whole number of seconds 0 or more, got the string "3600"$/]] },
   { name: 'negative cacheValidTime', task: apt({ name: 'nginx', updateCache: true, cacheValidTime: -1 }), problems: [['cacheValidTime', /^must be a whole number of seconds 0 or more, got -1$/]] },
   { name: 'cacheValidTime without updateCache', task: apt({ name: 'nginx', cacheValidTime: 60 }), problems: [['cacheValidTime', /only applies with updateCache/]] },
+  { name: 'installRecommends as a string', task: apt({ name: 'nginx', installRecommends: 'no' as never }), problems: [['installRecommends', /must be true or false/]] },
   { name: 'unknown parameter', task: apt({ name: 'nginx', update_cache: true } as never), problems: [['update_cache', /unknown parameter for apt/]] },
 ]);
 Problems.run();
