@@ -96,14 +96,21 @@ export interface CutInForce {
 export async function cutsInForce(): Promise<CutInForce[]> {
   if (!findProgram('nft')) return [];
   const r = await nft(['-j', 'list', 'table', 'bridge', TABLE]);
-  if (r.code !== 0) return [];
+  return r.code === 0 ? parseCuts(r.stdout) : [];
+}
+
+/**
+ * The cuts in `nft -j list table bridge playlab`: each set's elements, a
+ * port or a pair of ports, with the seconds the kernel gives them still.
+ */
+export function parseCuts(json: string): CutInForce[] {
   const out: CutInForce[] = [];
-  type Elem = string | { elem: { val: string | { concat: string[] }; expires?: number } } | { concat: string[] };
-  for (const item of (JSON.parse(r.stdout) as { nftables: Array<{ set?: { name: CutInForce['set']; elem?: Elem[] } }> }).nftables) {
+  type Val = string | { concat: string[] };
+  type Elem = Val | { elem: { val: Val; expires?: number } };
+  for (const item of (JSON.parse(json) as { nftables: Array<{ set?: { name: CutInForce['set']; elem?: Elem[] } }> }).nftables) {
     for (const e of item.set?.elem ?? []) {
-      const inner = typeof e === 'object' && 'elem' in e ? e.elem : { val: e as string | { concat: string[] } };
-      const val = inner.val;
-      out.push({ set: item.set!.name, ports: typeof val === 'string' ? [val] : val.concat, secondsLeft: 'expires' in inner ? inner.expires ?? 0 : 0 });
+      const inner = typeof e === 'object' && 'elem' in e ? e.elem : { val: e };
+      out.push({ set: item.set!.name, ports: typeof inner.val === 'string' ? [inner.val] : inner.val.concat, secondsLeft: 'expires' in inner ? inner.expires ?? 0 : 0 });
     }
   }
   return out;

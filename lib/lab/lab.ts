@@ -24,7 +24,7 @@ import {
 } from './network.ts';
 import { isAlive } from './procs.ts';
 import { DEFAULT_CUT_SECONDS, cutsInForce, makeCut, healHost, removeFaultTable, type CutInForce } from './faults.ts';
-import { machineName, validateHosts, type LabHostSpec } from './spec.ts';
+import { machineName, netOf, validateHosts, type LabHostSpec } from './spec.ts';
 import { labRelease, readLabProfile, readLabState, writeLabProfile, writeLabState, type HostState, type LabProfile, type LabState } from './state.ts';
 
 const INOTIFY = '/proc/sys/fs/inotify/max_user_instances';
@@ -245,8 +245,7 @@ export async function labReboot(names: readonly string[], o: { log?: (line: stri
   const { state, profile } = requireLab();
   const hosts = pickHosts(state, names);
   await checkRoutesToBridge(hosts.map((h) => h.address));
-  const net: LabNet = { subnet: profile.subnet, gateway: '', prefixLen: Number(profile.subnet.split('/')[1]) };
-  await allOrThrow('rebooting lab hosts', hosts.map((h) => rebootHost(h, state, net, o.log ?? noLog)));
+  await allOrThrow('rebooting lab hosts', hosts.map((h) => rebootHost(h, state, netOf(profile.subnet), o.log ?? noLog)));
 }
 
 /**

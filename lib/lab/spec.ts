@@ -82,7 +82,10 @@ export function validateHosts(hosts: readonly LabHostSpec[]): LabNet {
   }
   if (subnets.size > 1) problems.push(`the hosts span several /24 subnets (${[...subnets].join(', ')}); the lab has one bridge for one /24`);
   if (problems.length) throw new LabError(`cannot build a lab from these hosts:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-  const subnet = [...subnets][0]!;
-  const gateway = subnet.replace(/\.0\/24$/, '.1');
-  return { subnet, gateway, prefixLen: 24 };
+  return netOf([...subnets][0]!);
+}
+
+/** The lab's network for a /24 subnet: the bridge is its .1. */
+export function netOf(subnet: string): LabNet {
+  return { subnet, gateway: subnet.replace(/\.0\/24$/, '.1'), prefixLen: 24 };
 }

@@ -36,6 +36,16 @@ function agentDirIn(base: string): string {
   return dir;
 }
 
+/** `fn` with a fresh agent directory (and its temporary parent, `base`), removed after, whatever happens. */
+function inAgentDir(fn: (dir: string, base: string) => void): void {
+  const base = tempDir('play-handover-');
+  try {
+    fn(agentDirIn(base.path), base.path);
+  } finally {
+    base.remove();
+  }
+}
+
 const Sizes = suite('hand-over: a fleet of any size, in and out of a private file');
 
 const SIZES: Array<{ hosts: number; why: string }> = [
@@ -46,35 +56,23 @@ const SIZES: Array<{ hosts: number; why: string }> = [
 ];
 
 for (const row of SIZES) {
-  Sizes(`${row.hosts} host(s) (${row.why}): written 0600, read back equal, then gone`, () => {
-    const base = tempDir('play-handover-');
-    try {
-      const dir = agentDirIn(base.path);
-      const hosts = fleet(row.hosts);
-      const file = writeHandOver(dir, hosts);
-      assert.is(statSync(file).mode & 0o777, 0o600, 'only its owner reads the passwords');
-      assert.equal(readdirSync(dir), [file.slice(dir.length + 1)], 'no temporary file left beside it');
-      assert.equal(takeHandOver(dir, file), hosts);
-      assert.not.ok(existsSync(file), 'the agent removes it once read');
-    } finally {
-      base.remove();
-    }
-  });
+  Sizes(`${row.hosts} host(s) (${row.why}): written 0600, read back equal, then gone`, () => inAgentDir((dir) => {
+    const hosts = fleet(row.hosts);
+    const file = writeHandOver(dir, hosts);
+    assert.is(statSync(file).mode & 0o777, 0o600, 'only its owner reads the passwords');
+    assert.equal(readdirSync(dir), [file.slice(dir.length + 1)], 'no temporary file left beside it');
+    assert.equal(takeHandOver(dir, file), hosts);
+    assert.not.ok(existsSync(file), 'the agent removes it once read');
+  }));
 }
 
-Sizes('two runs ending at once write two files, neither over the other', () => {
-  const base = tempDir('play-handover-');
-  try {
-    const dir = agentDirIn(base.path);
-    const a = writeHandOver(dir, fleet(3));
-    const b = writeHandOver(dir, fleet(5));
-    assert.is.not(a, b);
-    assert.is(takeHandOver(dir, a).length, 3);
-    assert.is(takeHandOver(dir, b).length, 5);
-  } finally {
-    base.remove();
-  }
-});
+Sizes('two runs ending at once write two files, neither over the other', () => inAgentDir((dir) => {
+  const a = writeHandOver(dir, fleet(3));
+  const b = writeHandOver(dir, fleet(5));
+  assert.is.not(a, b);
+  assert.is(takeHandOver(dir, a).length, 3);
+  assert.is(takeHandOver(dir, b).length, 5);
+}));
 
 const Refused = suite('hand-over: what the agent refuses to read (and leaves alone)');
 
@@ -104,45 +102,33 @@ const REFUSED: Array<{ name: string; make(dir: string, other: string): string; m
 ];
 
 for (const row of REFUSED) {
-  Refused(row.name, () => {
-    const base = tempDir('play-handover-');
+  Refused(row.name, () => inAgentDir((dir, base) => {
+    const other = join(base, 'other');
+    mkdirSync(other, { mode: 0o700 });
+    const file = row.make(dir, other);
+    let error: unknown;
     try {
-      const dir = agentDirIn(base.path);
-      const other = join(base.path, 'other');
-      mkdirSync(other, { mode: 0o700 });
-      const file = row.make(dir, other);
-      let error: unknown;
-      try {
-        takeHandOver(dir, file);
-      } catch (e) {
-        error = e;
-      }
-      assert.instance(error, AgentUnavailable);
-      assert.match((error as Error).message, row.message);
-      assert.ok(existsSync(file), 'left where it was');
-    } finally {
-      base.remove();
+      takeHandOver(dir, file);
+    } catch (e) {
+      error = e;
     }
-  });
+    assert.instance(error, AgentUnavailable);
+    assert.match((error as Error).message, row.message);
+    assert.ok(existsSync(file), 'left where it was');
+  }));
 }
 
-Refused('a hand-over nobody took for a minute is swept; a fresh one is not', () => {
-  const base = tempDir('play-handover-');
-  try {
-    const dir = agentDirIn(base.path);
-    const old = writeHandOver(dir, fleet(1));
-    const fresh = writeHandOver(dir, fleet(1));
-    const past = new Date(Date.now() - 120_000);
-    utimesSync(old, past, past);
-    writeFileSync(join(dir, 'keep-me'), '');
-    sweepHandOvers(dir);
-    assert.not.ok(existsSync(old));
-    assert.ok(existsSync(fresh));
-    assert.ok(existsSync(join(dir, 'keep-me')));
-  } finally {
-    base.remove();
-  }
-});
+Refused('a hand-over nobody took for a minute is swept; a fresh one is not', () => inAgentDir((dir) => {
+  const old = writeHandOver(dir, fleet(1));
+  const fresh = writeHandOver(dir, fleet(1));
+  const past = new Date(Date.now() - 120_000);
+  utimesSync(old, past, past);
+  writeFileSync(join(dir, 'keep-me'), '');
+  sweepHandOvers(dir);
+  assert.not.ok(existsSync(old));
+  assert.ok(existsSync(fresh));
+  assert.ok(existsSync(join(dir, 'keep-me')));
+}));
 
 const Keep = suite('hand-over: the agent opens every host handed over');
 
