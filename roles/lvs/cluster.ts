@@ -398,7 +398,12 @@ export function masterOf(c: LvsCluster): string {
   const ds = typeof c?.directors === 'object' && c.directors !== null ? c.directors : {};
   const own = Array.isArray(c?.vrrp?.instances) ? c.vrrp.instances.find((i) => Array.isArray(i?.vips) && i.vips.includes(c.vip))?.priorities : undefined;
   const prio = (name: string) => (typeof own === 'object' && own !== null ? own[name] : undefined) ?? ds[name]?.priority ?? 0;
-  return Object.keys(ds).sort((a, b) => prio(b) - prio(a))[0] ?? '';
+  return highestOf(Object.keys(ds), prio);
+}
+
+/** Who is MASTER among `names` by VRRP priority: the highest (on a tie, the first named, as the validation forbids ties). */
+function highestOf(names: readonly string[], priority: (name: string) => number): string {
+  return [...names].sort((a, b) => priority(b) - priority(a))[0] ?? '';
 }
 
 const SCHEDULERS: readonly Scheduler[] = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq'];
@@ -537,7 +542,7 @@ export function instancesOf(c: LvsCluster): ResolvedInstance[] {
   const list = c.vrrp?.instances ?? [{ name: 'VI_1', virtualRouterId: c.virtualRouterId, vips: vipsOf(c) }];
   const out = list.map((i): ResolvedInstance => {
     const priorities = { ...(i.priorities ?? own) };
-    const master = Object.keys(priorities).sort((a, b) => priorities[b]! - priorities[a]!)[0] ?? '';
+    const master = highestOf(Object.keys(priorities), (n) => priorities[n]!);
     return { name: i.name, virtualRouterId: i.virtualRouterId ?? c.virtualRouterId, vips: [...i.vips], priorities, master };
   });
   return [...out.filter((i) => i.vips.includes(c.vip)), ...out.filter((i) => !i.vips.includes(c.vip))];
