@@ -24,17 +24,20 @@ export interface TimedOptions {
   sampleMs?: number;
   /** Also count processes whose command line contains this (Ansible's ControlPersist masters detach from the tree). */
   rssAlso?: string;
+  /** Written to its stdin (else stdin is closed). */
+  input?: string;
 }
 
 /** Run a command; wall time from spawn to exit. */
 export function timed(cmd: string, args: readonly string[], o: TimedOptions = {}): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
-    const child = spawn(cmd, args, { cwd: o.cwd, env: o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd: o.cwd, env: o.env ?? process.env, stdio: [o.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (o.input !== undefined) child.stdin!.end(o.input);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.stdout!.on('data', (b: Buffer) => out.push(b));
+    child.stderr!.on('data', (b: Buffer) => err.push(b));
     let peak = 0;
     const sampler = o.sampleMs && child.pid
       ? setInterval(() => { peak = Math.max(peak, treeRssKiB(child.pid!, o.rssAlso)); }, o.sampleMs)

@@ -38,6 +38,8 @@ export interface Results {
     /** `play site --list-hosts`: start-up, loading, validation and rendering, no host contacted. */
     playListHosts: number[];
   };
+  /** The first run's floor by pair (bench/first-floor.ts): one shell script per host, all at once, ms; null: void. */
+  firstFloor?: Array<number | null>;
   /** N parallel bare connections running `true` on the scale labs, ms. */
   scaleFloor?: Record<string, { openssh: number[]; playProcess: number[] }>;
   notes: string[];
@@ -80,6 +82,13 @@ export function markdown(r: Results): string {
   out.push(`${r.date.slice(0, 16).replace('T', ' ')} UTC · ${r.machine.cpus} cores, ${r.machine.memGiB} GiB · ${r.machine.ansible}, Debian's ansible · node ${r.machine.node} · medians of ${r.pairs} interleaved pairs; ratio = Ansible ÷ play per pair, median (min–max).`, '');
   out.push('| measure | play | Ansible | ratio | target |', '| --- | --- | --- | --- | --- |');
   out.push(row('first run, fresh hosts', r.series.first, 'play no slower'));
+  if (r.firstFloor?.some((v) => typeof v === 'number')) {
+    // Per pair, play's first run ÷ the floor's, both on fresh labs of the same pair.
+    const per = (r.series.first?.play ?? []).flatMap((p, i) => (typeof p === 'number' && typeof r.firstFloor![i] === 'number' ? [p / r.firstFloor![i]!] : []));
+    const spread = per.length > 1 ? ` (${x(Math.min(...per))}–${x(Math.max(...per))})` : '';
+    out.push(`| first run's floor: the same end state as one shell script per host, one ssh each, all at once | ${s(median(ok(r.firstFloor)))} | | | |`);
+    out.push(`| play's first run ÷ that floor | ${x(median(per))}${spread} | | | ≤ 1.25× |`);
+  }
   out.push(row('idempotent re-run, warm (play\'s agent; Ansible\'s ControlPersist masters)', r.series.idempotent, '≥ 20×'));
   out.push(row('idempotent re-run, cold (no agent; no masters)', r.series['idempotent-cold'], '≥ 20×'));
   out.push(row('idempotent re-run, play `--persist 0` (no agent at all); Ansible cold', r.series['idempotent-direct'], ''));

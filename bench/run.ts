@@ -27,11 +27,16 @@
  *    and peak RSS, warm and cold. `--only fleet` runs nothing else and needs
  *    no lab (nor the lab lock, nor Ansible).
  *
+ * The first run has a third sample in each pair: its floor, the same end
+ * state as one shell script per host over one ssh each, all at once
+ * (bench/first-floor.ts), on a fresh lab too; `--only first` runs the
+ * first runs alone.
+ *
  * Options: --pairs N (default 5), --scale 4,20,50 (or none), --skip-first,
  * --skip-seed (scale only), --fleet SIZES (default none; 100,300,1000 with
  * --only fleet), --fleet-samples N (default 3), --fleet-profile DIR (`node
  * --cpu-prof` of every fleet run and its agent, into DIR), --fleet-forks N,
- * --only fleet, --no-readme,
+ * --only fleet|first, --no-readme,
  * --out NAME (default latest). Results: bench/results/NAME.{json,md}, merged
  * into what the file held (a fleet-only run keeps the lab's series, a lab run
  * the fleet's); the table of a full run (`latest`) also goes into README.md
@@ -56,6 +61,7 @@ import {
 } from './measure.ts';
 import { markdown, type Results, type Series } from './report.ts';
 import { fleetBench } from './fleet/bench.ts';
+import { runFloor } from './first-floor.ts';
 
 const repo = fileURLToPath(new URL('../', import.meta.url));
 const ansibleDir = join(repo, 'bench/ansible');
@@ -74,12 +80,12 @@ const { values: opt } = parseArgs({
     out: { type: 'string', default: 'latest' },
   },
 });
-if (opt.only !== undefined && opt.only !== 'fleet') throw new Error(`--only: only "fleet" can run alone, got "${opt.only}"`);
+if (opt.only !== undefined && opt.only !== 'fleet' && opt.only !== 'first') throw new Error(`--only: "fleet" or "first" can run alone, got "${opt.only}"`);
 /** The fleet alone touches no lab: no lock, no Ansible, no lab down at the end (another run may own the lab). */
 const FLEET_ONLY = opt.only === 'fleet';
 if (!FLEET_ONLY) holdLabLock();
 const PAIRS = Number(opt.pairs);
-const SCALE = FLEET_ONLY || opt.scale === 'none' ? [] : opt.scale!.split(',').map(Number);
+const SCALE = FLEET_ONLY || opt.only === 'first' || opt.scale === 'none' ? [] : opt.scale!.split(',').map(Number);
 const FLEET = (opt.fleet ?? (FLEET_ONLY ? '100,300,1000' : 'none')) === 'none' ? [] : (opt.fleet ?? '100,300,1000').split(',').map(Number);
 const SEED_HOSTS = seed.hosts.map((h) => ({ name: h.name, address: h.address, groups: h.groups }));
 const NAMES = SEED_HOSTS.map((h) => h.name);
@@ -263,6 +269,21 @@ async function firstRuns(): Promise<LabProfile> {
       else ref = state;
     }
     await closeMasters(a, SEED_HOSTS.map((h) => h.address));
+    // The floor: the same end state as one shell script per host, all at once (bench/first-floor.ts).
+    lab = await settled(await freshLab());
+    const f = await runFloor(lab);
+    const failed = Object.entries(f.runs).filter(([, t]) => t.code !== 0).map(([h, t]) => `${h}: exit ${t.code}: ${t.stderr.trim().split('\n').slice(-3).join(' / ')}`);
+    if (failed.length) {
+      (results.firstFloor ??= [])[i] = null;
+      results.voids.push({ series: 'firstFloor', tool: 'shell', problem: failed.join('; '), tail: '' });
+      log(`  first shell floor: VOID (${failed.join('; ')})`);
+    } else {
+      const state = await hostState();
+      if (ref) sameState(ref, state, 'the shell floor');
+      else ref = state;
+      (results.firstFloor ??= [])[i] = f.ms;
+      log(`  first shell floor: ${secs(f.ms)}`);
+    }
     if (!p.void && !r.void) valid++;
   }
   if (!ref) throw new Error('no first run of either tool succeeded');
@@ -433,9 +454,11 @@ try {
   log(`bench: ${results.machine.ansible}, node ${process.version}, ${results.machine.cpus} cores; pairs ${PAIRS}, scale ${SCALE.join(', ') || 'none'}, fleet ${FLEET.join(', ') || 'none'}`);
   if (!opt['skip-seed'] && !FLEET_ONLY) {
     const lab = opt['skip-first'] ? await settled(await freshLab()) : await firstRuns();
-    await convergedRuns(lab);
-    await rolloutRuns(lab);
-    await floor(lab);
+    if (opt.only !== 'first') {
+      await convergedRuns(lab);
+      await rolloutRuns(lab);
+      await floor(lab);
+    }
   }
   for (const n of SCALE) await scale(n);
   if (FLEET.length) {
