@@ -145,6 +145,9 @@ async function attempt(placed: PlacedTask, state: HostState, transport: Transpor
   const reported: ReportedChange[] = [];
   let changed = false;
   let last: RunResult | undefined;
+  // What the apply changes before the last one said (a handover's notes): the task's stdout keeps them.
+  const said: string[] = [];
+  let lastApplied = false;
   let plan: Plan | undefined;
   try {
     plan = await task.plan(planContext(state, o.notifiedAt));
@@ -157,6 +160,8 @@ async function attempt(placed: PlacedTask, state: HostState, transport: Transpor
         changed = true;
         continue;
       }
+      if (last && said.length < 100 && lastApplied && last.stdout.trim()) said.push(last.stdout.trim());
+      lastApplied = !!c.apply;
       last = c.apply
         ? await c.apply({
           host: state.reader,
@@ -178,13 +183,13 @@ async function attempt(placed: PlacedTask, state: HostState, transport: Transpor
     }
     const table = plan.table ?? tableOf(last);
     if (plan.skip) return { result: finish('skipped', { notes: [plan.skip, ...plan.notes], table }), lost: false };
-    const result = finish(changed ? 'changed' : 'ok', { changes: reported, notes: plan.notes, table, ...output(last) });
+    const result = finish(changed ? 'changed' : 'ok', { changes: reported, notes: plan.notes, table, ...output(last, said) });
     return { result, lost: false };
   } catch (e) {
     const lost = e instanceof TransportError && /connection lost|not connected|closed/i.test(e.reason);
     const status: Status = lost ? 'unreachable' : 'failed';
     const table = plan?.table ?? (e instanceof TaskError ? e.detail.table : undefined);
-    return { result: finish(status, { changes: reported, table, error: prefixed(message(e), state.host.name, task.name), ...output(last) }), lost };
+    return { result: finish(status, { changes: reported, table, error: prefixed(message(e), state.host.name, task.name), ...output(last, said) }), lost };
   }
 }
 
@@ -194,7 +199,8 @@ function prefixed(msg: string, host: string, task: string): string {
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
-const output = (r: RunResult | undefined) => (r ? { rc: r.code, stdout: r.stdout, stderr: r.stderr } : {});
+/** The last command's exit code and stderr; its stdout after what earlier apply changes said. */
+const output = (r: RunResult | undefined, said: readonly string[] = []) => (r ? { rc: r.code, stdout: said.length ? [...said, r.stdout].join('\n') : r.stdout, stderr: r.stderr } : {});
 
 /** A cross-host change (the drill) returns its table with its result. */
 const tableOf = (r: (RunResult & { table?: ResultTable }) | undefined): ResultTable | undefined => r?.table;

@@ -249,12 +249,13 @@ export function quiesceCueCommand(c: QuiesceCue & { setup: string }): string {
     'now; seen=$nowus; sent=-',
     // An anchor from the future, or older than the bound, is not one this move can trust (seen once: 444 ms ahead).
     `if [ "$anchor" -gt "$nowus" ] || [ $(( nowus - anchor )) -gt ${Math.ceil(c.seconds) * 2 * 1000000} ]; then ep a "$anchor"; ep s "$seen"; echo "$a $s -"; exit 0; fi`,
-    // Until the aim, however often a sleep ends early (seen once: 900 ms early); taking back, the sleep listens for adverts that move the anchor.
-    `while now; w=$(( anchor + ${Math.round(c.atMs * 1000)} - nowus )); [ "$w" -gt 0 ]; do ep t "$w"`,
-    '  if [ "$settled" = 1 ]; then read -r -t "$t" -u 9 _',
-    '  elif read -r -t "$t" -u 8 rec; then case $rec in *"play-cue "*) ktime; at=$(( k + off )); if [ "$at" -lt "$raised" ]; then anchor=$at; now; seen=$nowus; else settled=1; fi;; esac; fi',
-    'done',
+    // Read in time to lead the takeover: wait for the aim, then send (a sleep that ends late still sends, what it holds back is held back before the takeover).
     `if [ $(( anchor + ${Math.round(c.latestMs * 1000)} - nowus )) -gt 0 ]; then`,
+    // Until the aim, however often a sleep ends early (seen once: 900 ms early); taking back, the sleep listens for adverts that move the anchor (only later).
+    `  while now; w=$(( anchor + ${Math.round(c.atMs * 1000)} - nowus )); [ "$w" -gt 0 ]; do ep t "$w"`,
+    '    if [ "$settled" = 1 ]; then read -r -t "$t" -u 9 _',
+    '    elif read -r -t "$t" -u 8 rec; then case $rec in *"play-cue "*) ktime; at=$(( k + off )); if [ "$at" -lt "$raised" ]; then anchor=$at; now; seen=$nowus; else settled=1; fi;; esac; fi',
+    '  done',
     `  ${udps.map((u) => `printf %s ${quote(c.token)} 2>/dev/null >${u};`).join(' ')} now; ep sent "$nowus"`,
     'fi',
     'ep a "$anchor"; ep s "$seen"; echo "$a $s $sent"',

@@ -99,7 +99,8 @@ export function tasksAround(lines: ReadonlyArray<{ atMs: number; line: string }>
     if (e.event !== 'task') continue;
     const end = atMs - startMs, begin = end - (typeof e.durationMs === 'number' ? e.durationMs : 0);
     if (failures.some((f) => f.atMs >= begin - aroundMs && f.atMs <= end + aroundMs)) {
-      out.push(`+${(begin / 1000).toFixed(1)}–${(end / 1000).toFixed(1)} s ${e.host} ${e.task} (${e.status})`);
+      const said = String(e.stdout ?? '').trim().split('\n').filter(Boolean).slice(-8);
+      out.push(`+${(begin / 1000).toFixed(1)}–${(end / 1000).toFixed(1)} s ${e.host} ${e.task} (${e.status})${said.map((l) => `\n          ${l}`).join('')}`);
     }
   }
   return out;
