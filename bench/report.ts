@@ -89,10 +89,13 @@ export function markdown(r: Results): string {
     out.push(`| first run's floor: the same end state as one shell script per host, one ssh each, all at once | ${s(median(ok(r.firstFloor)))} | | | |`);
     out.push(`| play's first run ÷ that floor | ${x(median(per))}${spread} | | | ≤ 1.25× |`);
   }
-  out.push(row('idempotent re-run, warm (play\'s agent; Ansible\'s ControlPersist masters)', r.series.idempotent, '≥ 20×'));
-  out.push(row('idempotent re-run, cold (no agent; no masters)', r.series['idempotent-cold'], '≥ 20×'));
-  out.push(row('idempotent re-run, play `--persist 0` (no agent at all); Ansible cold', r.series['idempotent-direct'], ''));
-  out.push(row('`--check`, converged, warm', r.series.check, '≥ 20×'));
+  // A first-runs-only file (`--only first`) has no converged rows to show.
+  if (r.series.idempotent) {
+    out.push(row('idempotent re-run, warm (play\'s agent; Ansible\'s ControlPersist masters)', r.series.idempotent, '≥ 20×'));
+    out.push(row('idempotent re-run, cold (no agent; no masters)', r.series['idempotent-cold'], '≥ 20×'));
+    out.push(row('idempotent re-run, play `--persist 0` (no agent at all); Ansible cold', r.series['idempotent-direct'], ''));
+    out.push(row('`--check`, converged, warm', r.series.check, '≥ 20×'));
+  }
   // A results file from a run without the rollout (bench/results/latest.json has its own rollout.json) shows no empty rows for it.
   if (r.series.rollout) {
     out.push(row('config rollout (delayLoop, a weight), one host at a time, health wait after each; serial: 1 in Ansible', r.series.rollout, 'play no slower'));
@@ -146,6 +149,7 @@ export function markdown(r: Results): string {
   for (const [name, se] of Object.entries(r.series)) {
     out.push(`- \`${name}\` samples (ms): play ${JSON.stringify(se.play)}, Ansible ${JSON.stringify(se.ansible)}`);
   }
+  if (r.firstFloor) out.push(`- \`firstFloor\` samples (ms; the shell scripts' hosts end as play's do, checked): ${JSON.stringify(r.firstFloor)}`);
   out.push(...fleetDetails(r));
   if (r.voids.length) out.push(`- Void runs (recap not as expected, left out): ${r.voids.map((v) => `${v.series} ${v.tool}: ${v.problem}`).join('; ')}`);
   for (const n of r.notes) out.push(`- ${n}`);
