@@ -162,7 +162,8 @@ const cueFiles = (token: string) => ({ fifo: `/run/play-cue.${token}`, pid: `/ru
  * without a quiesce.
  */
 export function quiesceCueSetupCommand(c: Pick<QuiesceCue, 'token' | 'virtualRouterId' | 'below' | 'seconds'>): string {
-  const advert = `ip protocol vrrp @th,8,8 ${Math.trunc(c.virtualRouterId)} fib saddr type != local`;
+  // 112, not `vrrp`: a host without /etc/protocols (netbase, a Recommends of nftables) refuses the name.
+  const advert = `ip protocol 112 @th,8,8 ${Math.trunc(c.virtualRouterId)} fib saddr type != local`;
   const rules = c.below === undefined
     ? [`${advert} log prefix "play-cue hi " level notice`]
     : [`${advert} @th,16,8 >= ${Math.trunc(c.below)} log prefix "play-cue hi " level notice`, `${advert} @th,16,8 < ${Math.trunc(c.below)} log prefix "play-cue lo " level notice`];

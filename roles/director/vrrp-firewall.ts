@@ -154,13 +154,18 @@ export function withUfwBlock(text: string, block: string): { text: string; probl
   return { text: lines.join('\n') };
 }
 
-/** `ip saddr { a, b } ip protocol vrrp accept`: what admits the peers' adverts in an nft chain. */
+/**
+ * `ip saddr { a, b } ip protocol 112 accept`: what admits the peers' adverts
+ * in an nft chain. 112, not `vrrp`: nft resolves a name through
+ * /etc/protocols, which a host without netbase lacks; nft lists it as
+ * `vrrp` where the name is known.
+ */
 export function nftVrrpMatch(peers: readonly VrrpPeer[]): string {
   const sources = [...peers.map((p) => p.address)].sort();
-  return `ip saddr ${sources.length === 1 ? sources[0] : `{ ${sources.join(', ')} }`} ip protocol vrrp accept`;
+  return `ip saddr ${sources.length === 1 ? sources[0] : `{ ${sources.join(', ')} }`} ip protocol 112 accept`;
 }
 
-/** `insert rule inet filter input ip saddr { a, b } ip protocol vrrp accept comment "…"`: play's rule for one chain. */
+/** `insert rule inet filter input ip saddr { a, b } ip protocol 112 accept comment "…"`: play's rule for one chain. */
 export function nftVrrpRule(chain: Pick<NftChain, 'family' | 'table' | 'name'>, peers: readonly VrrpPeer[]): string {
   return `insert rule ${chainId(chain)} ${nftVrrpMatch(peers)} comment "${VRRP_RULE_COMMENT}"`;
 }

@@ -143,7 +143,7 @@ Services('HTTP_GET removes RS1 when its health page fails while TCP still accept
 });
 
 /** Drop VRRP multicast (224.0.0.18) in and out of both directors: only unicast adverts get through. */
-const BLOCK = 'nft add table ip play_spec_mcast; nft add chain ip play_spec_mcast in "{ type filter hook input priority -10; }"; nft add chain ip play_spec_mcast out "{ type filter hook output priority -10; }"; nft add rule ip play_spec_mcast in ip daddr 224.0.0.18 counter drop; nft add rule ip play_spec_mcast in ip protocol vrrp counter comment unicast; nft add rule ip play_spec_mcast out ip daddr 224.0.0.18 counter drop';
+const BLOCK = 'nft add table ip play_spec_mcast; nft add chain ip play_spec_mcast in "{ type filter hook input priority -10; }"; nft add chain ip play_spec_mcast out "{ type filter hook output priority -10; }"; nft add rule ip play_spec_mcast in ip daddr 224.0.0.18 counter drop; nft add rule ip play_spec_mcast in ip protocol 112 counter comment unicast; nft add rule ip play_spec_mcast out ip daddr 224.0.0.18 counter drop';
 const UNBLOCK = 'nft delete table ip play_spec_mcast 2>/dev/null; true';
 
 Services('unicast VRRP with multicast blocked: one MASTER, failover to LB2 and back to LB1', async () => {
@@ -165,7 +165,7 @@ Services('unicast VRRP with multicast blocked: one MASTER, failover to LB2 and b
     console.log(`      unicast failover and back with multicast blocked: ${probes.map(told).join('; ')}`);
     // Unicast mode sends no multicast at all; what LB2 heard came to its own address.
     const heard = (await on('LB2').run('nft list table ip play_spec_mcast')).stdout;
-    assert.match(heard, /ip protocol vrrp counter packets [1-9]\d* bytes \d+ comment "unicast"/, `LB2 heard unicast adverts: ${heard}`);
+    assert.match(heard, /ip protocol (vrrp|112) counter packets [1-9]\d* bytes \d+ comment "unicast"/, `LB2 heard unicast adverts: ${heard}`);
   } finally {
     for (const d of ['LB1', 'LB2']) await on(d).run(UNBLOCK);
   }

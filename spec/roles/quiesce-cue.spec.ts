@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { quiesceCueCommand, RAISE_MARGIN_MS, type QuiesceCue } from '../../roles/director/keepalived-commands.ts';
+import { quiesceCueCommand, quiesceCueSetupCommand, RAISE_MARGIN_MS, type QuiesceCue } from '../../roles/director/keepalived-commands.ts';
 
 const Cue = suite('quiesce cue: the taker times the trigger from the adverts');
 const dir = mkdtempSync(join(tmpdir(), 'play-cue-'));
@@ -207,6 +207,14 @@ Cue('no setup (no IPVS, nft or kernel log there): taking back, only the raise ru
 Cue('a raise that fails: exit 4', async () => {
   const r = await run(quiesceCueCommand({ vip: '127.0.0.1', token: 'abcd1234', virtualRouterId: 62, seconds: 1, atMs: 1, latestMs: 2, raise: 'false', setup: '' }));
   assert.is(r.code, 4);
+});
+
+Cue('the setup\'s nft rules name VRRP by number: without /etc/protocols (no netbase, as the lab\'s minimal hosts) nft refuses "vrrp" and the cue would silently not run', () => {
+  for (const below of [undefined, 100]) {
+    const cmd = quiesceCueSetupCommand({ token: 'abcd1234', virtualRouterId: 62, seconds: 4, ...(below === undefined ? {} : { below }) });
+    assert.match(cmd, /ip protocol 112 @th,8,8 62 /);
+    assert.not.match(cmd, /protocol vrrp/);
+  }
 });
 
 Cue.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -128,7 +128,7 @@ Parse('the peers come from the cluster: every other director, multicast and unic
 
 Parse.run();
 
-const RULE = 'insert rule inet filter input ip saddr 192.168.56.102 ip protocol vrrp accept comment "play: VRRP from the other directors"';
+const RULE = 'insert rule inet filter input ip saddr 192.168.56.102 ip protocol 112 accept comment "play: VRRP from the other directors"';
 const Plans = suite('vrrp firewall: facts → plan');
 planTable(Plans, [
   { name: 'no firewall tools: nothing, and it says why', task: task(), facts: facts({}), changes: [], notes: ['ufw is not installed: no ufw rule needed', 'nft is not installed: no nftables rule needed'] },
@@ -206,7 +206,7 @@ planTable(Plans, [
   {
     name: 'nftables drops, but the chain is not nftables.conf\'s: refused, naming the host and the rule to add',
     task: task(), facts: facts({ nft: { live: 'nft-final-drop.json', boot: 'nft-accept.json' } }, { conf: DROP_CONF }),
-    error: /^on h1, nftables chain ip fw inbound drops VRRP from LB2 \(192\.168\.56\.102\), and \/etc\/nftables\.conf does not define ip fw inbound, so a rule play adds would not survive a restart; add to that chain where it is defined: `ip saddr 192\.168\.56\.102 ip protocol vrrp accept`$/,
+    error: /^on h1, nftables chain ip fw inbound drops VRRP from LB2 \(192\.168\.56\.102\), and \/etc\/nftables\.conf does not define ip fw inbound, so a rule play adds would not survive a restart; add to that chain where it is defined: `ip saddr 192\.168\.56\.102 ip protocol 112 accept`$/,
   },
   { name: 'nftables drops and there is no nftables.conf: refused', task: task(), facts: facts({ nft: { live: 'nft-drop.json', boot: 'missing' } }), error: /\/etc\/nftables\.conf does not exist, so a rule play adds would not survive a restart/ },
   {
