@@ -159,7 +159,7 @@ const cueFiles = (token: string) => ({ fifo: `/run/play-cue.${token}`, pid: `/ru
  * kernel clock's offset to this one and the arrival of the first advert
  * after the mark, once there is one (the track file may change then), or
  * nothing: no IPVS, nft, kernel log or advert, and the VIP then moves
- * without a quiesce.
+ * without a quiesce (when nft refused the rules, stderr says so).
  */
 export function quiesceCueSetupCommand(c: Pick<QuiesceCue, 'token' | 'virtualRouterId' | 'below' | 'seconds'>): string {
   // 112, not `vrrp`: a host without /etc/protocols (netbase, a Recommends of nftables) refuses the name.
@@ -172,7 +172,8 @@ export function quiesceCueSetupCommand(c: Pick<QuiesceCue, 'token' | 'virtualRou
   const script = [
     ...CUE_PRELUDE,
     `[ -e /proc/net/ip_vs ] && command -v nft >/dev/null 2>&1 || exit 0`,
-    `nft -f - 2>/dev/null <<'PLAY_NFT' || exit 0\n${ruleset}\nPLAY_NFT`,
+    // Refused rules mean no quiesce: said on stderr (the move goes on without one), never silently.
+    `err=$(nft -f - 2>&1 <<'PLAY_NFT'\n${ruleset}\nPLAY_NFT\n) || { printf 'nft refused the cue rules: %s\\n' "$err" >&2; exit 0; }`,
     'exec 8</dev/kmsg || exit 0',
     `now; m=$nowus; echo ${cueMark(c.token, '$m')} >/dev/kmsg`,
     `while read -r -t 5 -u 8 rec; do case $rec in *${cueMark(c.token, '$m')}) ktime; off=$(( m - k )); break;; esac; done`,

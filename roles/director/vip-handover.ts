@@ -112,7 +112,11 @@ export function handoverStep(p: VipHandoverParams, self: string, summary: string
           if (a.code !== 0) return { ...a, stderr: `could not prepare ${r.host.name} to stop new connections before the move: ${a.stderr.trim()}` };
         }
         // Set up before the priorities change, so that the last advert accepted is in the log.
-        const marks = await Promise.all(takers.map(async (r) => (await r.run(quiesceCueSetupCommand(cue))).stdout.trim()));
+        const marks = await Promise.all(takers.map(async (r) => {
+          const set = await r.run(quiesceCueSetupCommand(cue));
+          if (!set.stdout.trim() && set.stderr.trim()) notes.push(`${r.host.name}: no quiesce: ${set.stderr.trim()}`);
+          return set.stdout.trim();
+        }));
         // Each taker times the trigger by itself; taking back, it also raises its priority at its moment.
         const cued = Promise.all(takers.map(async (r, i) => {
           // Never a rejection: this promise is awaited only after the move, seconds later (or not at all when the offset fails).

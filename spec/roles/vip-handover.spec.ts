@@ -82,7 +82,7 @@ type Name = 'h1' | 'LB2';
  * once the taker's cue has run (or at once without a cue). Commands are
  * told apart by what only they contain.
  */
-function cluster(o: { holder: Name; neverMoves?: boolean; armFails?: boolean; noCue?: boolean; cueLost?: boolean }) {
+function cluster(o: { holder: Name; neverMoves?: boolean; armFails?: boolean; noCue?: boolean; cueRefused?: boolean; cueLost?: boolean }) {
   const log: string[] = [];
   let holder = o.holder;
   let want: Name = holder;
@@ -100,7 +100,11 @@ function cluster(o: { holder: Name; neverMoves?: boolean; armFails?: boolean; no
         log.push(`${name}: arm`);
         return o.armFails ? { code: 127, stdout: '', stderr: 'nft not found (the director role installs nftables)\n' } : done();
       }
-      if (cmd.startsWith('bash -c') && cmd.includes('mkfifo -m 0600')) { log.push(`${name}: cue set up`); return done(o.noCue ? '' : '1000000000 -5 1000000000\n'); }
+      if (cmd.startsWith('bash -c') && cmd.includes('mkfifo -m 0600')) {
+        log.push(`${name}: cue set up`);
+        if (o.cueRefused) return { code: 0, stdout: '', stderr: 'nft refused the cue rules: Error: Could not resolve protocol name\n' };
+        return done(o.noCue ? '' : '1000000000 -5 1000000000\n');
+      }
       if (cmd.includes('printf warm') || cmd.includes('echo none')) {
         const o2 = offset(cmd);
         if (o2) { log.push(`${name}: offset ${o2} at its advert`); want = o2 === String(HANDOVER_OFFSET) ? 'LB2' : 'h1'; }
@@ -162,6 +166,12 @@ Apply('no cue on the taker (no kernel log, no advert): handing over, the VIP mov
   assert.is(r.code, 0, r.stderr);
   assert.equal(c.log, ['h1: arm', 'LB2: cue set up', 'h1: offset 253', 'LB2 takes the VIP', 'LB2: cue removed', 'h1: disarm']);
   assert.match(r.stdout, /LB2: no advert to time the quiesce by/);
+});
+Apply('nft refuses the taker\'s cue rules: the move goes on without a quiesce, and the note says why', async () => {
+  const c = cluster({ holder: 'h1', cueRefused: true, noCue: true });
+  const r = await handoverStep({ ...fast, offset: HANDOVER_OFFSET }, 'h1', 'hand over').apply!(c.io);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /LB2: no quiesce: nft refused the cue rules: Error: Could not resolve protocol name/);
 });
 Apply('no cue taking back: the priority is still raised', async () => {
   const c = cluster({ holder: 'LB2', noCue: true });
