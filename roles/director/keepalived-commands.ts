@@ -119,10 +119,18 @@ export interface QuiesceCue {
   below?: number;
   /**
    * Taking back: the command that raises this (the taker's) priority, run
-   * just after an advert of the giver arrived, so that this advert is the
-   * last one accepted and the timer's start is known.
+   * `raiseAtMs` after an advert of the giver arrived, so that this advert is
+   * the last one accepted and the timer's start is known.
    */
   raise?: string;
+  /**
+   * How long after that advert the raise runs: half an advert interval
+   * gives keepalived as long to have taken that advert (raised just after
+   * it, a busy keepalived read the track file first and discarded it: the
+   * takeover came an interval early, the trigger after it) as the next one
+   * is away. @default 0
+   */
+  raiseAtMs?: number;
   /** When to send the trigger, in ms after that last accepted advert. */
   atMs: number;
   /** Not sent when it is later than this after that advert: too near the takeover to lead it. */
@@ -208,8 +216,8 @@ export const RAISE_MARGIN_MS = 250;
  * printed (`setup`), find when the giver's last accepted advert arrived
  * (keepalived's master-down timer runs from it: handing over, the last `hi`
  * before the first `lo`; taking back, the last advert that arrived before
- * `raise` took effect, within {@link RAISE_MARGIN_MS}: `raise` runs just
- * after one, but on a busy host the next can come first), and send the
+ * `raise` took effect, within {@link RAISE_MARGIN_MS}: `raise` runs half
+ * an interval after one, but on a busy host the next can come first), and send the
  * giver its trigger `atMs` after it. The adverts come with the kernel's
  * own arrival times (keepalived's journal lines reached a
  * reader 1.6–4.3 s late on a busy lab host, too late to lead a takeover
@@ -242,6 +250,8 @@ export function quiesceCueCommand(c: QuiesceCue & { setup: string }): string {
         // Past the adverts logged already; the next one to come is the last this director accepts.
         'while [ "$cue" = 1 ] && read -r -t 0 -u 8; do read -r -u 8 rec || break; done',
         'if next; then anchor=$at; fi',
+        // Not at once: keepalived takes the advert in its own time (the adverts coming meanwhile stay in the fifo for below).
+        ...(c.raiseAtMs ? [`if [ -n "$anchor" ]; then while now; w=$(( anchor + ${Math.round(c.raiseAtMs * 1000)} - nowus )); [ "$w" -gt 0 ]; do ep t "$w"; read -r -t "$t" -u 9 _; done; fi`] : []),
         ...raise,
         // Adverts that arrived before the raise took effect were accepted too: until one arrives after it, each moves the anchor.
         `now; raised=$(( nowus + ${RAISE_MARGIN_MS * 1000} )); settled=0`,

@@ -44,6 +44,8 @@ export interface VipHandoverParams {
  * after it for the old MASTER to let go and the clients' ARP to follow.
  */
 export const QUIESCE_LEAD_MS = 300;
+/** Taking back, the raise comes this share of an advert interval after the advert it follows (see `QuiesceCue.raiseAtMs`). */
+export const RAISE_AT_SHARE = 0.5;
 /** The trigger is not sent at all when the taker sees its cue later than this before the takeover. */
 export const QUIESCE_LATEST_MS = 50;
 
@@ -81,7 +83,7 @@ export function handoverStep(p: VipHandoverParams, self: string, summary: string
   const cueOf = (token: string) => ({
     vip: p.vip, ...(p.vips?.length ? { vips: p.vips } : {}), token, virtualRouterId: p.virtualRouterId, seconds,
     atMs: takeover - QUIESCE_LEAD_MS, latestMs: takeover - QUIESCE_LATEST_MS,
-    ...(away ? { below: takerPriority } : { raise: handoverCommand(p.offset) }),
+    ...(away ? { below: takerPriority } : { raise: handoverCommand(p.offset), raiseAtMs: RAISE_AT_SHARE * p.advertInterval * 1000 }),
   });
   return {
     summary,
@@ -89,7 +91,7 @@ export function handoverStep(p: VipHandoverParams, self: string, summary: string
       [`on the director giving the VIP up (${away ? 'this one' : peerNames.join(' or ')}): drop new handshakes for ${QUIESCE_FOR_MS} ms once triggered (a random token per move)`, quiesceArmCommand(p.vips?.length ? p.vips : p.vip, 'RANDOMTK')],
       [`where the VIP will go (${takerNames.join(' or ')}): log the adverts, and mark the kernel log`, quiesceCueSetupCommand(cueOf('RANDOMTK'))],
       ...(away ? [['here:', handoverCommand(p.offset)] as const] : []),
-      [`there: ${away ? '' : 'raise the priority just after an advert, and '}trigger the quiesce ${Math.round(takeover - QUIESCE_LEAD_MS)} ms after the last advert accepted (${QUIESCE_LEAD_MS} ms before the takeover)`, quiesceCueCommand({ ...cueOf('RANDOMTK'), setup: '$MARK $OFF $FIRST' })],
+      [`there: ${away ? '' : `raise the priority ${RAISE_AT_SHARE * p.advertInterval * 1000} ms after an advert, and `}trigger the quiesce ${Math.round(takeover - QUIESCE_LEAD_MS)} ms after the last advert accepted (${QUIESCE_LEAD_MS} ms before the takeover)`, quiesceCueCommand({ ...cueOf('RANDOMTK'), setup: '$MARK $OFF $FIRST' })],
       [`once the VIP ${away ? 'is on a peer' : 'is back here'}, on the giver:`, quiesceDisarmCommand()],
     ]),
     apply: async (io) => {

@@ -154,6 +154,25 @@ Cue('taking back: adverts logged before are passed over, the priority is raised 
   assert.ok(r.got.find((g) => g.text === r.token)!.atMs >= fresh + 700 - 5);
 });
 
+Cue('taking back with raiseAtMs: the raise waits that long after the advert (keepalived has taken it by then), which stays the anchor', async () => {
+  const mark = join(dir, 'raised-later');
+  let fresh = 0;
+  const r = await scenario({
+    cue: { raise: `date +%s%3N > ${mark}`, raiseAtMs: 400, atMs: 1000, latestMs: 2000 },
+    feed: async (f) => {
+      f.record('hi', Date.now() - 2000);
+      await sleep(300);
+      fresh = Date.now();
+      f.record('hi', fresh);
+    },
+  });
+  assert.is(r.code, 0, r.stdout);
+  assert.is(Math.round(Number(r.stdout.split(' ')[0]) * 1000), fresh);
+  const raisedAt = Number(readFileSync(mark, 'utf8'));
+  assert.ok(raisedAt >= fresh + 400 - 5 && raisedAt < fresh + 400 + 300, `raised ${raisedAt - fresh} ms after the advert`);
+  assert.ok(r.got.find((g) => g.text === r.token)!.atMs >= fresh + 1000 - 5);
+});
+
 Cue('taking back on a busy host: an advert that arrived before the raise ended was accepted too, and moves the anchor; one after it does not', async () => {
   let late = 0;
   let after = 0;
