@@ -202,14 +202,21 @@ export function quiesceCueCleanupCommand(token: string): string {
 }
 
 /**
- * Taking back, an advert that arrives this soon after the raise command
- * ended still counts as accepted: keepalived applies the track file when
- * its event loop reads the inotify event, later on a busy host. Counting
- * one too many only makes the trigger late (no quiesce); one too few makes
- * it a whole advert interval early, and a client whose SYN it dropped sends
- * it again into the takeover itself (CI: 4 of 3,701 requests failed).
+ * Taking back, when the raise took effect is not known to the ms: keepalived
+ * applies the track file when its event loop reads the inotify event, and
+ * the shell may resume late after the command. An advert counts as
+ * accepted when it arrived before the raise began plus this, or before it
+ * ended plus {@link RAISE_END_MARGIN_MS}, whichever is later. Counting one
+ * too many only makes the trigger late (no quiesce); one too few makes it a
+ * whole advert interval early, and a client whose SYN it dropped sends it
+ * again into the takeover itself (CI: 4 of 3,701 requests failed). Measured
+ * from the end alone (+250 ms), a raise whose shell resumed late counted
+ * the next advert, which keepalived had discarded: the trigger an interval
+ * late, three times in one lab run.
  */
 export const RAISE_MARGIN_MS = 250;
+/** See {@link RAISE_MARGIN_MS}. */
+export const RAISE_END_MARGIN_MS = 50;
 
 /**
  * Second half of the taker's cue: from what `quiesceCueSetupCommand`
@@ -252,9 +259,10 @@ export function quiesceCueCommand(c: QuiesceCue & { setup: string }): string {
         'if next; then anchor=$at; fi',
         // Not at once: keepalived takes the advert in its own time (the adverts coming meanwhile stay in the fifo for below).
         ...(c.raiseAtMs ? [`if [ -n "$anchor" ]; then while now; w=$(( anchor + ${Math.round(c.raiseAtMs * 1000)} - nowus )); [ "$w" -gt 0 ]; do ep t "$w"; read -r -t "$t" -u 9 _; done; fi`] : []),
+        'now; began=$nowus',
         ...raise,
         // Adverts that arrived before the raise took effect were accepted too: until one arrives after it, each moves the anchor.
-        `now; raised=$(( nowus + ${RAISE_MARGIN_MS * 1000} )); settled=0`,
+        `now; raised=$(( began + ${RAISE_MARGIN_MS * 1000} )); [ $(( nowus + ${RAISE_END_MARGIN_MS * 1000} )) -gt "$raised" ] && raised=$(( nowus + ${RAISE_END_MARGIN_MS * 1000} )); settled=0`,
       ]
       : [`anchor=${first}`, 'while next; do case $rec in *"play-cue lo "*) lo=1; break;; *) anchor=$at;; esac; done', '[ -n "$lo" ] || anchor=', 'settled=1']),
     '[ -n "$anchor" ] || { echo none; exit 0; }',

@@ -184,6 +184,25 @@ Cue('taking back on a busy host: an advert that arrived before the raise ended w
   assert.ok(trigger && trigger.atMs >= late + 1200 - 5, `the trigger came ${late + 1200 - (trigger?.atMs ?? 0)} ms early`);
 });
 
+Cue('taking back, a slow raise: the advert that comes after it ended (keepalived discarded it) does not move the anchor', async () => {
+  let first = 0;
+  let next = 0;
+  const r = await scenario({
+    // Raised 300 ms after the advert, the command takes 450 ms: the giver's next advert comes 200 ms after it ended.
+    cue: { raise: 'sleep 0.45', raiseAtMs: 300, atMs: 1500, latestMs: 2500 },
+    feed: async (f) => {
+      await sleep(100);
+      first = Date.now();
+      f.record('hi', first);
+      await sleep(950);
+      next = Date.now();
+      f.record('hi', next);
+    },
+  });
+  assert.is(Math.round(Number(r.stdout.split(' ')[0]) * 1000), first, `anchor ${r.stdout}: first ${first}, next ${next}`);
+  assert.ok(r.got.find((g) => g.text === r.token)!.atMs >= first + 1500 - 5);
+});
+
 Cue('taking back, the forwarder late: a record written after the raise, of an advert that arrived before it, still moves the anchor', async () => {
   let t1 = 0;
   let t2 = 0;
