@@ -182,5 +182,6 @@ export async function deleteNetns(ns: string): Promise<string | undefined> {
 
 export async function deleteLink(link: string): Promise<string | undefined> {
   const r = await exec('ip', ['link', 'del', link]);
-  return r.code === 0 || /Cannot find device/.test(r.stderr) ? undefined : `ip link del ${link}: ${r.stderr.trim()}`;
+  // A veth end goes by itself, a moment after its namespace: listed, then gone before the delete ("No such device").
+  return r.code === 0 || /Cannot find device|No such device/.test(r.stderr) ? undefined : `ip link del ${link}: ${r.stderr.trim()}`;
 }
