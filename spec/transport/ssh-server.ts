@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import type { Duplex, Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
@@ -153,9 +154,15 @@ export async function startSshServer(o: ServerOptions): Promise<TestServer> {
         child.stderr.on('data', (b: Buffer) => { if (!stream.writableEnded) stream.stderr.write(b); });
         child.on('close', (code, signal) => {
           children.delete(child);
-          if (signal) stream.exit(signal.replace(/^SIG/, ''), false, '');
-          else stream.exit(code ?? 255);
-          stream.end();
+          // Ending the channel flushes stdout only: stderr is ssh2's own
+          // Writable, and what it still holds waiting for the window is dropped
+          // once stdout's end sends EOF. So both are flushed first, and the
+          // exit status goes after all the output, as sshd sends it.
+          void Promise.all([flushed(stream, stream), flushed(stream.stderr, stream)]).then(() => {
+            if (signal) stream.exit(signal.replace(/^SIG/, ''), false, '');
+            else stream.exit(code ?? 255);
+            stream.end();
+          });
         });
         // A client that gives up on a command (timeout) closes the channel: stop the process too.
         stream.on('close', () => kill(child));
@@ -172,6 +179,19 @@ export async function startSshServer(o: ServerOptions): Promise<TestServer> {
       for (const c of clients) c.end();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
+  });
+}
+
+/**
+ * Resolves once every write so far on `w` went out, or the channel closed (a
+ * client that gave up): ssh2 never calls a write's callback on a closed channel.
+ */
+function flushed(w: Writable, channel: Duplex): Promise<void> {
+  return new Promise((resolve) => {
+    if (w.writableEnded || w.destroyed || channel.destroyed) return resolve();
+    channel.once('close', () => resolve());
+    // Callbacks run in write order: this one runs after every earlier write's.
+    w.write(Buffer.alloc(0), () => resolve());
   });
 }
 
