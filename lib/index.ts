@@ -3,7 +3,7 @@
  */
 export { defineInventory, CONTROLLER, type Inventory, type InventoryDef, type HostDef, type GroupDef } from './dsl/inventory.ts';
 export { defineRole, type Role, type RoleContext, type VarProblem, type InventoryRule, type InventoryProblem } from './dsl/role.ts';
-export { definePlaybook, type Play, type Playbook, type VarsOf } from './dsl/playbook.ts';
+export { definePlaybook, type Play, type Playbook, type VarsOf, type Serial, type HostOrder, type RollDecision, type RollContext, type RollAnswer } from './dsl/playbook.ts';
 export { secret, type Secret } from './core/secret.ts';
 export { sh, quote } from './core/shell.ts';
 export { fact, type Fact, type FactRecord, type FactValues } from './core/fact.ts';

@@ -1,6 +1,6 @@
 import type { HostView } from '../core/host.ts';
 import type { InventoryRule, Role, RoleContext } from './role.ts';
-import type { Task } from '../core/task.ts';
+import type { HostAccess, Task } from '../core/task.ts';
 
 /**
  * Hosts per rolling batch: a count, a share of the play's hosts (`'30%'`),
@@ -16,9 +16,33 @@ export type Serial = number | `${number}%` | readonly (number | `${number}%`)[];
  */
 export type HostOrder<V> = 'inventory' | 'reverse_inventory' | 'sorted' | 'reverse_sorted' | ((hosts: readonly HostView<V>[]) => readonly HostView<V>[]);
 
+/** What a {@link RollDecision} may look at: the play's hosts, the inventory, and read-only commands on any host. */
+export interface RollContext<V> {
+  /** The play's hosts (after `--limit`), in its order. */
+  hosts: readonly HostView<V>[];
+  /** Every host of the inventory (a cluster's other members, e.g. its directors). */
+  inventoryHosts: readonly HostView<V>[];
+  /** Run read-only commands on any inventory host (the connection is the run's own). */
+  reader(hostName: string): Promise<HostAccess>;
+}
+
+/** A {@link RollDecision}'s answer, and why: the run prints the reason next to the play. */
+export interface RollAnswer {
+  roll: boolean;
+  why: string;
+}
+
+/**
+ * Asked when a play's turn comes, before its first batch: does this run
+ * need the rolling `serial` asks for? Read-only. An answer of no runs every
+ * host at once; a decision that throws rolls (the safe default), saying so.
+ */
+export type RollDecision<V> = (ctx: RollContext<V>) => RollAnswer | Promise<RollAnswer>;
+
 /**
  * One play: a set of hosts and what to run on them. Plays are barriers:
- * every host finishes play N before play N+1 starts.
+ * every host finishes play N before play N+1 starts (unless play N+1 runs
+ * {@link Play.withPrevious | side by side} with it).
  */
 export interface Play<V> {
   name: string;
@@ -30,6 +54,23 @@ export interface Play<V> {
    * run (see `maxFailPercentage`). @default every host at once
    */
   serial?: Serial;
+  /**
+   * Roll (as `serial` says) only when this answers yes; otherwise every host
+   * at once. A rolling change protects what a cluster serves: where nothing
+   * serves yet (a first deployment), it only costs time. Needs `serial`.
+   * @default always roll
+   */
+  rollIf?: RollDecision<V>;
+  /**
+   * Run side by side with the play before it (and whatever runs beside
+   * that one), when none of them rolls: their tasks run at once, and their
+   * post tasks (health gates) start when every host of all of them is
+   * through its tasks and handlers, so each gate sees the whole change.
+   * When one of them rolls, they run one after the other as usual: two
+   * rollings at once would each see the other's hosts as unhealthy. The
+   * plays must not share a host. @default false
+   */
+  withPrevious?: boolean;
   /**
    * Share of a batch's hosts that may fail (or be unreachable) and the run
    * still goes on to the next batch; more than this stops it, and the recap

@@ -3,7 +3,7 @@ import { describe } from '../core/rules.ts';
 import type { HostView } from '../core/host.ts';
 import type { Task } from '../core/task.ts';
 import { CONTROLLER, type Inventory } from '../dsl/inventory.ts';
-import type { Play, Playbook } from '../dsl/playbook.ts';
+import type { Play, Playbook, RollDecision } from '../dsl/playbook.ts';
 import type { InventoryProblem, InventoryRule, Role, RoleContext } from '../dsl/role.ts';
 import { batchStops, maxFailProblem, orderHosts, serialProblem, splitBatches } from './batches.ts';
 import { listExisting, selectHosts } from './select-hosts.ts';
@@ -40,6 +40,15 @@ export interface CompiledPlay {
   /** Does a batch with failures stop the run? Set with `serial` or `maxFailPercentage`. */
   stopsOnFailure: boolean;
   maxFailPercentage?: number;
+  /** Asked at the play's turn whether `batches` is needed; no: every host at once. */
+  rollIf?: RollDecision<unknown>;
+  /**
+   * Plays of one group may run side by side (see `withPrevious`): the index,
+   * in the playbook, of the group's first play.
+   */
+  group: number;
+  /** The play's hosts as the playbook and inventory give them, before --limit (the ones side-by-side plays must not share). */
+  hostNames: readonly string[];
 }
 
 /** Does this batch's outcome stop the run? */
@@ -121,6 +130,8 @@ export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = 
     if (serialWrong) problems.push({ file, field: `play "${play.name}" serial`, message: serialWrong });
     const maxFailWrong = maxFailProblem(play.maxFailPercentage);
     if (maxFailWrong) problems.push({ file, field: `play "${play.name}" maxFailPercentage`, message: maxFailWrong });
+    if (play.rollIf !== undefined && typeof play.rollIf !== 'function') problems.push({ file, field: `play "${play.name}" rollIf`, message: `must be a function answering { roll, why }, got ${describe(play.rollIf)}` });
+    else if (play.rollIf !== undefined && play.serial === undefined) problems.push({ file, field: `play "${play.name}" rollIf`, message: 'decides whether the play rolls, but the play has no serial: set serial, or drop rollIf' });
     let hosts = selected.hosts;
     try {
       hosts = orderHosts(selected.hosts, play.order);
@@ -132,9 +143,10 @@ export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = 
     const roles: readonly Role<V>[] = (play.roles ?? []).filter((r) => !sel.roles || sel.roles.includes(r.name));
     return { play, hosts, allHosts, roles, serialWrong, maxFailWrong };
   });
+  const groups = sideBySideGroups(laid, file, problems);
   const broken = inventoryRules(laid.filter((l) => !(sel.roles && l.roles.length === 0)), inv, problems, warnings, invFile ?? file);
 
-  for (const { play, hosts, allHosts, roles, serialWrong, maxFailWrong } of laid) {
+  for (const [index, { play, hosts, allHosts, roles, serialWrong, maxFailWrong }] of laid.entries()) {
     // --role runs the selected roles alone: a play with none of them, and plays' loose tasks, are left out.
     if (sel.roles && roles.length === 0) continue;
     allHosts.forEach((h) => { if (!h.local) playHosts.add(h.name); });
@@ -216,10 +228,41 @@ export function compile<V>(pb: Playbook<V>, inv: Inventory<V>, sel: Selection = 
     plays.push({
       name: play.name, work, batches: splitBatches(work, rolling ? play.serial : undefined),
       stopsOnFailure: rolling || (play.maxFailPercentage !== undefined && !maxFailWrong), maxFailPercentage: maxFailWrong ? undefined : play.maxFailPercentage,
+      rollIf: rolling && typeof play.rollIf === 'function' ? (play.rollIf as RollDecision<unknown>) : undefined,
+      group: groups[index]!, hostNames: allHosts.map((h) => h.name),
     });
   }
   problems.push(...emptySelection(plays, sel, limitHosts, [...knownTags].sort(), [...playHosts], problems.length > 0));
   return { plays, problems: mergeHosts(problems), warnings };
+}
+
+/**
+ * Each play's group: the index of the nearest play at or before it that
+ * does not run `withPrevious`. Plays of one group must not share a host
+ * (checked on the hosts before --limit: whether a playbook is sound does
+ * not depend on the selection).
+ */
+function sideBySideGroups<V>(laid: ReadonlyArray<{ play: Play<V>; allHosts: readonly HostView<V>[] }>, file: string | undefined, problems: Problem[]): number[] {
+  const groups: number[] = [];
+  for (const [i, { play, allHosts }] of laid.entries()) {
+    if (play.withPrevious !== undefined && typeof play.withPrevious !== 'boolean') {
+      problems.push({ file, field: `play "${play.name}" withPrevious`, message: `must be true or false, got ${describe(play.withPrevious)}` });
+    }
+    if (play.withPrevious !== true) { groups.push(i); continue; }
+    if (i === 0) {
+      problems.push({ file, field: `play "${play.name}" withPrevious`, message: 'the first play has no play before it to run beside' });
+      groups.push(i);
+      continue;
+    }
+    const group = groups[i - 1]!;
+    groups.push(group);
+    for (let j = group; j < i; j++) {
+      const other = laid[j]!;
+      const shared = allHosts.filter((h) => other.allHosts.some((o) => o.name === h.name)).map((h) => h.name);
+      if (shared.length) problems.push({ file, field: `play "${play.name}" withPrevious`, message: `runs side by side with play "${other.play.name}", but both run on ${shared.join(', ')}: a host runs one play at a time` });
+    }
+  }
+  return groups;
 }
 
 /** Does a task with these tags run under --tags and --skip-tags (Ansible's rules, without `never`)? */

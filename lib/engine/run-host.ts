@@ -17,6 +17,8 @@ export interface HostRunOptions {
   retry?(e: RetryEvent): void;
   /** Shared by the hosts of one batch: the result of each `runOnce` task, from the host that ran it. */
   once?: Map<string, Promise<TaskResult>>;
+  /** Awaited before the first post task (side-by-side plays meet there). */
+  beforePost?: () => Promise<void>;
 }
 
 /** How a host ended a play. */
@@ -65,6 +67,7 @@ export async function runHost(work: HostWork, state: HostState, transport: Trans
     return undefined;
   };
   const seen = new Map<string, number>();
+  let met = false;
   let phase = work.tasks[0]?.phase ?? 'main';
   for (const placed of work.tasks) {
     if (o.stopped()) { end = 'interrupted'; break; }
@@ -73,6 +76,11 @@ export async function runHost(work: HostWork, state: HostState, transport: Trans
       const stop = await flush();
       if (stop) return stop;
       if (end === 'failed') break;
+    }
+    if (phase === 'post' && !met) {
+      met = true;
+      await o.beforePost?.();
+      if (o.stopped()) { end = 'interrupted'; break; }
     }
     const run = () => runTask(placed, state, transport, { check: o.check, play: o.play, changedBefore: changed, retry: o.retry, stopped: o.stopped });
     let outcome: Awaited<ReturnType<typeof run>>;

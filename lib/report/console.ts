@@ -44,7 +44,7 @@ export class ConsoleReporter implements Reporter {
 
   playStart(e: PlayStart): void {
     this.line();
-    this.line(this.c.bold(`PLAY [${e.play}]${e.batch ? ` batch ${e.batch.index}/${e.batch.count}:` : ''} ${e.hosts.join(', ')}`));
+    this.line(this.c.bold(`PLAY [${e.play}]${e.batch ? ` batch ${e.batch.index}/${e.batch.count}:` : ''} ${e.hosts.join(', ')}`) + (e.note ? this.c.dim(` (${e.note})`) : ''));
   }
 
   taskResult(r: TaskResult): void {

@@ -41,6 +41,8 @@ export interface PlayStart {
   hosts: readonly string[];
   /** Set when the play rolls: this batch's number (from 1) and how many there are. */
   batch?: { index: number; count: number };
+  /** How the play runs when the run decided it: side by side with other plays, rolling or all at once, and why. */
+  note?: string;
 }
 
 /**

@@ -185,22 +185,32 @@ Cue('taking back on a busy host: an advert that arrived before the raise ended w
 });
 
 Cue('taking back, a slow raise: the advert that comes after it ended (keepalived discarded it) does not move the anchor', async () => {
-  let first = 0;
-  let next = 0;
-  const r = await scenario({
-    // Raised 300 ms after the advert, the command takes 450 ms: the giver's next advert comes 200 ms after it ended.
-    cue: { raise: 'sleep 0.45', raiseAtMs: 300, atMs: 1500, latestMs: 2500 },
-    feed: async (f) => {
-      await sleep(100);
-      first = Date.now();
-      f.record('hi', first);
-      await sleep(950);
-      next = Date.now();
-      f.record('hi', next);
-    },
-  });
-  assert.is(Math.round(Number(r.stdout.split(' ')[0]) * 1000), first, `anchor ${r.stdout}: first ${first}, next ${next}`);
-  assert.ok(r.got.find((g) => g.text === r.token)!.atMs >= first + 1500 - 5);
+  // The case needs the raise to begin on time: on a host too busy to start
+  // it within 150 ms the next advert really lands in the raise's window,
+  // and counting it is right. Such a try proves nothing, so it is run again.
+  const began = join(dir, 'slow-raise-began');
+  for (let attempt = 1; ; attempt++) {
+    let first = 0;
+    let next = 0;
+    const r = await scenario({
+      // Raised 300 ms after the advert, the command takes 450 ms: the giver's next advert comes 200 ms after it ended.
+      cue: { raise: `date +%s%3N > ${began}; sleep 0.45`, raiseAtMs: 300, atMs: 1500, latestMs: 2500 },
+      feed: async (f) => {
+        await sleep(100);
+        first = Date.now();
+        f.record('hi', first);
+        await sleep(950);
+        next = Date.now();
+        f.record('hi', next);
+      },
+    });
+    const late = Number(readFileSync(began, 'utf8')) - (first + 300);
+    if (late > 150 && attempt < 3) continue;
+    assert.ok(late <= 150, `the raise began ${late} ms late in all 3 tries: this host is too busy to run the case`);
+    assert.is(Math.round(Number(r.stdout.split(' ')[0]) * 1000), first, `anchor ${r.stdout}: first ${first}, next ${next}`);
+    assert.ok(r.got.find((g) => g.text === r.token)!.atMs >= first + 1500 - 5);
+    return;
+  }
 });
 
 Cue('taking back, the forwarder late: a record written after the raise, of an advert that arrived before it, still moves the anchor', async () => {

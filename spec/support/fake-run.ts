@@ -13,6 +13,8 @@ export interface FakeRunOptions {
   sel?: Selection;
   forceHandlers?: boolean;
   signal?: AbortSignal;
+  /** @default 10 */
+  forks?: number;
 }
 
 /**
@@ -25,7 +27,7 @@ export async function runOnFakes<V>(inv: Inventory<V>, plays: Play<V>[], script:
   const hosts = new Map<string, FakeTransport>();
   const reporter = new RecordingReporter();
   const recap = await runPlays(c.plays, {
-    playbook: 'pb', check: o.check ?? false, diff: false, forks: 10, forceHandlers: o.forceHandlers ?? false, reporter, allHosts: inv.hosts, signal: o.signal,
+    playbook: 'pb', check: o.check ?? false, diff: false, forks: o.forks ?? 10, forceHandlers: o.forceHandlers ?? false, reporter, allHosts: inv.hosts, signal: o.signal,
     connect: async (h) => {
       const s = script(h);
       if (s === 'unreachable') throw new ConnectError(h.name, 'connect ECONNREFUSED');

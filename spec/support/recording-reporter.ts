@@ -10,8 +10,8 @@ export class RecordingReporter implements Reporter {
   recapSeen?: RunRecap;
 
   runStart(e: { playbook: string }): void { this.events.push(`run ${e.playbook}`); }
-  playStart(e: { play: string; hosts: readonly string[]; batch?: { index: number; count: number } }): void {
-    this.events.push(`play ${e.play}${e.batch ? ` ${e.batch.index}/${e.batch.count}` : ''} [${e.hosts.join(',')}]`);
+  playStart(e: { play: string; hosts: readonly string[]; batch?: { index: number; count: number }; note?: string }): void {
+    this.events.push(`play ${e.play}${e.batch ? ` ${e.batch.index}/${e.batch.count}` : ''} [${e.hosts.join(',')}]${e.note ? ` (${e.note})` : ''}`);
   }
   taskResult(r: TaskResult): void {
     this.results.push(r);
