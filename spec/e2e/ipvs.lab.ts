@@ -16,7 +16,7 @@ import type { Transport } from '../../lib/core/transport.ts';
 import { localTransport } from '../../lib/transport/local.ts';
 import { parseIpvsadm, parseLabels } from '../../roles/verify/parse.ts';
 import { settle } from '../../roles/verify/checks.ts';
-import { connectLab, eventsOf, sharedLab, noRestartAfterFirstStart, playCli, recapOf, tasksAround, underProbe } from '../support/lab.ts';
+import { assertDeployedAtOnce, connectLab, eventsOf, sharedLab, noRestartAfterFirstStart, playCli, recapOf, tasksAround, underProbe } from '../support/lab.ts';
 import withRs3 from '../fixtures/inventory/live-rs3.ts';
 
 const VIP = '192.168.56.200';
@@ -46,6 +46,7 @@ Ipvs('site.ts converges and verify passes with real round robin', async () => {
   const r = await playCli(['site', '-i', 'inventory', '--json'], { timeoutMs: 900_000 });
   assert.is(r.code, 0, r.stderr + r.stdout.slice(-4000));
   // A fresh lab: each unit is first started after its file is written, so its restart handler has nothing to do (#17).
+  assertDeployedAtOnce(r.stdout, true);
   noRestartAfterFirstStart(r.stdout, ['RS1', 'RS2'], 'lvs-vip');
   noRestartAfterFirstStart(r.stdout, ['LB1', 'LB2'], 'lvs-director-no-rst');
   const rows: string[][] = eventsOf(r.stdout).find((e) => e.kind === 'verify')!.table.rows;

@@ -13,7 +13,7 @@ import * as assert from 'uvu/assert';
 import type { Transport } from '../../lib/core/transport.ts';
 import { DEFAULT_RELEASE, type LabProfile, type LabRelease } from '../../lib/lab/index.ts';
 import { localTransport } from '../../lib/transport/local.ts';
-import { connectLab, eventsOf, freshLab, labDown, noRestartAfterFirstStart, playCli, recapOf, snapshot } from '../support/lab.ts';
+import { assertDeployedAtOnce, connectLab, eventsOf, freshLab, labDown, noRestartAfterFirstStart, playCli, recapOf, snapshot } from '../support/lab.ts';
 
 /**
  * The e2e suite on a fresh container lab of `release`; `extra` adds that
@@ -61,6 +61,7 @@ export function siteSuite(release: LabRelease = DEFAULT_RELEASE, extra: (t: Test
     assert.is(r.code, 0, r.stderr + r.stdout.slice(-4000));
     const recap = recapOf(r.stdout);
     for (const h of HOSTS) assert.ok(recap[h]!.changed > 0, h);
+    assertDeployedAtOnce(r.stdout, true);
     noRestartAfterFirstStart(r.stdout, ['RS1', 'RS2'], 'lvs-vip');
     for (const h of ['RS1', 'RS2']) assert.is((await conns.get(h)!.run('systemctl is-active lvs-vip')).stdout.trim(), 'active', `${h}: lvs-vip runs without the restart`);
     const verify = eventsOf(r.stdout).find((e) => e.kind === 'verify')!;
@@ -77,6 +78,7 @@ export function siteSuite(release: LabRelease = DEFAULT_RELEASE, extra: (t: Test
       const r = await playCli(['site', '-i', 'inventory', '--json', ...extra]);
       assert.is(r.code, 0, r.stderr + r.stdout.slice(-3000));
       const recap = recapOf(r.stdout);
+      assertDeployedAtOnce(r.stdout, false);
       for (const h of HOSTS) assert.is(recap[h]!.changed, 0, `${extra.join(' ')} ${h}: ${JSON.stringify(eventsOf(r.stdout).filter((e) => e.host === h && e.status !== 'ok'))}`);
       assert.equal(await snapshots(), before);
     }

@@ -117,6 +117,24 @@ export function eventsOf(stdout: string): Array<Record<string, any>> {
   return stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>).filter((e) => e.event === 'task');
 }
 
+/** The `--json` run's play starts, as "play: note" (the note says side by side, rolling or all at once, and why). */
+export function playStartsOf(stdout: string): string[] {
+  return stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>).filter((e) => e.event === 'play_start').map((e) => `${e.play}: ${e.note ?? ''}`);
+}
+
+/**
+ * A first deployment (nothing served): the real servers and the directors
+ * ran side by side, all at once; a run on the serving cluster rolled them.
+ */
+export function assertDeployedAtOnce(stdout: string, first: boolean): void {
+  const starts = playStartsOf(stdout).filter((s) => s.startsWith('real servers:') || s.startsWith('directors:'));
+  if (first) {
+    assert.equal(starts.map((s) => /side by side/.test(s) && /all at once: nothing serves yet/.test(s)), [true, true], starts.join('\n'));
+  } else {
+    assert.ok(starts.length >= 2 && starts.filter((s) => /rolling: the cluster serves/.test(s)).length === 2, starts.join('\n'));
+  }
+}
+
 /**
  * On a first converge (or its --check): each host's `restart UNIT` handler
  * ran, and was ok with the note that the unit's first start came after the
