@@ -8,7 +8,8 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { holdLabLock } from './support/lab-lock.ts';
+import { holdLabLock, labBeforeSuite } from './support/lab-lock.ts';
+import { readLabState } from '../lib/lab/state.ts';
 
 type G = typeof globalThis & { UVU_DEFER?: number; UVU_QUEUE?: unknown[][]; UVU_INDEX?: number };
 const g = globalThis as G;
@@ -20,7 +21,15 @@ process.env.PLAY_PERSIST = '0';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 const [mode = 'unit', ...filters] = process.argv.slice(2);
-if (mode !== 'unit') holdLabLock();
+if (mode !== 'unit') {
+  holdLabLock();
+  const { refuse, notice } = labBeforeSuite(readLabState());
+  if (refuse) {
+    process.stderr.write(`spec/run.ts: ${refuse}\n`);
+    process.exit(1);
+  }
+  if (notice) process.stdout.write(`${notice}\n`);
+}
 const suffixes = mode === 'all' ? ['.spec.ts', '.lab.ts'] : mode === 'lab' ? ['.lab.ts'] : ['.spec.ts'];
 
 function walk(dir: string): string[] {

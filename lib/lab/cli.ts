@@ -11,7 +11,7 @@ import { DEFAULT_CUT_SECONDS, MAX_CUT_SECONDS } from './faults.ts';
 import { checkRoutesToBridge } from './network.ts';
 import { requireRoot } from './prereqs.ts';
 import { DEFAULT_LAB_HOSTS, machineName, type LabHostSpec } from './spec.ts';
-import { readLabProfile } from './state.ts';
+import { labOwnerFromEnv, readLabProfile } from './state.ts';
 import { sshArgs } from './ssh.ts';
 import { DEFAULT_RELEASE, LAB_RELEASES, isLabRelease, type LabRelease } from './release.ts';
 
@@ -46,7 +46,7 @@ export async function runLabCli(
       const args = parseUpArgs(rest);
       if (typeof args === 'string') return usage(o.out, args);
       const hosts = args.inventory ? await o.resolveHosts(args.inventory) : DEFAULT_LAB_HOSTS;
-      const profile = await labUp({ hosts, ipvs: args.ipvs, release: args.release, log: o.out });
+      const profile = await labUp({ hosts, ipvs: args.ipvs, release: args.release, owner: labOwnerFromEnv(process.env), log: o.out });
       o.out(`profile: /run/play-lab/profile.json (key ${profile.identityFile}, known_hosts ${profile.knownHostsFile})`);
       return EXIT.ok;
     }

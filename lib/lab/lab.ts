@@ -40,6 +40,8 @@ const noLog = (_line: string) => {};
  */
 export async function labUp(o: {
   hosts: LabHostSpec[]; ipvs?: boolean; release?: LabRelease; log?: (line: string) => void;
+  /** Recorded in the lab's state (see {@link LabState.owner}). */
+  owner?: LabState['owner'];
 }): Promise<LabProfile> {
   const log = o.log ?? noLog;
   const ipvs = o.ipvs ?? false;
@@ -65,6 +67,7 @@ export async function labUp(o: {
   const started = Date.now();
   const state: LabState = {
     release,
+    ...(o.owner ? { owner: o.owner } : {}),
     hosts: o.hosts.map((h) => ({
       name: h.name, machine: machineName(h.name), address: h.address, iface: h.iface,
       kind: ipvs && h.director ? 'vm' : 'container', director: h.director,

@@ -40,12 +40,27 @@ export interface HostState {
   init?: ProcRecord;
 }
 
+/** Who brought a lab up, when not the user by hand (see {@link LabState.owner}). */
+export type LabOwner = 'spec' | 'demo';
+
+/** PLAY_LAB_OWNER as `play lab up` records it: one of the known owners, else none. */
+export function labOwnerFromEnv(env: NodeJS.ProcessEnv): LabOwner | undefined {
+  const v = env.PLAY_LAB_OWNER;
+  return v === 'spec' || v === 'demo' ? v : undefined;
+}
+
 export interface LabState {
   hosts: HostState[];
   /** The Debian release its hosts were built from; absent in a state written before releases existed. */
   release?: LabRelease;
   /** fs.inotify.max_user_instances before the lab raised it, to restore on `down`. */
   inotifyRestore?: number;
+  /**
+   * Who brought it up, when not the user by hand: the test suite ('spec'),
+   * or ./demo ('demo', which sets PLAY_LAB_OWNER for `play lab up`). The
+   * suite replaces those, and refuses to tear down a lab without an owner.
+   */
+  owner?: LabOwner;
 }
 
 /** The release of a lab's hosts. @default bookworm, for a state written before releases existed. */

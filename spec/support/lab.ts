@@ -33,7 +33,7 @@ let built: { key: string; profile: LabProfile } | undefined;
 /** A fresh lab of the seed's hosts, or another inventory's (any old one is removed first). */
 export async function freshLab(o: LabWanted = {}): Promise<LabProfile> {
   await labDown();
-  const p = await labUp({ hosts: labHostsFromInventory(o.inventory ?? seed), ipvs: o.ipvs, release: o.release, log: (l) => process.env.PLAY_SPEC_VERBOSE && console.log(`    lab: ${l}`) });
+  const p = await labUp({ hosts: labHostsFromInventory(o.inventory ?? seed), ipvs: o.ipvs, release: o.release, owner: 'spec', log: (l) => process.env.PLAY_SPEC_VERBOSE && console.log(`    lab: ${l}`) });
   await assertRoutedToLab(p, [...p.hosts.map((h) => h.address), seed.vars.cluster.vip]);
   built = { key: labKey(o), profile: p };
   return p;
@@ -71,7 +71,8 @@ export async function connectLab(name: string, p: LabProfile = readLabProfile()!
  */
 export function playCli(args: readonly string[], o: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number; stdout: string; stderr: string; lines: Array<{ atMs: number; line: string }> }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [`${repo}bin/play.js`, ...args], { cwd: repo, env: { ...process.env, NO_COLOR: '1', ...o.env } });
+    // A lab the CLI brings up for a spec is the suite's (see labBeforeSuite).
+    const child = spawn(process.execPath, [`${repo}bin/play.js`, ...args], { cwd: repo, env: { ...process.env, NO_COLOR: '1', PLAY_LAB_OWNER: 'spec', ...o.env } });
     let stdout = '', stderr = '', partial = '';
     const lines: Array<{ atMs: number; line: string }> = [];
     child.stdout.on('data', (d) => {
@@ -115,6 +116,16 @@ export function recapOf(stdout: string): Record<string, { ok: number; changed: n
 /** JSON task events of a run. */
 export function eventsOf(stdout: string): Array<Record<string, any>> {
   return stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>).filter((e) => e.event === 'task');
+}
+
+/** verify's rows of an `--ipvs` run: the IPVS table lists the real servers and requests to the VIP went round robin. Returns what verify saw. */
+export function assertIpvsVerified(stdout: string): string {
+  const rows: string[][] = eventsOf(stdout).find((e) => e.kind === 'verify')!.table.rows;
+  const ipvsRow = rows.find((x) => x[0] === 'IPVS service lists real servers')!;
+  const rrRow = rows.find((x) => x[0]!.startsWith('10 requests to VIP'))!;
+  assert.is(ipvsRow[4], 'yes', JSON.stringify(rows));
+  assert.is(rrRow[4], 'yes', JSON.stringify(rows));
+  return rrRow[3]!;
 }
 
 /** The `--json` run's play starts, as "play: note" (the note says side by side, rolling or all at once, and why). */
