@@ -200,9 +200,12 @@ async function reachAgent(): Promise<{ client: AgentClient } | { absent: string 
 
 function listing(c: Compiled, tasks: boolean): string {
   const lines: string[] = [];
-  for (const play of c.plays) {
+  for (const [k, play] of c.plays.entries()) {
     const rolling = play.batches.length > 1;
-    lines.push(`play "${play.name}" (${play.work.length} host(s)${rolling ? `, in ${play.batches.length} batches` : ''})`);
+    // Nothing connects here: a rollIf is not asked, so both ways are named.
+    const beside = k > 0 && c.plays[k - 1]!.group === play.group ? `, side by side with "${c.plays[k - 1]!.name}" when neither rolls` : '';
+    const ifRolling = rolling && play.rollIf ? ' when its rollIf says so (else all at once)' : '';
+    lines.push(`play "${play.name}" (${play.work.length} host(s)${rolling ? `, in ${play.batches.length} batches${ifRolling}` : ''}${beside})`);
     for (const [i, batch] of play.batches.entries()) {
       if (rolling) lines.push(`  batch ${i + 1}/${play.batches.length}: ${batch.map((w) => w.host.name).join(', ')}`);
       for (const w of batch) {

@@ -39,6 +39,14 @@ Rolling('--list-hosts shows the batches, contacting nothing', async () => {
   ].join('\n'));
 });
 
+Rolling('--list-hosts on site.ts: a rollIf and a side-by-side play are named both ways (nothing is asked: nothing connects)', async () => {
+  const repo = fileURLToPath(new URL('../../', import.meta.url));
+  const r = await cli([`${repo}playbooks/site.ts`, '-i', `${repo}inventory/inventory.ts`, '--list-hosts'], nothing);
+  assert.is(r.code, 0, r.err);
+  assert.match(r.out, /^play "real servers" \(2 host\(s\), in 2 batches when its rollIf says so \(else all at once\)\)$/m);
+  assert.match(r.out, /^play "directors" \(2 host\(s\), in 2 batches when its rollIf says so \(else all at once\), side by side with "real servers" when neither rolls\)$/m);
+});
+
 Rolling('--list-tasks shows the pre: and post: phases', async () => {
   const r = await cli([...rolling, '--list-tasks'], nothing);
   assert.match(r.out, /  batch 1\/2: A\n    A 192\.0\.2\.1\n      pre: drain\n      web: deploy\n      post: health\n/);
