@@ -55,6 +55,7 @@ let passed = 0, failed = 0, skipped = 0;
 const started = Date.now();
 for (const group of g.UVU_QUEUE as Array<[string, ...Array<() => Promise<[string | true, number, number, number]>>]>) {
   const [name, ...suites] = group;
+  const fileStarted = Date.now();
   process.stdout.write(`${name}\n`);
   for (const run of suites) {
     const [errs, ran, skip, total] = await run();
@@ -62,7 +63,8 @@ for (const group of g.UVU_QUEUE as Array<[string, ...Array<() => Promise<[string
     failed += total - ran - skip;
     if (errs !== true) process.stdout.write(`\n${errs}\n`);
   }
-  process.stdout.write('\n');
+  // Each file's time, so CI's budget can be read off one log.
+  process.stdout.write(`  (${name}: ${((Date.now() - fileStarted) / 1000).toFixed(1)} s)\n\n`);
 }
 // A lab spec may leave its lab up for the next file (spec/support/lab.ts,
 // sharedLab): the run leaves none behind.
