@@ -104,6 +104,8 @@ export function markdown(r: Results): string {
   if (f) {
     out.push(`| floor: ${f.hosts} parallel cold \`ssh HOST true\` (OpenSSH) | ${s(floorMs)} | | | |`);
     out.push(`| play ÷ floor: idempotent, check | ${x(idem / floorMs)}, ${x(check / floorMs)} | | | ≤ 3× |`);
+    const cold = median(ok(r.series['idempotent-cold']?.play ?? []));
+    if (!Number.isNaN(cold)) out.push(`| play ÷ floor: cold idempotent re-run | ${(cold / floorMs).toFixed(2)}× | | | ≤ 1.0× |`);
   }
   for (const n of scaleSizes(r)) {
     const se = r.series[`scale-${n}`];
