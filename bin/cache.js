@@ -78,8 +78,12 @@ function readManifest(root, name) {
   }
 }
 
-/** play's own cache when it can be written; else a per-user directory (read-only installs). */
-function writableRoot() {
+/**
+ * play's own cache when it can be written; else a per-user directory
+ * (read-only installs). Code other parts of play keep across runs (compiled
+ * templates) goes here too, for the same reasons.
+ */
+export function writableRoot() {
   if (writable) return writable;
   try {
     mkdirSync(PRIMARY, { recursive: true });

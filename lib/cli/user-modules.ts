@@ -10,29 +10,14 @@ import type { BuildFailure, BuildOptions, Message, Plugin } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { bundler } from '../core/bundler.ts';
 import { LoadError } from '../core/errors.ts';
-
-/** What bin/play.js hands to lib when play runs from its bundle. */
-export interface Bundler {
-  /** Where play's lib/ was built: `lib/x/y.ts` is `<libDir>/lib/x/y.js`. */
-  readonly libDir: string;
-  /**
-   * Build with play's options into a directory cached as `name`, rebuilt
-   * when an input changes; rejects with esbuild's BuildFailure.
-   */
-  build(name: string, options: BuildOptions & { absWorkingDir: string }): Promise<string>;
-}
 
 /** Where to import each user file from: a module URL, or why it cannot be loaded. */
 export type UserModules = ReadonlyMap<string, string | LoadError>;
 
 const libRoot = fileURLToPath(new URL('../', import.meta.url));
 const MAX_ERRORS = 5;
-
-/** The bundler when play runs from bin/play.js; none under tsx (the specs), which loads .ts itself. */
-function bundler(): Bundler | undefined {
-  return (globalThis as { [key: symbol]: Bundler | undefined })[Symbol.for('play.bundler')];
-}
 
 /**
  * Build `files` together when play runs from its bundle (their own URLs

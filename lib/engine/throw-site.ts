@@ -1,11 +1,7 @@
 import { fileURLToPath } from 'node:url';
+import { bundler } from '../core/bundler.ts';
 
 const libRoot = fileURLToPath(new URL('../', import.meta.url));
-
-/** Where play's lib/ was built when it runs from bin/play.js (see lib/cli/user-modules.ts). */
-function builtLib(): string | undefined {
-  return (globalThis as { [key: symbol]: { libDir?: string } | undefined })[Symbol.for('play.bundler')]?.libDir;
-}
 
 /** `at fn (file:///x/y.ts:3:9)`, `at /x/y.ts:3:9`: the location at the end of a V8 stack frame. */
 const FRAME = /\(?((?:file:\/\/)?\/[^()]*?):(\d+):(\d+)\)?$/;
@@ -26,7 +22,7 @@ const FRAME = /\(?((?:file:\/\/)?\/[^()]*?):(\d+):(\d+)\)?$/;
 export function throwSite(e: unknown): string | undefined {
   const stack = e instanceof Error ? e.stack : undefined;
   if (!stack) return undefined;
-  const skip = [libRoot, builtLib()].filter((d): d is string => !!d);
+  const skip = [libRoot, bundler()?.libDir].filter((d): d is string => !!d);
   for (const line of stack.split('\n').slice(1)) {
     const m = FRAME.exec(line.trim());
     if (!m) continue;

@@ -6,7 +6,9 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import nunjucks from 'nunjucks';
+import { codeCacheOn, codeKey, keepCode, keptCode } from './template-code-cache.ts';
 
 export type Rendered = { ok: true; text: string } | { ok: false; message: string };
 
@@ -68,7 +70,7 @@ export function renderTemplate(src: string | URL, vars: Readonly<Record<string, 
   const uninstall = jinja ? (nunjucks as unknown as { installJinjaCompat(): () => void }).installJinjaCompat() : undefined;
   try {
     const env = environment(dirname(path), jinja);
-    const tpl = compiled(path, env);
+    const tpl = compiled(path, env, jinja);
     return { ok: true, text: tpl ? tpl.render({ ...vars }) : env.render(basename(path), { ...vars }) };
   } catch (e) {
     return { ok: false, message: explain(path, (e as Error).message, vars) };
@@ -87,7 +89,7 @@ const templates = new Map<string, { stamp: string; env: nunjucks.Environment; tp
  * bench/fleet). Undefined when the file cannot be read: nunjucks' own lookup
  * then says why, as before.
  */
-function compiled(path: string, env: nunjucks.Environment): nunjucks.Template | undefined {
+function compiled(path: string, env: nunjucks.Environment, jinja: boolean): nunjucks.Template | undefined {
   let stamp: string;
   let src: string;
   try {
@@ -99,9 +101,49 @@ function compiled(path: string, env: nunjucks.Environment): nunjucks.Template | 
   } catch {
     return undefined;
   }
-  const tpl = new nunjucks.Template(src, env, path);
+  const tpl = fromCode(src, env, path, jinja) ?? new nunjucks.Template(src, env, path);
   templates.set(path, { stamp, env, tpl });
   return tpl;
+}
+
+type Internals = { asyncFilters: string[]; extensionsList: unknown[]; opts: Record<string, unknown> };
+type Compiler = { compile(src: string, asyncFilters: string[], extensions: unknown[], name: string, opts: Record<string, unknown>): string };
+let nunjucksVersion: string | undefined;
+
+/**
+ * `src` as a template built from compiled code, kept across runs
+ * (template-code-cache.ts): the code nunjucks' Template would compile, by
+ * the same call, so a render is the same either way. Undefined, and the
+ * Template compiles as usual, when there is no cache or the source does not
+ * compile (nunjucks then reports it with its own file and line).
+ */
+function fromCode(src: string, env: nunjucks.Environment, path: string, jinja: boolean): nunjucks.Template | undefined {
+  const e = env as unknown as Internals;
+  if (!codeCacheOn() || e.extensionsList.length) return undefined;
+  nunjucksVersion ??= (createRequire(import.meta.url)('nunjucks/package.json') as { version: string }).version;
+  // Jinja compat changes the parser, so it is part of the key with the options the lexer and compiler read.
+  const key = codeKey([nunjucksVersion, jinja ? 'jinja' : 'nunjucks', JSON.stringify(e.opts), e.asyncFilters.join(','), path, src]);
+  const kept = keptCode(key);
+  const built = kept === undefined ? undefined : fromProps(kept, env, path);
+  if (built) return built;
+  let code: string;
+  try {
+    code = (nunjucks as unknown as { compiler: Compiler }).compiler.compile(src, e.asyncFilters, e.extensionsList, path, e.opts);
+  } catch {
+    return undefined;
+  }
+  // A new entry, or one that replaces an entry that no longer runs (a disk error).
+  keepCode(key, code);
+  return fromProps(code, env, path);
+}
+
+function fromProps(code: string, env: nunjucks.Environment, path: string): nunjucks.Template | undefined {
+  try {
+    const obj = new Function(code)() as { root?: unknown };
+    return typeof obj?.root === 'function' ? new nunjucks.Template({ type: 'code', obj } as unknown as string, env, path) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -183,4 +183,44 @@ Bundle('a cache that cannot be written: a private directory under the OS temp di
   assert.equal(readdirSync(temp), [own]);
 });
 
+Bundle('compiled templates are kept across runs; an edited template is compiled again, and its edit shows', async () => {
+  const cache = join(tmp, 'template-cache');
+  const njk = file('kept.njk', 'site {{ site }}\n');
+  const pb = file('kept.ts', `import { definePlaybook, template } from 'playbook-ts';
+export default definePlaybook({ name: 'kept', plays: [{ name: 'web', hosts: 'web', tasks: () => [
+  template({ src: new URL('./kept.njk', import.meta.url), dest: '/etc/kept.conf', vars: { site: 'a' } }),
+] }] });
+`);
+  const args = [pb, '-i', `${fixtures}inventory/three.ts`, '--list-tasks'];
+  const entries = () => readdirSync(join(cache, 'templates')).filter((n) => n.endsWith('.js')).sort();
+  assert.is((await play(args, { cache })).code, 0);
+  const first = entries();
+  assert.is(first.length, 1, 'one template, one entry');
+  const again = await play(args, { cache });
+  assert.is(again.code, 0, again.err);
+  assert.equal(entries(), first);
+  // A damaged entry is compiled again and replaced, not run.
+  for (const damage of ['return {{{', 'return {};']) {
+    writeFileSync(join(cache, 'templates', first[0]!), damage);
+    assert.is((await play(args, { cache })).code, 0);
+    assert.match(readFileSync(join(cache, 'templates', first[0]!), 'utf8'), /function root\(/);
+  }
+  writeFileSync(njk, 'site {{ site }}\nowner {{ owner }}\n');
+  touched(njk);
+  const edited = await play(args, { cache });
+  assert.is(edited.code, 1);
+  assert.match(edited.err, /kept\.njk, line 2, column \d+: undefined variable 'owner'/);
+  assert.is(entries().length, 2);
+});
+
+Bundle('a copy of play whose dependencies are not installed (a link install) names them, not a stack trace', async () => {
+  const bare = join(tmp, 'bare');
+  for (const d of ['bin', 'lib']) cpSync(join(repo, d), join(bare, d), { recursive: true });
+  cpSync(join(repo, 'package.json'), join(bare, 'package.json'));
+  const ran = await play(['--version'], { bin: join(bare, 'bin/play.js'), cache: join(tmp, 'bare-cache') });
+  assert.is(ran.code, 1);
+  assert.match(ran.err, /^play: its dependencies are not installed where play is \(.*bare\/?\): .*esbuild.*nunjucks.*missing\.\nA link install/);
+  assert.not.match(ran.err, /\n\s+at /);
+});
+
 Bundle.run();
