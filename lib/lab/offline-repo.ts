@@ -11,6 +11,7 @@ import { must } from './exec.ts';
 import { ensureAptLists } from './prereqs.ts';
 import { baseFingerprint } from './base-tree.ts';
 import { debianMirror } from './mirror.ts';
+import { storeUncompressed } from './deb-unpacked.ts';
 import { releaseCache, releaseSuite, type LabRelease, type ReleaseCache } from './release.ts';
 
 /**
@@ -90,13 +91,14 @@ export async function ensureOfflineRepo(release: LabRelease, log: (line: string)
   const cache = releaseCache(release);
   const index = join(cache.repo, 'Packages');
   const stamp = join(cache.repo, '.stamp');
-  const version = `repo-v1 ${REPO_PACKAGES.join(',')} on ${baseFingerprint(release)}`;
+  const version = `repo-v2 uncompressed ${REPO_PACKAGES.join(',')} on ${baseFingerprint(release)}`;
   if (!(existsSync(stamp) && readFileSync(stamp, 'utf8') === version && existsSync(index))) {
     await ensureReleaseLists(release, log);
     log(`building the offline apt repo (${release}): ${REPO_PACKAGES.join(' ')} and their dependencies`);
     const tmp = join(cache.dir, 'repo.tmp');
     rmSync(tmp, { recursive: true, force: true });
     await downloadDebs(release, join(cache.baseRootfs, 'var/lib/dpkg/status'), tmp, REPO_PACKAGES, { recommends: true });
+    for (const deb of readdirSync(tmp).filter((f) => f.endsWith('.deb'))) await storeUncompressed(join(tmp, deb));
     // `-m`: keep every version apt chose, even if two share a name.
     const packages = await must('indexing the offline repo', 'dpkg-scanpackages', ['-m', '.'], { cwd: tmp });
     writeFileSync(join(tmp, 'Packages'), packages);

@@ -16,6 +16,7 @@ import { releaseCache, type LabRelease } from './release.ts';
 import { baseFingerprint, runInTree } from './base-tree.ts';
 import { mountOverlay, unmountUnder, overlayPaths } from './overlay.ts';
 import { put } from './host-files.ts';
+import { trimVmTree } from './vm-trim.ts';
 import { macFor } from './network.ts';
 import { startDetached, stopRecorded, type ProcRecord } from './procs.ts';
 
@@ -24,7 +25,7 @@ export function vmFiles(release: LabRelease): { rootfs: string; kernel: string; 
   const dir = releaseCache(release).vm;
   return { rootfs: join(dir, 'rootfs'), kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), stamp: join(dir, 'stamp') };
 }
-const VM_VERSION = 'vm-v1 linux-image-amd64 modules=list';
+const VM_VERSION = 'vm-v2 linux-image-amd64 modules=list trimmed';
 /** Guest memory. With tb-size=512 each qemu stays near 1 GiB RSS (lib/lab/README.md). */
 export const VM_MEMORY_MIB = 512;
 /** Sparse size of each VM's disk image: the tree is ~0.7 GB; room for what a play installs. */
@@ -64,6 +65,7 @@ export async function ensureVmTree(release: LabRelease, repoHash: string, log: (
 
   // Static addressing per VM comes from its own .network file (vm upper dir).
   await must('enabling systemd-networkd in the VM tree', 'systemctl', ['--root', root, 'enable', 'systemd-networkd.service']);
+  await trimVmTree(release, root);
   writeFileSync(join(root, 'etc/fstab'), '/dev/vda / ext4 rw,errors=remount-ro 0 1\n');
   // VMs cannot bind-mount the repo: it travels inside the image instead.
   await must('copying the offline repo into the VM tree', 'cp', ['-a', `${cache.repo}/.`, join(root, REPO_MOUNT.slice(1))]);

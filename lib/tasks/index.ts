@@ -11,6 +11,7 @@ export { blockinfile, type BlockinfileParams, DEFAULT_MARKER } from './blockinfi
 export { user, type UserParams } from './user.ts';
 export { group, type GroupParams } from './group.ts';
 export { systemdUnit, type SystemdUnitParams } from './systemd-unit.ts';
+export { daemonReload, type DaemonReloadParams } from './daemon-reload.ts';
 export { waitFor, type WaitForParams } from './wait-for.ts';
 export { ufw, type UfwParams, type UfwRule } from './ufw.ts';
 export { reboot, type RebootParams } from './reboot.ts';

@@ -1,5 +1,5 @@
 import { defineRole } from '../../lib/dsl/role.ts';
-import { command, file, service, sysctl, template, user } from '../../lib/tasks/index.ts';
+import { command, daemonReload, file, service, sysctl, template, user } from '../../lib/tasks/index.ts';
 import { keepalivedConfig } from './keepalived-config.ts';
 import { HANDOVER_FILE, ipvsKernel } from './keepalived-commands.ts';
 
@@ -208,7 +208,7 @@ export const director = defineRole<LvsVars>({
     service({ name: NO_RST_UNIT, state: 'started', enabled: true, when: ({ results }) => results.ipvsKernel?.stdout?.trim() === 'yes' }),
   ],
   handlers: () => [
-    command({ title: 'reload systemd', cmd: ['systemctl', 'daemon-reload'] }),
+    daemonReload({ title: 'reload systemd', units: [NO_RST_UNIT] }),
     service({ title: `restart ${NO_RST_UNIT}`, name: NO_RST_UNIT, state: 'restarted' }),
   ],
 });

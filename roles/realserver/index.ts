@@ -1,5 +1,5 @@
 import { defineRole } from '../../lib/dsl/role.ts';
-import { command, file, service, sysctl, template, ufw } from '../../lib/tasks/index.ts';
+import { daemonReload, file, service, sysctl, template, ufw } from '../../lib/tasks/index.ts';
 import { clusterRule, primaryService, servicesOf, type LvsCluster, type LvsVars } from '../lvs/cluster.ts';
 import { lvsApt } from '../lvs/packages.ts';
 
@@ -92,7 +92,7 @@ export const realserver = defineRole<LvsVars>({
     ];
   },
   handlers: () => [
-    command({ title: 'reload systemd', cmd: ['systemctl', 'daemon-reload'] }),
+    daemonReload({ title: 'reload systemd', units: [VIP_UNIT] }),
     service({ title: `restart ${VIP_UNIT}`, name: VIP_UNIT, state: 'restarted' }),
   ],
 });

@@ -4,21 +4,12 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Change } from '../../lib/core/change.ts';
 import { quote } from '../../lib/core/shell.ts';
-import { serviceState } from '../../lib/tasks/service-facts.ts';
 import { service } from '../../lib/tasks/service.ts';
 import { applyLocally, planLocally, scratch } from './local-host.ts';
 import { PENDING, planTable, problemTable } from './table.ts';
+import { sysv, unit } from './service-fixtures.ts';
 import { execOf } from '../support/plan-harness.ts';
 
-/** `systemctl show` as systemd prints it (its own property order). */
-const unit = (name: string, props: { load?: string; active?: string; file?: string; reload?: string }, process = name) => ({
-  cmd: serviceState(name, process).command,
-  stdout: `init=systemd\nNeedDaemonReload=${props.reload ?? 'no'}\nLoadState=${props.load ?? 'loaded'}\nActiveState=${props.active ?? 'active'}\nSubState=${props.active === 'active' ? 'running' : 'dead'}\nUnitFileState=${props.file ?? 'enabled'}\n`,
-});
-const sysv = (name: string, o: { script?: boolean; running?: boolean; boot?: boolean }, process = name) => ({
-  cmd: serviceState(name, process).command,
-  stdout: `init=sysv\nscript=${o.script === false ? 'no' : 'yes'}\nrunning=${o.running ? 'yes' : 'no'}\nboot=${o.boot ? 'yes' : 'no'}\n`,
-});
 const KA = 'keepalived';
 
 const Plans = suite('service: facts → plan');
