@@ -28,7 +28,7 @@ export function vmFiles(release: LabRelease): { rootfs: string; kernel: string; 
 const VM_VERSION = 'vm-v2 linux-image-amd64 modules=list trimmed';
 /** Guest memory. With tb-size=512 each qemu stays near 1 GiB RSS (lib/lab/README.md). */
 export const VM_MEMORY_MIB = 512;
-/** Sparse size of each VM's disk image: the tree is ~0.7 GB; room for what a play installs. */
+/** Sparse size of each VM's disk image: the trimmed tree is ~0.4 GB; room for what a play installs. */
 const DISK_SIZE = 2 * 1024 ** 3;
 
 /**

@@ -1,15 +1,13 @@
 import { changes, noop } from '../core/change.ts';
 import { defineTask } from '../core/define-task.ts';
 import { at, matching } from './checks.ts';
-import { serviceState, scriptName, unitName } from './service-facts.ts';
+import { UNIT_NAME, serviceState, scriptName, unitName } from './service-facts.ts';
 
 /** Parameters of {@link daemonReload}. */
 export interface DaemonReloadParams {
   /** The units whose files (or drop-ins) a play writes, e.g. `['lvs-vip']`. */
   units: string[];
 }
-
-const UNIT = /^[A-Za-z0-9_][A-Za-z0-9_.:@\\-]*$/;
 
 /**
  * `systemctl daemon-reload`, only when one of `units` needs it: systemd
@@ -37,7 +35,7 @@ export const daemonReload = defineTask<DaemonReloadParams>({
   name: (p) => `reload systemd for ${p.units.map(unitName).join(', ')}`,
   check: (p) => {
     if (!Array.isArray(p.units) || p.units.length === 0) return at('units', 'must be a non-empty list of unit names');
-    return p.units.flatMap((u, i) => matching(`units[${i}]`, u, UNIT, 'a unit name such as lvs-vip or lvs-vip.service'));
+    return p.units.flatMap((u, i) => matching(`units[${i}]`, u, UNIT_NAME, 'a unit name such as lvs-vip or lvs-vip.service'));
   },
   facts: (p) => p.units.map((u) => serviceState(u, scriptName(u))),
   plan: async (p, ctx) => {

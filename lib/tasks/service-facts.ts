@@ -25,6 +25,9 @@ export type ServiceState =
       boot: boolean;
     };
 
+/** Unit names, including instances (getty@tty1) and systemd's \x2d escapes. */
+export const UNIT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:@\\-]*$/;
+
 const UNIT_SUFFIX = /\.(service|socket|timer|target|mount|automount|path|slice|scope|swap|device)$/;
 
 /** `nginx` → `nginx.service`; names with a unit suffix stay as they are. */

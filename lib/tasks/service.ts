@@ -2,7 +2,7 @@ import { changes, type Change } from '../core/change.ts';
 import { TaskError } from '../core/errors.ts';
 import { boolean, matching, oneOf } from './checks.ts';
 import { enableCommand, initScriptCommand, systemctlCommand, type Action } from './service-commands.ts';
-import { scriptName, serviceState, unitName, type ServiceState } from './service-facts.ts';
+import { UNIT_NAME, scriptName, serviceState, unitName, type ServiceState } from './service-facts.ts';
 import { defineTask } from '../core/define-task.ts';
 
 /** Parameters of {@link service}. */
@@ -24,8 +24,6 @@ export interface ServiceParams {
 }
 
 const STATES = ['started', 'stopped', 'restarted', 'reloaded'] as const;
-/** Unit names, including instances (getty@tty1) and systemd's \x2d escapes. */
-const UNIT = /^[A-Za-z0-9_][A-Za-z0-9_.:@\\-]*$/;
 /** `systemctl is-enabled` exits 0 for these: enabling has nothing more to do. */
 const ENABLED = new Set(['enabled', 'enabled-runtime', 'alias', 'static', 'indirect', 'generated', 'transient']);
 /** These can be turned off by `systemctl disable`. */
@@ -63,7 +61,7 @@ export const service = defineTask<ServiceParams>({
   name: (p) => `service ${p.name}${p.state ? ` ${p.state}` : ''}`,
   check: (p) => {
     const out = [
-      ...matching('name', p.name, UNIT, 'a service or unit name such as nginx or getty@tty1'),
+      ...matching('name', p.name, UNIT_NAME, 'a service or unit name such as nginx or getty@tty1'),
       ...oneOf('state', p.state, STATES),
       ...boolean('enabled', p.enabled),
       ...matching('process', p.process, /^[^\s/-][^\s/]*$/, 'a process name (as pgrep -x sees it)'),

@@ -10,7 +10,7 @@ import { dirOf, fileState, fileText } from './file-facts.ts';
 import { planFile } from './file-plan.ts';
 import { renderTemplate, type Rendered } from './render-template.ts';
 import { enableCommand, systemctlCommand } from './service-commands.ts';
-import { scriptName, serviceState, unitName } from './service-facts.ts';
+import { UNIT_NAME, scriptName, serviceState, unitName } from './service-facts.ts';
 import { show } from './show.ts';
 
 /** Parameters of {@link systemdUnit}. */
@@ -40,7 +40,6 @@ export interface SystemdUnitParams {
   restartOnChange?: boolean;
 }
 
-const UNIT = /^[A-Za-z0-9_][A-Za-z0-9_.:@\\-]*$/;
 const DROP_IN = /^[A-Za-z0-9_][A-Za-z0-9_.@-]*$/;
 const UNIT_DIR = '/etc/systemd/system';
 
@@ -90,7 +89,7 @@ export const systemdUnit = defineTask<SystemdUnitParams>({
   name: taskName,
   check: (p, host) => {
     const out: ParamProblem[] = [
-      ...matching('name', p.name, UNIT, 'a unit name such as lvs-vip or backup.timer'),
+      ...matching('name', p.name, UNIT_NAME, 'a unit name such as lvs-vip or backup.timer'),
       ...matching('dropIn', p.dropIn, DROP_IN, 'a drop-in name such as override'),
       ...oneOf('state', p.state, ['started', 'stopped', 'absent']),
       ...boolean('enabled', p.enabled), ...boolean('restartOnChange', p.restartOnChange),
