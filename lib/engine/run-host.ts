@@ -4,6 +4,7 @@ import type { HostWork } from './compile.ts';
 import { notifyList } from './compile.ts';
 import type { HostState } from './plan-context.ts';
 import { runTask } from './run-task.ts';
+import { workFacts, workFactsAfter } from './work-facts.ts';
 import type { RetryEvent } from '../report/reporter.ts';
 
 export interface HostRunOptions {
@@ -29,24 +30,16 @@ export type HostEnd = 'ok' | 'failed' | 'unreachable' | 'interrupted';
  * A failed task stops this host's remaining tasks; other hosts go on.
  */
 export async function runHost(work: HostWork, state: HostState, transport: Transport, o: HostRunOptions): Promise<HostEnd> {
-  // One round trip for every fact this play's tasks declare, for their planners and their `when`s.
-  const facts = [...work.tasks, ...work.handlers].flatMap(({ task }) => [
-    ...(task.facts?.(work.host) ?? []),
-    // The facts a task's `when` reads: gathered only because a task names them.
-    ...Object.values(task.options.facts ?? {}),
-    ...(state.wantDiff ? task.diffFacts?.(work.host) ?? [] : []),
-  ]);
   let end = 'ok' as HostEnd;
   /** Handler name → the step of the last task that notified it. */
   const notified = new Map<string, number>();
   let changed = false;
+  // One round trip for every fact this play's tasks declare, for their planners and their `when`s;
+  // one more for the facts that depend on those.
+  state.cache.catchUp();
   try {
-    await state.cache.load(facts);
-    // Facts that depend on those (the facts of the tasks withFacts builds): one more round trip for the play.
-    // A delegated task is built on its delegate, from the delegate's facts: nothing to read here.
-    const after = [...work.tasks, ...work.handlers].flatMap(({ task }) => (task.options.delegateTo === undefined
-      ? task.factsAfter?.(work.host, (f) => state.cache.peek(f), state.wantDiff) ?? [] : []));
-    await state.cache.load(after);
+    await state.cache.load(workFacts(work, state.wantDiff));
+    await state.cache.load(workFactsAfter(work, (f) => state.cache.peek(f), state.wantDiff));
   } catch {
     // A fact batch that fails is re-read per task, where the failure gets a task name.
     state.cache.invalidate();

@@ -135,7 +135,7 @@ async function delegated(state: HostState, name: string): Promise<{ state: HostS
   };
   const host = { ...d.host, vars: state.host.vars };
   // What the delegate's services do is not this host's: no log.
-  return { state: { ...state, host, cache: new FactCache(transport), reconnect: undefined, log: undefined }, transport };
+  return { state: { ...state, host, cache: new FactCache(transport, state.cache.run), reconnect: undefined, log: undefined }, transport };
 }
 
 /** One attempt: plan the task, then apply its changes (check mode: only the read-only ones). */

@@ -5,7 +5,8 @@ import type { RollAnswer } from '../dsl/playbook.ts';
 import type { Reporter, RunRecap } from '../report/reporter.ts';
 import { stopsAfter, type CompiledPlay } from './compile.ts';
 import { Connections, type Connector } from './connections.ts';
-import { FactCache } from './fact-cache.ts';
+import { FactCache, type FactRun } from './fact-cache.ts';
+import { RunStartFacts } from './run-start-facts.ts';
 import { Barrier } from './barrier.ts';
 import { mapLimit } from './limit.ts';
 import { observed } from './observed.ts';
@@ -59,6 +60,8 @@ export async function runPlays(plays: readonly CompiledPlay[], o: RunnerOptions)
   };
 
   const allNames = [...new Set(plays.flatMap((p) => p.work.map((w) => w.host.name)))];
+  const start = new RunStartFacts();
+  const factRun: FactRun = { epoch: 0, start };
   const runOne = async (play: CompiledPlay, w: CompiledPlay['work'][number], once: Map<string, Promise<TaskResult>>, beforePost?: () => Promise<void>) => {
     const hostStart = Date.now();
     recap[w.host.name] ??= emptyRecap();
@@ -76,7 +79,7 @@ export async function runPlays(plays: readonly CompiledPlay[], o: RunnerOptions)
     let state = states.get(w.host.name);
     if (!state) {
       const host = w.host;
-      state = { host, cache: new FactCache(transport), pending: [], run: runPending, results: {}, wantDiff: o.diff, reader, reconnect: () => connections.reconnect(host), log: { step: 0, started: new Map() } };
+      state = { host, cache: new FactCache(transport, factRun), pending: [], run: runPending, results: {}, wantDiff: o.diff, reader, reconnect: () => connections.reconnect(host), log: { step: 0, started: new Map() } };
       states.set(w.host.name, state);
     }
     const end = await runHost(w, state, transport, { check: o.check, play: play.name, forceHandlers: o.forceHandlers, report: record, stopped, retry: o.reporter.retry?.bind(o.reporter), once, beforePost });
@@ -159,7 +162,11 @@ export async function runPlays(plays: readonly CompiledPlay[], o: RunnerOptions)
   try {
     // Connect to every host of every play at once: connection setup dominates
     // short runs, and a later play's hosts then connect while earlier plays run.
-    for (const play of plays) play.work.forEach((w) => void connections.get(w.host).catch(() => undefined));
+    // Each host's facts for all its plays come with the connection: later plays
+    // and rolling batches start without a round trip until something changes.
+    const byHost = new Map<string, CompiledPlay['work']>();
+    for (const play of plays) for (const w of play.work) byHost.set(w.host.name, [...(byHost.get(w.host.name) ?? []), w]);
+    for (const [name, ws] of byHost) void connections.get(ws[0]!.host).then((t) => start.begin(name, t, ws, o.diff), () => undefined);
     for (const group of groupsOf(plays)) {
       if (stopped()) break;
       if (halted) {

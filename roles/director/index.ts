@@ -1,7 +1,7 @@
 import { defineRole } from '../../lib/dsl/role.ts';
-import { command, daemonReload, file, service, sysctl, template, user } from '../../lib/tasks/index.ts';
+import { daemonReload, file, service, sysctl, template, user } from '../../lib/tasks/index.ts';
 import { keepalivedConfig } from './keepalived-config.ts';
-import { HANDOVER_FILE, ipvsKernel } from './keepalived-commands.ts';
+import { HANDOVER_FILE, ipvsKernel, ipvsLoaded } from './keepalived-commands.ts';
 
 export { HANDOVER_FILE, HANDOVER_OFFSET } from './keepalived-commands.ts';
 export { vipHandover, type VipHandoverParams } from './vip-handover.ts';
@@ -193,19 +193,19 @@ export const director = defineRole<LvsVars>({
     service({ name: 'keepalived', enabled: true }),
     // IPVS's sysctls exist once ip_vs is loaded (keepalived loads it); a kernel without IPVS has none.
     file({ path: '/etc/modules-load.d/lvs-director.conf', content: 'ip_vs\n', mode: '0644' }),
-    command({ title: 'IPVS loaded', cmd: 'test -d /proc/sys/net/ipv4/vs', check: 'run', register: 'ipvs', changedWhen: () => false, failedWhen: () => false }),
+    // Facts, not commands: read in the play's one batch, so a converged director spends no round trip here.
+    ...IPVS_SYSCTLS.map(([name, value]) => sysctl({ name, value, file: IPVS_SYSCTL_FILE, facts: { ipvsLoaded }, when: ({ facts }) => facts.ipvsLoaded })),
     // The RST filter needs IPVS in the kernel, not loaded yet: check mode on a fresh director plans it too.
-    command({ title: 'IPVS in this kernel', cmd: ipvsKernel.command, check: 'run', register: 'ipvsKernel', changedWhen: () => false }),
-    ...IPVS_SYSCTLS.map(([name, value]) => sysctl({ name, value, file: IPVS_SYSCTL_FILE, when: ({ results }) => results.ipvs?.rc === 0 })),
     template({
       src: new URL('./templates/lvs-no-rst.service.njk', import.meta.url),
       dest: `/etc/systemd/system/${NO_RST_UNIT}.service`,
       vars: noRstVars(vars.cluster),
       mode: '0644',
       notify: ['reload systemd', `restart ${NO_RST_UNIT}`],
-      when: ({ results }) => results.ipvsKernel?.stdout?.trim() === 'yes',
+      facts: { ipvsKernel },
+      when: ({ facts }) => facts.ipvsKernel,
     }),
-    service({ name: NO_RST_UNIT, state: 'started', enabled: true, when: ({ results }) => results.ipvsKernel?.stdout?.trim() === 'yes' }),
+    service({ name: NO_RST_UNIT, state: 'started', enabled: true, facts: { ipvsKernel }, when: ({ facts }) => facts.ipvsKernel }),
   ],
   handlers: () => [
     daemonReload({ title: 'reload systemd', units: [NO_RST_UNIT] }),

@@ -439,6 +439,9 @@ export function rejoinCommand(onlyIfLeft = false): string {
   return onlyIfLeft ? `if [ -e ${LEFT_MARK} ]; then ${body}; fi` : body;
 }
 
+/** Is IPVS loaded (its sysctls exist)? keepalived loads it as it starts. */
+export const ipvsLoaded = fact('kernel:ipvs-loaded', 'test -d /proc/sys/net/ipv4/vs && echo yes || echo no', (out) => out.trim() === 'yes');
+
 /**
  * Does this kernel have IPVS (loaded, a module to load, or built in)? A
  * config for a kernel without it leaves out what needs it: keepalived's
