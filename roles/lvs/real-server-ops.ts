@@ -9,6 +9,8 @@ import { parseIpvsadm } from '../verify/parse.ts';
 import { settle, table, type CheckRow, type Topology } from '../verify/checks.ts';
 
 const FLAG: Record<string, string> = { DR: '-g', NAT: '-m', TUN: '-i' };
+/** Where a director's addresses start in what `entries` reads. */
+const ADDRS = '@@play-addrs';
 
 /**
  * This real server's entry on each running director with IPVS, one per
@@ -21,16 +23,19 @@ async function entries(t: Topology, host: string, ctx: Pick<PlanContext, 'reader
   const services = servicesOf(c).filter((s) => s.realServers.some((r) => r.name === host));
   const perDirector = await Promise.all(t.directors.map(async (d) => {
     const r = await ctx.reader(d.name);
-    const out = await r.run('systemctl is-active keepalived 2>/dev/null; ipvsadm -Ln 2>/dev/null || echo @@no-ipvs');
+    const out = await r.run(`systemctl is-active keepalived 2>/dev/null; ipvsadm -Ln 2>/dev/null || echo @@no-ipvs; echo ${ADDRS}; ip -o -4 addr show 2>/dev/null || true`);
     const [state = '', ...rest] = out.stdout.split('\n');
-    const ipvs = rest.join('\n');
+    const [ipvs = '', addrs = ''] = rest.join('\n').split(`${ADDRS}\n`);
     return services.map((service) => {
       const dest = `${rs.address}:${service.port}`;
       const svc = parseIpvsadm(ipvs).find((s) => s.address === service.vip && s.port === service.port && s.proto === service.protocol);
       const mine = svc?.reals.find((x) => `${x.address}:${x.port}` === dest);
       return {
         director: d.name, access: r, service, dest, running: state.trim() === 'active', ipvs: !ipvs.includes('@@no-ipvs'),
-        weight: mine?.weight, active: mine ? activeOf(ipvs, service, dest) : 0,
+        // Connections count only where the service's VIP is, as packets reach that director alone. Another keeps
+        // the entries of connections it carried before the VIP moved (they never see their FIN, so stay
+        // ESTABLISHED for IPVS's 15 min), and the sync daemon's copies of the holder's, counted there.
+        weight: mine?.weight, active: mine && addrs.includes(` inet ${service.vip}/`) ? activeOf(ipvs, service, dest) : 0,
         othersServing: (svc?.reals ?? []).filter((x) => `${x.address}:${x.port}` !== dest && x.weight > 0).length,
         configured: service.realServers.find((x) => x.name === host)?.weight ?? 1,
       };
@@ -69,7 +74,8 @@ export interface DrainParams {
 /**
  * Take this real server out of service without failing a request: weight 0
  * on every director (no new connections; established ones go on), then
- * wait, bounded, until its active connections end. Refuses to drain the
+ * wait, bounded, until its active connections end (counted on the director
+ * that holds the service's VIP, where its packets go). Refuses to drain the
  * last real server in service. Run on the real server (`-l RS1`); the
  * changes are made on the directors.
  *
@@ -98,7 +104,7 @@ export const drainRealServer = defineTask<DrainParams>({
     }
     out.push({
       summary: `wait until ${ctx.host.name} has no active connection on ${es.map((e) => e.director).join(', ')}`,
-      what: `read ipvsadm -Ln on every director every 0.5 s, up to ${(p.boundMs ?? 60_000) / 1000} s: until ${ctx.host.name} has no active connection`,
+      what: `read ipvsadm -Ln on every director every 0.5 s, up to ${(p.boundMs ?? 60_000) / 1000} s: until ${ctx.host.name} has no active connection where the VIP is`,
       apply: async () => {
         const left = await settle(async () => (await entries(t, ctx.host.name, ctx)).filter((e) => e.running && e.active > 0), (l) => l.length === 0, p.boundMs ?? 60_000, 500);
         return left.length === 0 ? { code: 0, stdout: '', stderr: '' } : { code: 1, stdout: '', stderr: `still active after ${(p.boundMs ?? 60_000) / 1000} s: ${left.map((e) => `${e.director} ${e.active}`).join(', ')}` };

@@ -76,4 +76,25 @@ Drain('undrain restores each service\'s own weight (443 gives RS1 weight 2)', as
   ]);
 });
 
+/** A director's answer: keepalived's state, its IPVS table with RS1's active connections, and whether it holds the VIP. */
+const director = (o: { weight: number; active: number; holds: boolean }) =>
+  `active\n${SEED_TABLE.replace('192.168.56.103:80 Route 1 0 0', `192.168.56.103:80 Route ${o.weight} ${o.active} 0`)}\n@@play-addrs\n` +
+  `2: enp0s8    inet 192.168.56.101/24 brd 192.168.56.255 scope global enp0s8\n${o.holds ? '2: enp0s8    inet 192.168.56.200/32 scope global enp0s8\n' : ''}`;
+
+const activeRows: Array<{ name: string; lb1: Parameters<typeof director>[0]; lb2: Parameters<typeof director>[0]; want: string }> = [
+  { name: 'drained, connections left only on the director without the VIP (from before it moved): done', lb1: { weight: 0, active: 0, holds: true }, lb2: { weight: 0, active: 3, holds: false }, want: 'noop' },
+  { name: 'drained, connections left on the VIP holder: wait for them', lb1: { weight: 0, active: 2, holds: true }, lb2: { weight: 0, active: 0, holds: false }, want: 'wait until RS1 has no active connection on LB1, LB2' },
+  { name: 'not drained: weight 0 on both, then wait', lb1: { weight: 1, active: 0, holds: true }, lb2: { weight: 1, active: 5, holds: false }, want: 'weight 1 → 0 for 192.168.56.103:80 on LB1 | weight 1 → 0 for 192.168.56.103:80 on LB2 | wait until RS1 has no active connection on LB1, LB2' },
+];
+for (const r of activeRows) {
+  Drain(`active connections: ${r.name}`, async () => {
+    const answers: Record<string, string> = { LB1: director(r.lb1), LB2: director(r.lb2) };
+    const reader = async (name: string): Promise<HostAccess> => ({ host: testHost({ name }), run: async () => ({ code: 0, stdout: answers[name]!, stderr: '' }) });
+    const p = await drainRealServer({ topology: topology(seed.vars.cluster) }).plan(planContext({
+      host: testHost({ name: 'RS1' }), cache: new FactCache(new FakeTransport('RS1', [])), pending: [], run: { pending: 0 }, results: {}, wantDiff: false, reader,
+    }));
+    assert.is(p.changes.length ? p.changes.map((c) => c.summary).join(' | ') : 'noop', r.want);
+  });
+}
+
 Drain.run();
