@@ -7,7 +7,8 @@ import { processPattern, scriptName, unitName } from './service-facts.ts';
  * returns 0 when the daemon died, and a daemon can die right after
  * `systemctl start` returned. So the state is polled every 0.2 s: five
  * healthy polls in a row (~0.8 s) confirm, anything else within ~2 s fails
- * and prints the unit's last log lines on stderr.
+ * and prints the unit's last log lines on stderr. A systemd oneshot unit
+ * that is active after `systemctl start` needs no polls.
  */
 
 const POLLS = 10;
@@ -49,6 +50,9 @@ export function systemctlCommand(name: string, action: Action): string {
   }
   return [
     act,
+    // A oneshot unit has no daemon to die later: `systemctl start` returned
+    // once its commands had run, and "active" is final (RemainAfterExit).
+    `[ "$(systemctl show -p Type --value ${unit})" = oneshot ] && [ "$(systemctl is-active ${unit})" = active ] && exit 0`,
     confirm(
       `[ "$(systemctl is-active ${unit})" = active ]`,
       `case "$(systemctl is-active ${unit})" in activating|reloading) true;; *) false;; esac`,

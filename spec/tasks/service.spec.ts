@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -89,7 +89,7 @@ Problems.run();
 const Confirm = suite('service: acting and confirming, run with /bin/sh');
 
 /** A directory of fake tools: `systemctl is-active` answers the given states in turn (the last repeats). */
-function fakeTools(dir: string, states: string[], o: { startFails?: boolean; initOutput?: string; pgrep?: boolean } = {}) {
+function fakeTools(dir: string, states: string[], o: { startFails?: boolean; initOutput?: string; pgrep?: boolean; type?: string } = {}) {
   writeFileSync(join(dir, 'states'), `${states.join('\n')}\n`);
   const tool = (name: string, body: string) => {
     writeFileSync(join(dir, name), `#!/bin/sh\n${body}\n`);
@@ -99,6 +99,7 @@ function fakeTools(dir: string, states: string[], o: { startFails?: boolean; ini
   is-active) n=$(cat "${dir}/n" 2>/dev/null || echo 0); n=$((n+1)); echo "$n" > "${dir}/n"
     s=$(sed -n "\${n}p" "${dir}/states"); [ -n "$s" ] || s=$(tail -n 1 "${dir}/states"); echo "$s"; [ "$s" = active ];;
   start|restart|reload) ${o.startFails ? 'echo "Job for $2 failed." >&2; exit 1' : 'exit 0'};;
+  show) echo ${o.type ?? 'simple'};;
   *) exit 0;;
 esac`);
   tool('journalctl', `echo "Keepalived_vrrp[42]: IPVS: Can't initialize ipvs: Protocol not available"`);
@@ -124,6 +125,30 @@ Confirm('a daemon that stays active is confirmed (in under a second)', async () 
     const r = await runWith(s.dir, await planned(unit(KA, { active: 'inactive' }), 'started'));
     assert.is(r.code, 0, r.stderr);
     assert.ok(Date.now() - t0 < 1500);
+  } finally {
+    s.done();
+  }
+});
+
+Confirm('a oneshot unit active after its start is confirmed at once: one state read, no polls', async () => {
+  const s = scratch('service');
+  try {
+    fakeTools(s.dir, ['active'], { type: 'oneshot' });
+    const r = await runWith(s.dir, await planned(unit(KA, { active: 'inactive' }), 'started'));
+    assert.is(r.code, 0, r.stderr);
+    assert.is(readFileSync(join(s.dir, 'n'), 'utf8').trim(), '1');
+  } finally {
+    s.done();
+  }
+});
+
+Confirm('a oneshot unit not active after its start is confirmed as any other (and fails here)', async () => {
+  const s = scratch('service');
+  try {
+    fakeTools(s.dir, ['failed'], { type: 'oneshot' });
+    const r = await runWith(s.dir, await planned(unit(KA, { active: 'inactive' }), 'started'));
+    assert.is(r.code, 1);
+    assert.match(r.stderr, /keepalived\.service is failed after start, not active/);
   } finally {
     s.done();
   }
