@@ -51,23 +51,34 @@ Parse('new connections per real server between two readings, for one service onl
   assert.equal([...d], [['192.168.56.103:80', 6], ['192.168.56.104:80', 5]]);
 });
 
-const RS1 = '192.168.56.103:80', RS2 = '192.168.56.104:80';
+const RS = ['192.168.56.103:80', '192.168.56.104:80', '192.168.56.105:80'];
 // deltas, weights, scheduler → pass: judged on the director's counters, so other clients' requests do not matter.
-const spread: Array<[[number, number], [number, number], string, boolean]> = [
+const spread: Array<[number[], number[], string, boolean]> = [
   [[6, 5], [1, 1], 'rr', true],
   [[5, 5], [1, 1], 'rr', true],
-  [[8, 3], [1, 1], 'rr', false],
+  [[6, 3], [1, 1], 'rr', true],
+  [[7, 3], [1, 1], 'rr', false],
   [[10, 0], [1, 1], 'rr', false],
   [[10, 0], [1, 0], 'rr', true],
   [[9, 1], [1, 0], 'rr', false],
+  // Under a probe's 20 requests/s: the counts seen on the lab, and a real server left short.
+  [[30, 31, 29], [1, 1, 1], 'rr', true],
+  [[30, 30, 28], [1, 1, 1], 'rr', true],
+  [[30, 30, 24], [1, 1, 1], 'rr', false],
+  [[4, 3, 3], [1, 1, 1], 'rr', true],
+  [[8, 1, 1], [1, 1, 1], 'rr', false],
+  // Under heavy traffic the slack grows with the mean: 5 % at each reading.
+  [[1000, 1090, 1010], [1, 1, 1], 'rr', true],
+  [[1000, 1200], [1, 1], 'rr', false],
   [[7, 3], [2, 1], 'wrr', true],
   [[10, 0], [2, 1], 'wrr', false],
   [[0, 0], [0, 0], 'rr', false],
   [[4, 9], [1, 1], 'wlc', true],
 ];
-for (const [[a, b], [wa, wb], sched, pass] of spread) {
-  Parse(`new connections ${a}/${b} with weights ${wa}/${wb} under ${sched} → ${pass ? 'pass' : 'fail'}`, () => {
-    assert.is(judgeDeltas(new Map([[RS1, a], [RS2, b]]), new Map([[RS1, wa], [RS2, wb]]), sched), pass);
+for (const [counts, ws, sched, pass] of spread) {
+  Parse(`new connections ${counts.join('/')} with weights ${ws.join('/')} under ${sched} → ${pass ? 'pass' : 'fail'}`, () => {
+    const at = (xs: number[]) => new Map(xs.map((x, i) => [RS[i]!, x] as const));
+    assert.is(judgeDeltas(at(counts), at(ws), sched), pass);
   });
 }
 
