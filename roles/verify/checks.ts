@@ -39,6 +39,19 @@ export async function settle<T>(probe: () => Promise<T>, done: (v: T) => boolean
   }
 }
 
+/**
+ * The director's counters once they count everything that came before this
+ * call. The kernel folds its per-CPU counters into the ones it shows only
+ * every 2 s (IPVS's estimator), all of them at once: a reading that differs
+ * from the one taken now comes from a fold after now. Waits at most
+ * `deadlineMs` (no traffic since the last fold changes nothing), polling
+ * every `everyMs`: on average half the estimator's period, not all of it.
+ */
+export async function foldedStats(read: () => Promise<string>, deadlineMs = 2500, everyMs = 100): Promise<string> {
+  const now = await read();
+  return settle(read, (x) => x !== now, deadlineMs, everyMs);
+}
+
 /** Does this director hold the VIP on the cluster's interface? */
 export async function holdsVip(r: HostAccess, c: LvsCluster): Promise<boolean> {
   return (await r.run(holdsVipCommand(c.vip, c.interface))).code === 0;
@@ -153,15 +166,13 @@ async function serviceChecks(t: Topology, s: ResolvedService, several: boolean, 
   // Judged from the director's own counters, not from the order of our
   // answers: on a cluster with other clients, their requests take turns in
   // the same rotation as ours.
-  // The kernel folds its per-CPU counters into these every 2 s (IPVS's
-  // estimator): the second reading waits for that.
-  const stats = async (wait = '') => (await master.run(`${wait}ipvsadm -Ln --stats --exact 2>/dev/null`)).stdout;
+  const stats = async () => (await master.run('ipvsadm -Ln --stats --exact 2>/dev/null')).stdout;
   const before = await stats();
   const url = s.check.kind === 'SSL_GET' ? `https://${s.vip}:${s.port}/` : `http://${s.vip}:${s.port}/`;
   // Any HTTP status is an answer: the service may be the user's own application, not the realserver role's page.
   const loop = `for i in $(seq 1 ${requests}); do printf '#%s\\n' "$(curl -sk -o /dev/null -w '%{http_code}' -m 3 ${quote(url)} 2>/dev/null)"; done`;
   const answered = (await self.run(loop)).stdout.split('\n').filter((l) => /^#[1-5]\d\d$/.test(l.trim())).length;
-  const deltas = connDeltas(before, await stats('sleep 2.5; '), s.vip, s.port);
+  const deltas = connDeltas(before, await foldedStats(stats), s.vip, s.port);
   const now = await readIpvs(master);
   const table = now.ok ? mine(now.out) : undefined;
   const weights = new Map((table?.reals ?? []).map((x) => [`${x.address}:${x.port}`, x.weight] as const));
