@@ -68,7 +68,7 @@ export function floorScripts(): Record<string, string> {
         "printf 'ip_vs\\n' > /etc/modules-load.d/lvs-director.conf; chmod 0644 /etc/modules-load.d/lvs-director.conf",
         'modprobe ip_vs 2>/dev/null || true',
         'if [ -d /proc/sys/net/ipv4/vs ]; then',
-        "  printf 'net.ipv4.vs.expire_nodest_conn = 1\\nnet.ipv4.vs.sync_threshold = 1 50\\n' > /etc/sysctl.d/90-lvs-director.conf",
+        "  printf 'net.ipv4.vs.expire_nodest_conn = 1\\nnet.ipv4.vs.sync_threshold = 2 0\\nnet.ipv4.vs.sync_refresh_period = 2\\n' > /etc/sysctl.d/90-lvs-director.conf",
         '  sysctl -q -p /etc/sysctl.d/90-lvs-director.conf',
         ...plain,
         '  systemctl daemon-reload; systemctl enable -q --now lvs-director-no-rst',

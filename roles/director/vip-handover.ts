@@ -12,6 +12,7 @@ import { masteredBy, parseKeepalived } from './keepalived-parse.ts';
 import {
   handoverCommand, handoverOffset, holdsVipCommand, quiesceArmCommand, quiesceCueCleanupCommand, quiesceCueCommand, quiesceCueSetupCommand, quiesceDisarmCommand, QUIESCE_FOR_MS, takeoverLoggedCommand,
 } from './keepalived-commands.ts';
+import { CATCH_UP_MS, CONNECTIONS_COMMAND, catchUp, catchUpNote } from './sync-catch-up.ts';
 
 /** Parameters of {@link vipHandover}. */
 export interface VipHandoverParams {
@@ -88,6 +89,7 @@ export function handoverStep(p: VipHandoverParams, self: string, summary: string
   return {
     summary,
     what: outline([
+      ...(away ? [] : [[`here, first: wait (at most ${CATCH_UP_MS / 1000} s) until this director's IPVS table has every active connection the holder carries`, CONNECTIONS_COMMAND] as const]),
       [`on the director giving the VIP up (${away ? 'this one' : peerNames.join(' or ')}): drop new handshakes for ${QUIESCE_FOR_MS} ms once triggered (a random token per move)`, quiesceArmCommand(p.vips?.length ? p.vips : p.vip, 'RANDOMTK')],
       [`where the VIP will go (${takerNames.join(' or ')}): log the adverts, and mark the kernel log`, quiesceCueSetupCommand(cueOf('RANDOMTK'))],
       ...(away ? [['here:', handoverCommand(p.offset)] as const] : []),
@@ -107,6 +109,8 @@ export function handoverStep(p: VipHandoverParams, self: string, summary: string
       const armed: HostAccess[] = [];
       const notes: string[] = [];
       const triggers: Array<{ r: HostAccess; anchor: number; seen: number; sent: number }> = [];
+      // Taking back: first the connections the holder carries, so none stalls when the VIP returns (see catchUp).
+      if (!away && giving.length) notes.push(catchUpNote(self, await catchUp(me, giving, p.vips?.length ? p.vips : [p.vip], CATCH_UP_MS)));
       try {
         for (const r of giving) {
           armed.push(r);

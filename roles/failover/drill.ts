@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { ApplyIO, ResultTable } from '../../lib/core/change.ts';
 import type { RunResult } from '../../lib/core/transport.ts';
+import { handoverVrrp } from '../director/index.ts';
+import { handoverCommand, HANDOVER_OFFSET } from '../director/keepalived-commands.ts';
+import { handoverStep } from '../director/vip-handover.ts';
 import { holdsVip, readIpvs, settle, table, type CheckRow, type Topology } from '../verify/checks.ts';
 
 /** One failover to drill: the MASTER whose keepalived stops, the director that should take its VIP, and where to send requests. */
@@ -33,9 +36,10 @@ const httpLoop = (vip: string, port: number, stopFile: string) =>
 
 /**
  * Stop keepalived on a MASTER, time until the BACKUP holds its VIP, start
- * it again, time until the MASTER has it back — with HTTP requests to the
- * VIP meanwhile where IPVS exists. keepalived on the MASTER is started again
- * whatever happens.
+ * it again, time until the MASTER has it back (a planned handback, once the
+ * connections are synced to it) — with HTTP requests to the VIP meanwhile
+ * where IPVS exists. keepalived on the MASTER is started again, at its own
+ * priority, whatever happens.
  */
 export async function runDrill(t: Topology, move: DrillMove, io: Pick<ApplyIO, 'host' | 'self'>, o: DrillOptions): Promise<RunResult & { table: ResultTable }> {
   const c = { ...t.cluster, vip: move.vip };
@@ -53,6 +57,8 @@ export async function runDrill(t: Topology, move: DrillMove, io: Pick<ApplyIO, '
   const stopFile = `/tmp/play-drill-${randomBytes(6).toString('hex')}.stop`;
   const http = ipvs ? io.self.run(httpLoop(c.vip, move.port, stopFile)) : undefined;
   let masterDown = false;
+  let lowered = false;
+  const notes: string[] = [];
   try {
     const t0 = Date.now();
     const stop = await m.run('systemctl stop keepalived');
@@ -61,14 +67,27 @@ export async function runDrill(t: Topology, move: DrillMove, io: Pick<ApplyIO, '
     const over = await timeUntil(() => holdsVip(b, c), t0, o.limitMs, o.pollMs);
     rows.push({ check: `${label}failover: VIP to BACKUP`, host: backup, expected: `≤ ${o.limitMs} ms`, seen: over === undefined ? 'never' : `${over} ms`, pass: over === undefined ? 'no' : 'yes' });
 
+    // The failback is planned: the MASTER starts below the BACKUP (its
+    // handover offset), so it does not preempt with an empty IPVS table
+    // (keepalived's stop removed its services and their connections); it
+    // takes the VIP back once the sync daemon has brought it the BACKUP's
+    // connections, as play handback does (see handoverStep).
     const t1 = Date.now();
+    lowered = true;
+    const low = await m.run(handoverCommand(HANDOVER_OFFSET));
+    if (low.code !== 0) return fail(`could not set the handover offset on ${master}: ${low.stderr.trim()}`);
     const start = await m.run('systemctl start keepalived');
     if (start.code !== 0) return fail(`could not start keepalived on ${master}: ${start.stderr.trim()}`);
     masterDown = false;
-    const back = await timeUntil(async () => (await holdsVip(m, c)) && !(await holdsVip(b, c)), t1, o.limitMs, o.pollMs);
-    rows.push({ check: `${label}failback: VIP to MASTER`, host: master, expected: `≤ ${o.limitMs} ms`, seen: back === undefined ? 'never' : `${back} ms`, pass: back === undefined ? 'no' : 'yes' });
+    const handback = await handoverStep({ ...handoverVrrp(t.cluster, master), offset: 0, boundMs: o.limitMs }, master, 'failback').apply(io);
+    if (handback.code === 0) lowered = false;
+    const back = handback.code === 0 ? Date.now() - t1 : undefined;
+    rows.push({ check: `${label}failback: VIP to MASTER`, host: master, expected: `≤ ${o.limitMs} ms`, seen: back === undefined ? `never (${handback.stderr.trim()})` : `${back} ms`, pass: back === undefined ? 'no' : 'yes' });
+    notes.push(...handback.stdout.split('\n').filter(Boolean));
   } finally {
     if (masterDown) await m.run('systemctl start keepalived').catch(() => undefined);
+    // Whatever failed, the MASTER is not left below its peers.
+    if (lowered) await m.run(handoverCommand(0)).catch(() => undefined);
     if (http) {
       await io.self.run(`touch ${stopFile}`);
       const [ok = 0, bad = 0] = (await http).stdout.trim().split(/\s+/).map(Number);
@@ -78,5 +97,5 @@ export async function runDrill(t: Topology, move: DrillMove, io: Pick<ApplyIO, '
   }
   if (!ipvs) rows.push({ check: `${label}HTTP to ${c.vip}:${move.port} during drill`, host: 'controller', expected: 'served', seen: 'skipped: no IPVS in the directors\' kernel', pass: 'skipped' });
   const failed = rows.filter((r) => r.pass === 'no');
-  return { code: failed.length ? 1 : 0, stdout: rows.map((r) => `${r.check}: ${r.seen}`).join('\n'), stderr: failed.map((r) => `${r.check}: expected ${r.expected}, saw ${r.seen}`).join('\n'), table: table(rows) };
+  return { code: failed.length ? 1 : 0, stdout: [...rows.map((r) => `${r.check}: ${r.seen}`), ...notes].join('\n'), stderr: failed.map((r) => `${r.check}: expected ${r.expected}, saw ${r.seen}`).join('\n'), table: table(rows) };
 }

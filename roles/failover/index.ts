@@ -10,7 +10,7 @@ import { runDrill, type DrillMove } from './drill.ts';
 /** Parameters of {@link failoverDrill}. */
 export interface FailoverDrillParams {
   topology: Topology;
-  /** Longest acceptable failover and failback, ms. @default 15000 */
+  /** Longest acceptable failover and failback, ms (the failback waits up to 8 s for the connections to sync: CATCH_UP_MS). @default 20000 */
   limitMs?: number;
   /** How often to look for the VIP while it moves, ms. @default 50 */
   pollMs?: number;
@@ -35,9 +35,9 @@ export const failoverDrill = defineTask<FailoverDrillParams>({
   check: (p) => [...wholeNumber('limitMs', p.limitMs, 1, 2 ** 31, { unit: 'ms' }), ...wholeNumber('pollMs', p.pollMs, 1, 60_000, { unit: 'ms' })],
   plan: async (p) => {
     const moves = drillMoves(p.topology.cluster);
-    const o = { limitMs: p.limitMs ?? 15_000, pollMs: p.pollMs ?? 50 };
+    const o = { limitMs: p.limitMs ?? 20_000, pollMs: p.pollMs ?? 50 };
     return changes([{
-      summary: moves.map((m) => `${m.label}stop keepalived on ${m.master} (MASTER), time the VIP to ${m.backup}, start it again, time the VIP back`).join('; then '),
+      summary: moves.map((m) => `${m.label}stop keepalived on ${m.master} (MASTER), time the VIP to ${m.backup}, start it again below ${m.backup}, hand the VIP back once the connections are synced to it, time that`).join('; then '),
       what: moves.map((m) => `failover drill ${m.master} → ${m.backup} → ${m.master} (${m.vip}), with HTTP requests to ${m.vip}:${m.port} from the controller`).join('\n'),
       // One after the other, one table: a failed move stops the drill, so the next never starts on a cluster that did not recover.
       apply: async (io) => {

@@ -18,6 +18,7 @@ import { parseIpvsadm, parseLabels } from '../../roles/verify/parse.ts';
 import { settle } from '../../roles/verify/checks.ts';
 import { assertDeployedAtOnce, assertIpvsVerified, connectLab, eventsOf, sharedLab, noRestartAfterFirstStart, playCli, recapOf, tasksAround, underProbe } from '../support/lab.ts';
 import withRs3 from '../fixtures/inventory/live-rs3.ts';
+import { slowDownload } from '../support/slow-download.ts';
 
 const VIP = '192.168.56.200';
 const Ipvs = suite('site.ts with IPVS (--ipvs lab)');
@@ -93,6 +94,8 @@ const holders = async () => (await Promise.all(['LB1', 'LB2'].map(async (d) => (
  */
 const moves = { ops: 0, sent: 0, failed: 0, leads: [] as number[] };
 
+const BIG = 3 * 1024 * 1024;
+
 /** `play ARGS` under the probe: asserts exit 0 and no failed request (see {@link moves}); returns the run and the probe. */
 async function live(what: string, args: string[], o: { watchVip?: boolean; movesVip?: boolean } = {}) {
   let most = 0;
@@ -140,8 +143,15 @@ Ipvs('the advert-interval change: BACKUP leaves, MASTER reloads, BACKUP rejoins;
   await live('advert_int 2 → 1', ['site', '-i', 'inventory'], { watchVip: true });
 });
 
-Ipvs('a setting a reload cannot change (disable_local_igmp): restarts, the MASTER after handing the VIP over; no request fails', async () => {
+Ipvs('a setting a reload cannot change (disable_local_igmp): restarts, the MASTER after handing the VIP over; no request fails, a long download survives', async () => {
+  // The restart empties LB1's IPVS table: it takes the VIP back only once the sync daemon has brought the download's connection back.
+  for (const h of ['RS1', 'RS2']) await conns.get(h)!.run(`head -c ${BIG} /dev/zero > /var/www/html/big.bin`);
+  const download = longDownload();
+  await new Promise((res) => setTimeout(res, 2000));
   const { r } = await live('restart-only setting', ['site', '-i', 'spec/fixtures/inventory/igmp.ts'], { movesVip: true });
+  const d = await download;
+  console.log(`      download across the restart: HTTP ${d.code}, ${d.bytes} of ${BIG} bytes; ${eventsOf(r.stdout).flatMap((e) => String(e.stdout ?? '').split('\n')).filter((l) => /connection\(s\) of the holder|active connection/.test(l)).join('; ')}`);
+  assert.equal(d, { code: '200', bytes: BIG });
   const lb1 = eventsOf(r.stdout).find((e) => e.host === 'LB1' && e.kind === 'keepalived')!;
   assert.equal(lb1.changes.map((c: any) => c.summary).filter((s: string) => !s.startsWith('write ')), ['hand the VIPs this director is MASTER of to LB2 before the restart', 'restart keepalived: disable_local_igmp changes, and keepalived cannot change it on a reload', 'take the VIPs back']);
   assert.equal(await holders(), ['LB1']);
@@ -177,13 +187,12 @@ Ipvs('add RS3 (configured before any director sends it traffic), then remove it 
   for (const d of ['LB1', 'LB2']) assert.not.ok('192.168.56.105' in (await weights(d)), `${d} forgot RS3`);
 });
 
-/** A 3 MB download from the VIP, read slowly (about 25 s): its HTTP code and bytes. */
+/** A 3 MB download from the VIP, read at 120 KB/s (about 26 s, see slowDownload): its HTTP code and bytes. */
 async function longDownload(): Promise<{ code: string; bytes: number }> {
-  const r = await controller.run(`curl -s -o /dev/null --limit-rate 120k -m 120 -w '%{http_code} %{size_download}' http://${VIP}/big.bin`);
-  const [code = '', bytes = '0'] = r.stdout.trim().split(' ');
-  return { code, bytes: Number(bytes) };
+  const d = await slowDownload(VIP, '/big.bin', { bytesPerSecond: 120 * 1024, timeoutMs: 20_000 });
+  if (d.error) console.log(`      long download: ${d.error} after ${d.bytes} bytes, ${d.ms} ms`);
+  return { code: d.code, bytes: d.bytes };
 }
-const BIG = 3 * 1024 * 1024;
 
 Ipvs('planned handover and back, twice, under the probe (see moves), and a long download survives it (lvs_sync_daemon, no RST from the new director)', async () => {
   for (const d of ['LB1', 'LB2']) {

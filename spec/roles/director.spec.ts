@@ -55,7 +55,7 @@ Director('site.ts compiles against the seed inventory: tasks per host, warnings,
   const c = compile(site, seed);
   assert.equal(c.problems, []);
   const tasks = (host: string) => c.plays.flatMap((p) => p.work.filter((w) => w.host.name === host).flatMap((w) => w.tasks.map((t) => t.task.kind)));
-  assert.equal(tasks('LB1'), ['apt', 'interface', 'apt', 'vrrpFirewall', 'keepalived', 'service', 'file', 'sysctl', 'sysctl', 'template', 'service', 'gate']);
+  assert.equal(tasks('LB1'), ['apt', 'interface', 'apt', 'vrrpFirewall', 'keepalived', 'service', 'file', 'sysctl', 'sysctl', 'sysctl', 'template', 'service', 'gate']);
   assert.equal(tasks('RS1'), ['apt', 'apt', 'template', 'sysctl', 'sysctl', 'sysctl', 'sysctl', 'template', 'service', 'ufw', 'service', 'gate']);
   assert.equal(tasks('controller'), ['gate', 'verify']);
   // Rolling: real servers one at a time, then directors BACKUP first, MASTER last.

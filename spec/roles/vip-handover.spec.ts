@@ -11,6 +11,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { HostAccess } from '../../lib/core/task.ts';
 import { handoverOffset, HANDOVER_OFFSET, quiesceArmCommand, quiesceDisarmCommand, QUIESCE_FOR_MS } from '../../roles/director/keepalived-commands.ts';
+import { CONNECTIONS_COMMAND } from '../../roles/director/sync-catch-up.ts';
 import { handoverStep, QUIESCE_LEAD_MS, takeoverAfterAnchorMs, vipHandover } from '../../roles/director/vip-handover.ts';
 import { testHost, whatOf } from '../support/plan-harness.ts';
 import { planTable } from '../tasks/table.ts';
@@ -82,8 +83,9 @@ type Name = 'h1' | 'LB2';
  * once the taker's cue has run (or at once without a cue). Commands are
  * told apart by what only they contain.
  */
-function cluster(o: { holder: Name; neverMoves?: boolean; armFails?: boolean; noCue?: boolean; cueRefused?: boolean; cueLost?: boolean }) {
+function cluster(o: { holder: Name; neverMoves?: boolean; armFails?: boolean; noCue?: boolean; cueRefused?: boolean; cueLost?: boolean; conns?: { carried: string; syncedAfter: number } }) {
   const log: string[] = [];
+  let looks = 0;
   let holder = o.holder;
   let want: Name = holder;
   let cued = false;
@@ -92,6 +94,14 @@ function cluster(o: { holder: Name; neverMoves?: boolean; armFails?: boolean; no
     host: testHost({ name }),
     run: async (cmd) => {
       const done = (stdout = '') => ({ code: 0, stdout, stderr: '' });
+      // IPVS connection tables: none unless the row says; the taker learns the holder's after some looks.
+      if (cmd === CONNECTIONS_COMMAND) {
+        if (!o.conns) return done();
+        if (name === holder) return done(o.conns.carried);
+        looks++;
+        log.push(`${name}: connections, look ${looks}`);
+        return done(looks > o.conns.syncedAfter ? o.conns.carried : '');
+      }
       if (cmd.startsWith('ip -o -4 addr')) {
         if (holder !== want && !o.neverMoves && (cued || o.noCue)) { holder = want; log.push(`${holder} takes the VIP`); }
         return { code: holder === name ? 0 : 1, stdout: '', stderr: '' };
@@ -145,6 +155,25 @@ Apply('handback: the peer holding the VIP is armed, this director raises its own
   const r = await handoverStep({ ...fast, offset: 0 }, 'h1', 'take back').apply!(c.io);
   assert.is(r.code, 0, r.stderr);
   assert.equal(c.log, ['LB2: arm', 'h1: cue set up', 'h1: offset 0 at its advert', 'h1: trigger', 'h1 takes the VIP', 'h1: cue removed', 'LB2: disarm']);
+});
+const CARRIED = `IPVS connection entries
+pro expire state       source             virtual            destination
+TCP 14:59  ESTABLISHED 192.168.56.1:45000 192.168.56.200:80  192.168.56.103:80
+TCP 14:58  ESTABLISHED 192.168.56.1:45001 192.168.56.200:80  192.168.56.104:80
+TCP 01:50  FIN_WAIT    192.168.56.1:45002 192.168.56.200:80  192.168.56.104:80
+`;
+Apply('taking back after a restart: first the holder\'s established connections in this director\'s table, then the move', async () => {
+  const c = cluster({ holder: 'LB2', conns: { carried: CARRIED, syncedAfter: 2 } });
+  const r = await handoverStep({ ...fast, offset: 0 }, 'h1', 'take back').apply!(c.io);
+  assert.is(r.code, 0, r.stderr);
+  assert.equal(c.log, ['h1: connections, look 1', 'h1: connections, look 2', 'h1: connections, look 3', 'LB2: arm', 'h1: cue set up', 'h1: offset 0 at its advert', 'h1: trigger', 'h1 takes the VIP', 'h1: cue removed', 'LB2: disarm']);
+  assert.match(r.stdout, /h1 had all 2 active connection\(s\) of the holder after \d+ ms/);
+});
+Apply('handing over: no wait for connections (the taker has kept its table)', async () => {
+  const c = cluster({ holder: 'h1', conns: { carried: CARRIED, syncedAfter: 99 } });
+  const r = await handoverStep({ ...fast, offset: HANDOVER_OFFSET }, 'h1', 'hand over').apply!(c.io);
+  assert.is(r.code, 0, r.stderr);
+  assert.ok(!c.log.some((l) => l.includes('connections')), c.log.join('\n'));
 });
 Apply('the VIP never moves: a bounded failure, and the cue and the table are removed anyway', async () => {
   const c = cluster({ holder: 'h1', neverMoves: true });
