@@ -41,8 +41,9 @@ export async function runHost(work: HostWork, state: HostState, transport: Trans
     await state.cache.load(workFacts(work, state.wantDiff));
     await state.cache.load(workFactsAfter(work, (f) => state.cache.peek(f), state.wantDiff));
   } catch {
-    // A fact batch that fails is re-read per task, where the failure gets a task name.
-    state.cache.invalidate();
+    // A fact batch that fails is re-read per task, where the failure gets a
+    // task name. Nothing changed: what was read stays, and no other host's
+    // cache is made to read again (invalidate is for changes).
   }
   // Handlers notified in a phase run when it ends: a post task (a health
   // gate) sees the restarts the roles asked for.
