@@ -1,37 +1,14 @@
 import type { HostAccess } from '../../lib/core/task.ts';
-
-/** The command that lists a director's IPVS timeouts and connection entries (numeric). */
-export const CONNECTIONS_COMMAND = 'ipvsadm -L --timeout 2>/dev/null; ipvsadm -Lnc 2>/dev/null';
-
-/**
- * A connection counts as active when its entry on the director holding the
- * VIP was refreshed by a packet within this many seconds: only those reach
- * a taker (the sync daemon copies a connection when it carries packets), and
- * an idle or dead one would hold every take-back for the whole bound.
- */
-export const ACTIVE_WITHIN_S = 10;
+import { addressOf, CONNECTIONS_COMMAND, isActive, parseConnections } from '../lvs/ipvs-connections.ts';
 
 /**
  * The connections in `CONNECTIONS_COMMAND`'s output to any of `vips`, as
- * "PROTO client:port vip:port" keys. With `active`, only what a director
- * holding the VIP carries: ESTABLISHED, and refreshed within
- * {@link ACTIVE_WITHIN_S} (the entry's expiry within that of IPVS's TCP
- * timeout; without the timeout line, every ESTABLISHED one).
+ * "PROTO client:port vip:port" keys; with `active`, only what a director
+ * holding the VIP carries ({@link isActive}).
  */
 export function connectionKeys(out: string, vips: readonly string[], active = false): Set<string> {
-  const keys = new Set<string>();
-  const tcpTimeout = Number(/^Timeout \(tcp tcpfin udp\):\s+(\d+)/m.exec(out)?.[1] ?? NaN);
-  for (const line of out.split('\n')) {
-    const m = /^(TCP|UDP|SCTP)\s+(\d+):(\d\d)\s+(\S+)\s+(\S+)\s+(\S+):(\d+)\s/.exec(line.trim() + ' ');
-    if (!m || !vips.includes(m[6]!)) continue;
-    if (active) {
-      if (m[4] !== 'ESTABLISHED') continue;
-      const expiresS = Number(m[2]) * 60 + Number(m[3]);
-      if (Number.isFinite(tcpTimeout) && expiresS < tcpTimeout - ACTIVE_WITHIN_S) continue;
-    }
-    keys.add(`${m[1]} ${m[5]} ${m[6]}:${m[7]}`);
-  }
-  return keys;
+  const { tcpTimeoutS, entries } = parseConnections(out);
+  return new Set(entries.filter((e) => vips.includes(addressOf(e.virtual)) && (!active || isActive(e, tcpTimeoutS))).map((e) => `${e.proto} ${e.client} ${e.virtual}`));
 }
 
 /**

@@ -12,7 +12,8 @@ import { masteredBy, parseKeepalived } from './keepalived-parse.ts';
 import {
   handoverCommand, handoverOffset, holdsVipCommand, quiesceArmCommand, quiesceCueCleanupCommand, quiesceCueCommand, quiesceCueSetupCommand, quiesceDisarmCommand, QUIESCE_FOR_MS, takeoverLoggedCommand,
 } from './keepalived-commands.ts';
-import { CATCH_UP_MS, CONNECTIONS_COMMAND, catchUp, catchUpNote } from './sync-catch-up.ts';
+import { CONNECTIONS_COMMAND } from '../lvs/ipvs-connections.ts';
+import { CATCH_UP_MS, catchUp, catchUpNote } from './sync-catch-up.ts';
 
 /** Parameters of {@link vipHandover}. */
 export interface VipHandoverParams {

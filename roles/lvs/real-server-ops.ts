@@ -6,11 +6,14 @@ import { TaskError } from '../../lib/core/errors.ts';
 import { sh } from '../../lib/core/shell.ts';
 import type { PlanContext } from '../../lib/core/task.ts';
 import { parseIpvsadm } from '../verify/parse.ts';
+import { ACTIVE_WITHIN_S, CONNECTIONS_COMMAND, isActive, parseConnections } from './ipvs-connections.ts';
 import { settle, table, type CheckRow, type Topology } from '../verify/checks.ts';
 
 const FLAG: Record<string, string> = { DR: '-g', NAT: '-m', TUN: '-i' };
 /** Where a director's addresses start in what `entries` reads. */
 const ADDRS = '@@play-addrs';
+/** Where its IPVS connection entries start. */
+const CONNS = '@@play-conns';
 
 /**
  * This real server's entry on each running director with IPVS, one per
@@ -23,9 +26,10 @@ async function entries(t: Topology, host: string, ctx: Pick<PlanContext, 'reader
   const services = servicesOf(c).filter((s) => s.realServers.some((r) => r.name === host));
   const perDirector = await Promise.all(t.directors.map(async (d) => {
     const r = await ctx.reader(d.name);
-    const out = await r.run(`systemctl is-active keepalived 2>/dev/null; ipvsadm -Ln 2>/dev/null || echo @@no-ipvs; echo ${ADDRS}; ip -o -4 addr show 2>/dev/null || true`);
+    const out = await r.run(`systemctl is-active keepalived 2>/dev/null; ipvsadm -Ln 2>/dev/null || echo @@no-ipvs; echo ${ADDRS}; ip -o -4 addr show 2>/dev/null || true; echo ${CONNS}; ${CONNECTIONS_COMMAND}`);
     const [state = '', ...rest] = out.stdout.split('\n');
-    const [ipvs = '', addrs = ''] = rest.join('\n').split(`${ADDRS}\n`);
+    const [ipvs = '', tail = ''] = rest.join('\n').split(`${ADDRS}\n`);
+    const [addrs = '', connections = ''] = tail.split(`${CONNS}\n`);
     return services.map((service) => {
       const dest = `${rs.address}:${service.port}`;
       const svc = parseIpvsadm(ipvs).find((s) => s.address === service.vip && s.port === service.port && s.proto === service.protocol);
@@ -34,8 +38,10 @@ async function entries(t: Topology, host: string, ctx: Pick<PlanContext, 'reader
         director: d.name, access: r, service, dest, running: state.trim() === 'active', ipvs: !ipvs.includes('@@no-ipvs'),
         // Connections count only where the service's VIP is, as packets reach that director alone. Another keeps
         // the entries of connections it carried before the VIP moved (they never see their FIN, so stay
-        // ESTABLISHED for IPVS's 15 min), and the sync daemon's copies of the holder's, counted there.
-        weight: mine?.weight, active: mine && addrs.includes(` inet ${service.vip}/`) ? activeOf(ipvs, service, dest) : 0,
+        // ESTABLISHED for IPVS's 15 min), and the sync daemon's copies of the holder's, counted there. And
+        // there only those carrying traffic (isActive): the VIP's holder may have copies, synced while it
+        // was BACKUP, of connections that ended elsewhere.
+        weight: mine?.weight, active: mine && addrs.includes(` inet ${service.vip}/`) ? activeOf(connections, service, dest) : 0,
         othersServing: (svc?.reals ?? []).filter((x) => `${x.address}:${x.port}` !== dest && x.weight > 0).length,
         configured: service.realServers.find((x) => x.name === host)?.weight ?? 1,
       };
@@ -53,15 +59,10 @@ function weightChange(t: Topology, e: Entry, to: number): Change {
   return { summary: `weight ${e.weight} → ${to} for ${e.dest} on ${e.director}`, what: outline([[`on ${e.director}:`, cmd]]), apply: async () => e.access.run(cmd) };
 }
 
-/** Active connections of `dest` in this service's section of `ipvsadm -Ln` (another service may list the same ADDR:PORT). */
-function activeOf(ipvs: string, service: { vip: string; port: number; protocol: string }, dest: string): number {
-  let inService = false;
-  for (const l of ipvs.split('\n')) {
-    const head = /^(TCP|UDP|FWM)\s+(\S+)/.exec(l.trim());
-    if (head) inService = head[1] === service.protocol && head[2] === `${service.vip}:${service.port}`;
-    else if (inService && l.trim().startsWith(`-> ${dest} `)) return Number(l.trim().split(/\s+/)[4] ?? 0);
-  }
-  return 0;
+/** Connections to `dest` through this service that carry traffic, in {@link CONNECTIONS_COMMAND}'s output. */
+function activeOf(out: string, service: { vip: string; port: number; protocol: string }, dest: string): number {
+  const { tcpTimeoutS, entries } = parseConnections(out);
+  return entries.filter((e) => e.proto === service.protocol && e.virtual === `${service.vip}:${service.port}` && e.dest === dest && isActive(e, tcpTimeoutS)).length;
 }
 
 /** Parameters of {@link drainRealServer}. */
@@ -104,7 +105,7 @@ export const drainRealServer = defineTask<DrainParams>({
     }
     out.push({
       summary: `wait until ${ctx.host.name} has no active connection on ${es.map((e) => e.director).join(', ')}`,
-      what: `read ipvsadm -Ln on every director every 0.5 s, up to ${(p.boundMs ?? 60_000) / 1000} s: until ${ctx.host.name} has no active connection where the VIP is`,
+      what: `read ipvsadm -Ln and -Lnc on every director every 0.5 s, up to ${(p.boundMs ?? 60_000) / 1000} s: until ${ctx.host.name} has no connection where the VIP is that carried a packet in the last ${ACTIVE_WITHIN_S} s`,
       apply: async () => {
         const left = await settle(async () => (await entries(t, ctx.host.name, ctx)).filter((e) => e.running && e.active > 0), (l) => l.length === 0, p.boundMs ?? 60_000, 500);
         return left.length === 0 ? { code: 0, stdout: '', stderr: '' } : { code: 1, stdout: '', stderr: `still active after ${(p.boundMs ?? 60_000) / 1000} s: ${left.map((e) => `${e.director} ${e.active}`).join(', ')}` };

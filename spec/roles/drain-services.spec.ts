@@ -76,14 +76,25 @@ Drain('undrain restores each service\'s own weight (443 gives RS1 weight 2)', as
   ]);
 });
 
-/** A director's answer: keepalived's state, its IPVS table with RS1's active connections, and whether it holds the VIP. */
-const director = (o: { weight: number; active: number; holds: boolean }) =>
-  `active\n${SEED_TABLE.replace('192.168.56.103:80 Route 1 0 0', `192.168.56.103:80 Route ${o.weight} ${o.active} 0`)}\n@@play-addrs\n` +
-  `2: enp0s8    inet 192.168.56.101/24 brd 192.168.56.255 scope global enp0s8\n${o.holds ? '2: enp0s8    inet 192.168.56.200/32 scope global enp0s8\n' : ''}`;
+/** RS1's connection entries: `active` carrying traffic, `idle` ESTABLISHED without a packet for 30 s, one closing, and one to RS2. */
+const entries = (active: number, idle: number) => [
+  'Timeout (tcp tcpfin udp): 900 120 300', 'IPVS connection entries', 'pro expire state       source             virtual            destination',
+  ...Array.from({ length: active }, (_, i) => `TCP 14:5${i % 10}  ESTABLISHED 192.168.56.1:${40000 + i} 192.168.56.200:80  192.168.56.103:80`),
+  ...Array.from({ length: idle }, (_, i) => `TCP 14:30  ESTABLISHED 192.168.56.1:${41000 + i} 192.168.56.200:80  192.168.56.103:80`),
+  'TCP 01:50  FIN_WAIT    192.168.56.1:42000 192.168.56.200:80  192.168.56.103:80',
+  'TCP 14:59  ESTABLISHED 192.168.56.1:42001 192.168.56.200:80  192.168.56.104:80',
+].join('\n');
+/** A director's answer: keepalived's state, its IPVS table with RS1's active connections, whether it holds the VIP, its connection entries. */
+const director = (o: { weight: number; active: number; holds: boolean; idle?: number }) =>
+  `active\n${SEED_TABLE.replace('192.168.56.103:80 Route 1 0 0', `192.168.56.103:80 Route ${o.weight} ${o.active + (o.idle ?? 0)} 0`)}\n@@play-addrs\n` +
+  `2: enp0s8    inet 192.168.56.101/24 brd 192.168.56.255 scope global enp0s8\n${o.holds ? '2: enp0s8    inet 192.168.56.200/32 scope global enp0s8\n' : ''}` +
+  `@@play-conns\n${entries(o.active, o.idle ?? 0)}\n`;
 
 const activeRows: Array<{ name: string; lb1: Parameters<typeof director>[0]; lb2: Parameters<typeof director>[0]; want: string }> = [
   { name: 'drained, connections left only on the director without the VIP (from before it moved): done', lb1: { weight: 0, active: 0, holds: true }, lb2: { weight: 0, active: 3, holds: false }, want: 'noop' },
   { name: 'drained, connections left on the VIP holder: wait for them', lb1: { weight: 0, active: 2, holds: true }, lb2: { weight: 0, active: 0, holds: false }, want: 'wait until RS1 has no active connection on LB1, LB2' },
+  { name: 'drained, the VIP holder has only entries without a packet for 10 s (copies synced while it was BACKUP, of connections that ended elsewhere): done', lb1: { weight: 0, active: 0, idle: 2, holds: true }, lb2: { weight: 0, active: 0, holds: false }, want: 'noop' },
+  { name: 'drained, one carrying traffic beside idle ones on the VIP holder: wait', lb1: { weight: 0, active: 1, idle: 2, holds: true }, lb2: { weight: 0, active: 0, holds: false }, want: 'wait until RS1 has no active connection on LB1, LB2' },
   { name: 'not drained: weight 0 on both, then wait', lb1: { weight: 1, active: 0, holds: true }, lb2: { weight: 1, active: 5, holds: false }, want: 'weight 1 → 0 for 192.168.56.103:80 on LB1 | weight 1 → 0 for 192.168.56.103:80 on LB2 | wait until RS1 has no active connection on LB1, LB2' },
 ];
 for (const r of activeRows) {

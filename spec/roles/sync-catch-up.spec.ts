@@ -7,7 +7,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { HostAccess } from '../../lib/core/task.ts';
-import { catchUp, catchUpNote, connectionKeys, CONNECTIONS_COMMAND } from '../../roles/director/sync-catch-up.ts';
+import { catchUp, catchUpNote, connectionKeys } from '../../roles/director/sync-catch-up.ts';
+import { CONNECTIONS_COMMAND } from '../../roles/lvs/ipvs-connections.ts';
 import { testHost } from '../support/plan-harness.ts';
 
 const HEAD = 'IPVS connection entries\npro expire state       source             virtual            destination\n';

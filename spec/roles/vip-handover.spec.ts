@@ -11,7 +11,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { HostAccess } from '../../lib/core/task.ts';
 import { handoverOffset, HANDOVER_OFFSET, quiesceArmCommand, quiesceDisarmCommand, QUIESCE_FOR_MS } from '../../roles/director/keepalived-commands.ts';
-import { CONNECTIONS_COMMAND } from '../../roles/director/sync-catch-up.ts';
+import { CONNECTIONS_COMMAND } from '../../roles/lvs/ipvs-connections.ts';
 import { handoverStep, QUIESCE_LEAD_MS, takeoverAfterAnchorMs, vipHandover } from '../../roles/director/vip-handover.ts';
 import { testHost, whatOf } from '../support/plan-harness.ts';
 import { planTable } from '../tasks/table.ts';
