@@ -26,6 +26,8 @@ export interface TimedOptions {
   rssAlso?: string;
   /** Written to its stdin (else stdin is closed). */
   input?: string;
+  /** Each stdout chunk as it arrives, with the ms since spawn (for marks a command prints on its way). */
+  onStdout?: (text: string, ms: number) => void;
 }
 
 /** Run a command; wall time from spawn to exit. */
@@ -36,7 +38,10 @@ export function timed(cmd: string, args: readonly string[], o: TimedOptions = {}
     if (o.input !== undefined) child.stdin!.end(o.input);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout!.on('data', (b: Buffer) => out.push(b));
+    child.stdout!.on('data', (b: Buffer) => {
+      out.push(b);
+      o.onStdout?.(b.toString(), Number(process.hrtime.bigint() - start) / 1e6);
+    });
     child.stderr!.on('data', (b: Buffer) => err.push(b));
     let peak = 0;
     const sampler = o.sampleMs && child.pid

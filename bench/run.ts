@@ -275,6 +275,7 @@ async function firstRuns(): Promise<LabProfile> {
     const failed = Object.entries(f.runs).filter(([, t]) => t.code !== 0).map(([h, t]) => `${h}: exit ${t.code}: ${t.stderr.trim().split('\n').slice(-3).join(' / ')}`);
     if (failed.length) {
       (results.firstFloor ??= [])[i] = null;
+      (results.firstFloorServing ??= [])[i] = null;
       results.voids.push({ series: 'firstFloor', tool: 'shell', problem: failed.join('; '), tail: '' });
       log(`  first shell floor: VOID (${failed.join('; ')})`);
     } else {
@@ -282,7 +283,8 @@ async function firstRuns(): Promise<LabProfile> {
       if (ref) sameState(ref, state, 'the shell floor');
       else ref = state;
       (results.firstFloor ??= [])[i] = f.ms;
-      log(`  first shell floor: ${secs(f.ms)}`);
+      (results.firstFloorServing ??= [])[i] = f.servingMs;
+      log(`  first shell floor: ${secs(f.ms)}, serving (the MASTER holds the VIP) ${secs(f.servingMs)}`);
     }
     if (!p.void && !r.void) valid++;
   }

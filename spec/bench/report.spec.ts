@@ -32,7 +32,13 @@ const cases: Array<{ name: string; r: Results; has: string[]; lacks: string[] }>
     name: 'first run ÷ its shell floor, per pair, void pairs left out',
     r: base({ series: { first: { play: [13_000, 14_000, null], ansible: [28_000, 29_000, 30_000] } }, firstFloor: [10_000, 10_000, 10_000] }),
     has: ['| play\'s first run ÷ that floor | 1.4× (1.3×–1.4×) | | | ≤ 1.25× |'],
-    lacks: ['idempotent re-run, warm', 'cold idempotent re-run'],
+    lacks: ['idempotent re-run, warm', 'cold idempotent re-run', 'serving floor'],
+  },
+  {
+    name: 'first run ÷ the floor until serving, from the same runs, void pairs left out',
+    r: base({ series: { first: { play: [13_000, 14_000, 12_000], ansible: [28_000, 29_000, 30_000] } }, firstFloor: [10_000, 10_000, null], firstFloorServing: [12_500, 13_000, null] }),
+    has: ['| play\'s first run ÷ that floor | 1.4× (1.3×–1.4×) | | | ≤ 1.25× |', '| play\'s first run ÷ the serving floor | 1.1× (1.0×–1.1×) | | | |', '`firstFloorServing` samples (ms; the same runs until the MASTER held its VIP): [12500,13000,null]'],
+    lacks: ['idempotent re-run, warm'],
   },
   {
     name: 'no cold series: no cold row',
