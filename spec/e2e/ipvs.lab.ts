@@ -8,7 +8,8 @@
  * rollout, the advert-interval change (both directors polled for the VIP),
  * a setting only a restart applies,
  * drain and return of RS1, adding RS3 and removing it, a planned handover
- * with a long download across it, and the failover drill.
+ * with a long download across it, the failover drill, and reboots: RS1's
+ * (drained first, then unannounced) and the MASTER's (unannounced).
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -187,9 +188,9 @@ Ipvs('add RS3 (configured before any director sends it traffic), then remove it 
   for (const d of ['LB1', 'LB2']) assert.not.ok('192.168.56.105' in (await weights(d)), `${d} forgot RS3`);
 });
 
-/** A 3 MB download from the VIP, read at 120 KB/s (about 26 s, see slowDownload): its HTTP code and bytes. */
-async function longDownload(): Promise<{ code: string; bytes: number }> {
-  const d = await slowDownload(VIP, '/big.bin', { bytesPerSecond: 120 * 1024, timeoutMs: 20_000 });
+/** A 3 MB download from the VIP, read at 120 KB/s (about 26 s, see slowDownload) or `kbps`: its HTTP code and bytes. */
+async function longDownload(kbps = 120): Promise<{ code: string; bytes: number }> {
+  const d = await slowDownload(VIP, '/big.bin', { bytesPerSecond: kbps * 1024, timeoutMs: 20_000 });
   if (d.error) console.log(`      long download: ${d.error} after ${d.bytes} bytes, ${d.ms} ms`);
   return { code: d.code, bytes: d.bytes };
 }
@@ -280,6 +281,43 @@ Ipvs('play lab reboot RS1, unannounced: RS1 comes back in both directors\' IPVS 
   const after = await underProbe(VIP, async () => new Promise((res) => setTimeout(res, 3000)));
   assert.ok((after.probe.answeredBy.RS1 ?? 0) > 0, `RS1 answers through the VIP: ${JSON.stringify(after.probe.answeredBy)}`);
   assert.is(after.probe.failed, 0);
+});
+
+/** A host's connection is gone with its reboot: a new one, checked against the same host key (the old one closed, or left after 2 s). */
+async function reconnect(name: string): Promise<void> {
+  await Promise.race([conns.get(name)!.close().catch(() => undefined), new Promise((res) => setTimeout(res, 2000))]);
+  conns.set(name, await connectLab(name));
+}
+
+Ipvs('play lab reboot LB1, unannounced: the VIP on LB2 while the MASTER is down, back on LB1 after, with no play run; a long download spans both moves', async () => {
+  // RS1's connection went with its reboot above.
+  await reconnect('RS1');
+  for (const h of ['RS1', 'RS2']) await conns.get(h)!.run(`head -c ${BIG} /dev/zero > /var/www/html/big.bin`);
+  // 60 KB/s: about 52 s, past LB1's return (up in 25-35 s, preempting 3 advert intervals after keepalived starts).
+  const download = longDownload(60);
+  await new Promise((res) => setTimeout(res, 2000));
+  const lb2 = conns.get('LB2')!;
+  const { result: r, probe } = await underProbe(VIP, async () => {
+    let rebooting = true;
+    let lb2Held = false;
+    const watch = (async () => {
+      while (rebooting) {
+        if ((await lb2.run('ip -o -4 addr show dev enp0s8')).stdout.includes(` ${VIP}/`)) lb2Held = true;
+        await new Promise((res) => setTimeout(res, 250));
+      }
+    })();
+    const reboot = await playCli(['lab', 'reboot', 'LB1'], { timeoutMs: 180_000 });
+    rebooting = false;
+    await watch;
+    await reconnect('LB1');
+    const back = await settle(holders, (h) => h.join() === 'LB1', 60_000, 500);
+    return { reboot, lb2Held, back, download: await download };
+  });
+  assert.is(r.reboot.code, 0, r.reboot.stdout + r.reboot.stderr);
+  console.log(`      unannounced reboot of the MASTER: ${probe.sent} requests, ${probe.failed} failed, longest gap ${probe.longestGapMs} ms; download across it: HTTP ${r.download.code}, ${r.download.bytes} of ${BIG} bytes`);
+  assert.ok(r.lb2Held, 'LB2 held the VIP while LB1 was down');
+  assert.equal(r.back, ['LB1'], 'LB1 took the VIP back, alone');
+  assert.equal(r.download, { code: '200', bytes: BIG });
 });
 
 Ipvs.after(async () => {
