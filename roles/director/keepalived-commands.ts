@@ -407,40 +407,18 @@ export const LEFT_MARK = '/run/play/keepalived-left-vrrp';
 export const EXPIRE_NODEST = '/proc/sys/net/ipv4/vs/expire_nodest_conn';
 
 /**
- * Turn `expire_nodest_conn` off before keepalived stops, so the director
- * keeps its IPVS connections; prints what the setting was ('' without
- * IPVS: nothing written). keepalived removes its virtual servers as it
- * stops, and with the setting on (IPVS_SYSCTLS) the kernel (5.9 and later)
- * then expires every connection to their real servers at once — idle ones
- * included, which no sync daemon sends back, as it sends a connection only
- * when a packet passes: a keep-alive connection idle through a restart was
- * dead once this director took its VIP back (its next request unanswered).
- * With the setting off, the entries wait with their real servers in IPVS's
- * trash until keepalived adds the same real servers again, and carry on.
- * `setting`: the file, for tests.
- *
- * @example
- * ```ts
- * import { holdConnectionsCommand, releaseConnectionsCommand } from './keepalived-commands.ts';
- * const before = holdConnectionsCommand(); // run it, keep its output…
- * const after = releaseConnectionsCommand('1'); // …and give it back once keepalived runs again
- * ```
- */
-export function holdConnectionsCommand(setting = EXPIRE_NODEST): string {
-  const file = quote(setting);
-  return `e=$(cat ${file} 2>/dev/null || true); if [ -n "$e" ]; then echo 0 > ${file}; fi; echo "$e"`;
-}
-
-/** Put `expire_nodest_conn` back to `was` (what {@link holdConnectionsCommand} printed, or a shell variable); nothing when it is ''. */
-export function releaseConnectionsCommand(was: string, setting = EXPIRE_NODEST): string {
-  if (!/^(\d*|\$[a-z]+)$/.test(was)) throw new Error(`releaseConnectionsCommand: "${was}" is not a setting's value`);
-  return `if [ -n "${was}" ]; then echo "${was}" > ${quote(setting)}; fi`;
-}
-
-/**
- * Restart keepalived (confirmed) with the director's IPVS connections kept
- * (see {@link holdConnectionsCommand}); the setting is put back as it was,
- * whether the restart worked or not. Without IPVS it is a plain restart.
+ * Restart keepalived (confirmed) with the director's IPVS connections kept.
+ * keepalived removes its virtual servers as it stops, and with
+ * `expire_nodest_conn` on, the kernel (5.9 and later) then expires every
+ * connection to their real servers at once — idle ones included, which no
+ * sync daemon sends back, as it sends a connection only when a packet
+ * passes: a keep-alive connection idle through the restart was dead once
+ * this director took its VIP back (its next request unanswered). With the
+ * setting off meanwhile, the entries wait with their real servers in
+ * IPVS's trash until keepalived adds the same real servers again, and
+ * carry on; the setting is put back as it was, whether the restart worked
+ * or not. Without IPVS (no such file) it is a plain restart. `setting`:
+ * the file, for tests.
  *
  * @example
  * ```ts
@@ -449,11 +427,13 @@ export function releaseConnectionsCommand(was: string, setting = EXPIRE_NODEST):
  * ```
  */
 export function restartKeepingConnectionsCommand(setting = EXPIRE_NODEST): string {
+  const file = quote(setting);
   return [
-    `e=$(${holdConnectionsCommand(setting)})`,
+    `e=$(cat ${file} 2>/dev/null || true)`,
+    `if [ -n "$e" ]; then echo 0 > ${file}; fi`,
     `( ${systemctlCommand('keepalived', 'restart')}\n)`,
     'rc=$?',
-    releaseConnectionsCommand('$e', setting),
+    `if [ -n "$e" ]; then echo "$e" > ${file}; fi`,
     'test "$rc" = 0',
   ].join('\n');
 }

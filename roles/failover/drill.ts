@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ApplyIO, ResultTable } from '../../lib/core/change.ts';
 import type { RunResult } from '../../lib/core/transport.ts';
 import { handoverVrrp } from '../director/index.ts';
-import { handoverCommand, HANDOVER_OFFSET, holdConnectionsCommand, releaseConnectionsCommand } from '../director/keepalived-commands.ts';
+import { handoverCommand, HANDOVER_OFFSET } from '../director/keepalived-commands.ts';
 import { handoverStep } from '../director/vip-handover.ts';
 import { holdsVip, readIpvs, settle, table, type CheckRow, type Topology } from '../verify/checks.ts';
 
@@ -58,14 +58,8 @@ export async function runDrill(t: Topology, move: DrillMove, io: Pick<ApplyIO, '
   const http = ipvs ? io.self.run(httpLoop(c.vip, move.port, stopFile)) : undefined;
   let masterDown = false;
   let lowered = false;
-  let was = '';
   const notes: string[] = [];
   try {
-    // Its IPVS connections kept through the stop, so the failback does not
-    // end the idle ones (see holdConnectionsCommand).
-    const held = await m.run(holdConnectionsCommand());
-    if (held.code !== 0) return fail(`could not keep ${master}'s IPVS connections through the stop: ${held.stderr.trim()}`);
-    was = held.stdout.trim();
     const t0 = Date.now();
     const stop = await m.run('systemctl stop keepalived');
     if (stop.code !== 0) return fail(`could not stop keepalived on ${master}: ${stop.stderr.trim()}`);
@@ -74,10 +68,10 @@ export async function runDrill(t: Topology, move: DrillMove, io: Pick<ApplyIO, '
     rows.push({ check: `${label}failover: VIP to BACKUP`, host: backup, expected: `≤ ${o.limitMs} ms`, seen: over === undefined ? 'never' : `${over} ms`, pass: over === undefined ? 'no' : 'yes' });
 
     // The failback is planned: the MASTER starts below the BACKUP (its
-    // handover offset), so it does not preempt before its IPVS table has
-    // the connections the BACKUP carried meanwhile; it takes the VIP back
-    // once the sync daemon has brought them, as play handback does (see
-    // handoverStep).
+    // handover offset), so it does not preempt with an empty IPVS table
+    // (keepalived's stop removed its services and their connections); it
+    // takes the VIP back once the sync daemon has brought it the BACKUP's
+    // connections, as play handback does (see handoverStep).
     const t1 = Date.now();
     lowered = true;
     const low = await m.run(handoverCommand(HANDOVER_OFFSET));
@@ -92,7 +86,6 @@ export async function runDrill(t: Topology, move: DrillMove, io: Pick<ApplyIO, '
     notes.push(...handback.stdout.split('\n').filter(Boolean));
   } finally {
     if (masterDown) await m.run('systemctl start keepalived').catch(() => undefined);
-    if (was) await m.run(releaseConnectionsCommand(was)).catch(() => undefined);
     // Whatever failed, the MASTER is not left below its peers.
     if (lowered) await m.run(handoverCommand(0)).catch(() => undefined);
     if (http) {
