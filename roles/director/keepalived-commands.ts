@@ -403,41 +403,6 @@ export function drainCommand(vs: KaVirtualServer, real: KaRealServer, forwarding
  */
 export const LEFT_MARK = '/run/play/keepalived-left-vrrp';
 
-/** The IPVS setting that expires a connection whose real server is gone (IPVS_SYSCTLS sets it to 1). */
-export const EXPIRE_NODEST = '/proc/sys/net/ipv4/vs/expire_nodest_conn';
-
-/**
- * Restart keepalived (confirmed) with the director's IPVS connections kept.
- * keepalived removes its virtual servers as it stops, and with
- * `expire_nodest_conn` on, the kernel (5.9 and later) then expires every
- * connection to their real servers at once — idle ones included, which no
- * sync daemon sends back, as it sends a connection only when a packet
- * passes: a keep-alive connection idle through the restart was dead once
- * this director took its VIP back (its next request unanswered). With the
- * setting off meanwhile, the entries wait with their real servers in
- * IPVS's trash until keepalived adds the same real servers again, and
- * carry on; the setting is put back as it was, whether the restart worked
- * or not. Without IPVS (no such file) it is a plain restart. `setting`:
- * the file, for tests.
- *
- * @example
- * ```ts
- * import { restartKeepingConnectionsCommand } from './keepalived-commands.ts';
- * const exec = restartKeepingConnectionsCommand(); // a Change's exec on a director
- * ```
- */
-export function restartKeepingConnectionsCommand(setting = EXPIRE_NODEST): string {
-  const file = quote(setting);
-  return [
-    `e=$(cat ${file} 2>/dev/null || true)`,
-    `if [ -n "$e" ]; then echo 0 > ${file}; fi`,
-    `( ${systemctlCommand('keepalived', 'restart')}\n)`,
-    'rc=$?',
-    `if [ -n "$e" ]; then echo "$e" > ${file}; fi`,
-    'test "$rc" = 0',
-  ].join('\n');
-}
-
 /** Did this director leave VRRP for new shared settings? */
 export const leftVrrp = fact('keepalived:left-vrrp', `test -e ${LEFT_MARK} && echo yes || echo no`, (out) => out.trim() === 'yes');
 

@@ -11,7 +11,7 @@ import { sh } from '../../lib/core/shell.ts';
 import { liveHandoverStep, type LiveHandover } from './vip-handover.ts';
 import {
   KEEPALIVED_CONFIG_TEST, vipsBridgedCommand,
-  drainCommand, handoverOffset, HANDOVER_OFFSET, ipvsKernel, leaveCommand, leftVrrp, rejoinCommand, rejoinPrepareCommand, reloadCommand, restartKeepingConnectionsCommand,
+  drainCommand, handoverOffset, HANDOVER_OFFSET, ipvsKernel, leaveCommand, leftVrrp, rejoinCommand, rejoinPrepareCommand, reloadCommand,
 } from './keepalived-commands.ts';
 import { parseKeepalived, rehomedVips, removedReals, rolloutOf, sharedOf, type RESTART_ONLY } from './keepalived-parse.ts';
 
@@ -162,7 +162,7 @@ export const keepalivedConfig = defineTask<KeepalivedConfigParams>({
       out.push({ summary: `drain ${real.address}:${real.port} from ${vs.address}:${vs.port} (weight 0, its connections end) before removing it`, exec: drainCommand(vs, real, forwarding, p.drainSeconds ?? 30) });
     }
     out.push(...file.changes);
-    const restart: Change = { summary: `restart keepalived: ${how.kind === 'restart' ? how.why : ''}`, exec: restartKeepingConnectionsCommand() };
+    const restart: Change = { summary: `restart keepalived: ${how.kind === 'restart' ? how.why : ''}`, exec: systemctlCommand('keepalived', 'restart') };
     if (how.kind === 'restart') {
       out.push(restart);
       if (away) out.push(liveHandoverStep(live, ctx.host.name, 0, 'take the VIPs back'));
