@@ -26,8 +26,8 @@ export interface TimedOptions {
   rssAlso?: string;
   /** Written to its stdin (else stdin is closed). */
   input?: string;
-  /** Each stdout chunk as it arrives, with the ms since spawn (for marks a command prints on its way). */
-  onStdout?: (text: string, ms: number) => void;
+  /** Each stdout chunk as it arrives (for marks a command prints on its way). */
+  onStdout?: (text: string) => void;
 }
 
 /** Run a command; wall time from spawn to exit. */
@@ -40,7 +40,7 @@ export function timed(cmd: string, args: readonly string[], o: TimedOptions = {}
     const err: Buffer[] = [];
     child.stdout!.on('data', (b: Buffer) => {
       out.push(b);
-      o.onStdout?.(b.toString(), Number(process.hrtime.bigint() - start) / 1e6);
+      o.onStdout?.(b.toString());
     });
     child.stderr!.on('data', (b: Buffer) => err.push(b));
     let peak = 0;

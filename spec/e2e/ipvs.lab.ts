@@ -17,7 +17,7 @@ import type { Transport } from '../../lib/core/transport.ts';
 import { localTransport } from '../../lib/transport/local.ts';
 import { parseIpvsadm, parseLabels } from '../../roles/verify/parse.ts';
 import { settle } from '../../roles/verify/checks.ts';
-import { assertDeployedAtOnce, assertIpvsVerified, connectLab, eventsOf, sharedLab, noRestartAfterFirstStart, playCli, recapOf, tasksAround, underProbe } from '../support/lab.ts';
+import { assertDeployedAtOnce, assertIpvsVerified, connectLab, eventsOf, reconnectLab, sharedLab, noRestartAfterFirstStart, playCli, recapOf, tasksAround, underProbe } from '../support/lab.ts';
 import withRs3 from '../fixtures/inventory/live-rs3.ts';
 import { slowDownload } from '../support/slow-download.ts';
 
@@ -84,7 +84,9 @@ async function weights(director: string): Promise<Record<string, number>> {
   const out = (await conns.get(director)!.run('ipvsadm -Ln')).stdout;
   return Object.fromEntries((parseIpvsadm(out).find((s) => s.address === VIP)?.reals ?? []).map((r) => [r.address, r.weight]));
 }
-const holders = async () => (await Promise.all(['LB1', 'LB2'].map(async (d) => ((await conns.get(d)!.run('ip -o -4 addr show dev enp0s8')).stdout.includes(` ${VIP}/`) ? [d] : [])))).flat();
+/** Does director `d` hold the VIP? */
+const holds = async (d: string) => (await conns.get(d)!.run('ip -o -4 addr show dev enp0s8')).stdout.includes(` ${VIP}/`);
+const holders = async () => (await Promise.all(['LB1', 'LB2'].map(async (d) => ((await holds(d)) ? [d] : [])))).flat();
 
 /**
  * The operations that move the VIP (a handover, a handback, a MASTER's
@@ -283,33 +285,26 @@ Ipvs('play lab reboot RS1, unannounced: RS1 comes back in both directors\' IPVS 
   assert.is(after.probe.failed, 0);
 });
 
-/** A host's connection is gone with its reboot: a new one, checked against the same host key (the old one closed, or left after 2 s). */
-async function reconnect(name: string): Promise<void> {
-  await Promise.race([conns.get(name)!.close().catch(() => undefined), new Promise((res) => setTimeout(res, 2000))]);
-  conns.set(name, await connectLab(name));
-}
-
 Ipvs('play lab reboot LB1, unannounced: the VIP on LB2 while the MASTER is down, back on LB1 after, with no play run; a long download spans both moves', async () => {
   // RS1's connection went with its reboot above.
-  await reconnect('RS1');
+  await reconnectLab(conns, 'RS1');
   for (const h of ['RS1', 'RS2']) await conns.get(h)!.run(`head -c ${BIG} /dev/zero > /var/www/html/big.bin`);
   // 60 KB/s: about 52 s, past LB1's return (up in 25-35 s, preempting 3 advert intervals after keepalived starts).
   const download = longDownload(60);
   await new Promise((res) => setTimeout(res, 2000));
-  const lb2 = conns.get('LB2')!;
   const { result: r, probe } = await underProbe(VIP, async () => {
     let rebooting = true;
     let lb2Held = false;
     const watch = (async () => {
       while (rebooting) {
-        if ((await lb2.run('ip -o -4 addr show dev enp0s8')).stdout.includes(` ${VIP}/`)) lb2Held = true;
+        if (await holds('LB2')) lb2Held = true;
         await new Promise((res) => setTimeout(res, 250));
       }
     })();
     const reboot = await playCli(['lab', 'reboot', 'LB1'], { timeoutMs: 180_000 });
     rebooting = false;
     await watch;
-    await reconnect('LB1');
+    await reconnectLab(conns, 'LB1');
     const back = await settle(holders, (h) => h.join() === 'LB1', 60_000, 500);
     return { reboot, lb2Held, back, download: await download };
   });

@@ -13,7 +13,7 @@ import * as assert from 'uvu/assert';
 import type { Transport } from '../../lib/core/transport.ts';
 import { DEFAULT_RELEASE, type LabProfile, type LabRelease } from '../../lib/lab/index.ts';
 import { localTransport } from '../../lib/transport/local.ts';
-import { assertDeployedAtOnce, connectLab, eventsOf, freshLab, labDown, noRestartAfterFirstStart, playCli, recapOf, snapshot } from '../support/lab.ts';
+import { assertDeployedAtOnce, connectLab, eventsOf, reconnectLab, freshLab, labDown, noRestartAfterFirstStart, playCli, recapOf, snapshot } from '../support/lab.ts';
 
 /**
  * The e2e suite on a fresh container lab of `release`; `extra` adds that
@@ -171,12 +171,7 @@ export function siteSuite(release: LabRelease = DEFAULT_RELEASE, extra: (t: Test
       await new Promise((r) => setTimeout(r, 200));
     }
   }
-  /** A host's connection is gone with its reboot: a new one, checked against the same host key. */
-  async function reconnect(h: string): Promise<Transport> {
-    await conns.get(h)!.close().catch(() => undefined);
-    conns.set(h, await connectLab(h, lab));
-    return conns.get(h)!;
-  }
+  const reconnect = (h: string): Promise<Transport> => reconnectLab(conns, h, lab);
 
   Site('play lab reboot RS1: what the realserver role persisted is back without a play run; what was only set at run time is gone', async () => {
     const rs1 = conns.get('RS1')!;

@@ -65,6 +65,19 @@ export async function connectLab(name: string, p: LabProfile = readLabProfile()!
 }
 
 /**
+ * A host's connection in `conns` is gone with its reboot: a new one,
+ * checked against the same host key. The old one is closed, or left after
+ * 2 s (a close can wait on a connection whose far end vanished).
+ */
+export async function reconnectLab(conns: Map<string, Transport>, name: string, p: LabProfile = readLabProfile()!): Promise<Transport> {
+  const old = conns.get(name);
+  if (old) await Promise.race([old.close().catch(() => undefined), new Promise((res) => setTimeout(res, 2000))]);
+  const t = await connectLab(name, p);
+  conns.set(name, t);
+  return t;
+}
+
+/**
  * Run the real CLI (`bin/play.js`) as a child process. `lines` has each
  * stdout line with the epoch ms it arrived at: with `--json`, when each
  * task ended, to line up with a probe's failures.
